@@ -1,0 +1,279 @@
+"""The ``fixdesk`` command.
+
+Only click and light kernel modules are imported at start-up; each command
+imports what it needs (SQLAlchemy, Alembic, FastAPI, WeasyPrint) so that
+``fixdesk --help`` stays fast. Every user error prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kernel.errors import FixdeskError
+from kernel.i18n import _
+
+EXIT_USAGE = 2
+
+
+class CliState:
+    """The ``--site`` option, resolved lazily so commands without a site work anywhere."""
+
+    def __init__(self, site_dir: str | None):
+        self.site_dir = site_dir
+
+    def site(self):
+        from kernel.site import Site
+
+        return Site.load(self.site_dir)
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+@click.group(help=_("fixdesk: after-sales service ERP."))
+@click.option("--site", "site_dir", envvar="FIXDESK_SITE", metavar="DIR",
+              help=_("Site folder (or FIXDESK_SITE)."))
+@click.version_option(package_name="fixdesk")
+@click.pass_context
+def cli(ctx: click.Context, site_dir: str | None) -> None:
+    ctx.obj = CliState(site_dir)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+# --------------------------------------------------------------------------
+# sites
+# --------------------------------------------------------------------------
+
+
+@cli.command("new-site", help=_("Create a site: folder, site.toml, database, company, branch."))
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--db", "db_url", metavar="URL",
+              help=_("Database URL (default: SQLite file inside the site)."))
+@click.option("--plugins", "plugin_names", metavar="A,B", help=_("Plugins to enable."))
+@click.option("--demo", is_flag=True, help=_("Load demo data."))
+@click.option("--company", metavar="NAME", help=_("Company name."))
+@click.option("--branch", "branch_code", metavar="CODE", help=_("First branch code (HQ)."))
+@click.option("--branch-name", metavar="NAME", help=_("First branch name."))
+@click.option("--zone", type=click.Choice(["urban", "suburban"]), default="urban",
+              help=_("First branch zone."))
+@click.option("--locale", default="zh_CN", help=_("zh_CN or en."))
+@click.option("--timezone", "tz", default="Asia/Shanghai", help=_("IANA time zone."))
+@click.option("--currency", default="CNY", help=_("ISO 4217 currency code."))
+def new_site(directory, db_url, plugin_names, demo, company, branch_code, branch_name, zone,
+             locale, tz, currency):
+    from kernel import demo as demo_data
+    from kernel.provision import create_site
+    from kernel.site import DEFAULT_DB, SiteConfig
+
+    config = SiteConfig(database_url=db_url or DEFAULT_DB, plugins=_split(plugin_names),
+                        locale=locale, timezone=tz, currency=currency)
+    if demo:
+        company = company or demo_data.COMPANY_NAME
+        first = demo_data.BRANCHES[0]
+        branch_code = branch_code or first["code"]
+        if branch_code == first["code"]:
+            branch_name, zone = branch_name or first["name"], first["zone"]
+    site = create_site(directory, config, company=company or _("My Company"),
+                       branch_code=branch_code or "HQ", branch_name=branch_name,
+                       branch_zone=zone, demo=demo)
+    click.echo(_("site created at {path}").format(path=site.path))
+
+
+@cli.command(help=_("Upgrade the database schema of the kernel and the enabled plugins."))
+@click.option("--check", is_flag=True, help=_("Only compare the schema with the models."))
+@click.option("--revision", "revision_for", metavar="PLUGIN",
+              help=_("Write a new migration for PLUGIN (or kernel) from its models."))
+@click.option("-m", "--message", default="update", help=_("Message of the new migration."))
+@pass_state
+def migrate(state: CliState, check: bool, revision_for: str | None, message: str):
+    from kernel import migrate as migrations
+
+    app = state.site().start()
+    try:
+        if revision_for:
+            path = migrations.make_revision(app, revision_for, message)
+            click.echo(_("wrote {path}").format(path=path))
+        elif check:
+            diff = migrations.schema_differences(app)
+            for item in diff:
+                click.echo(repr(item))
+            if diff:
+                raise click.exceptions.Exit(1)
+            click.echo(_("schema matches the models"))
+        else:
+            branches = migrations.upgrade(app)
+            click.echo(_("up to date: {branches}").format(branches=", ".join(branches)))
+    finally:
+        app.close()
+
+
+# --------------------------------------------------------------------------
+# plugins
+# --------------------------------------------------------------------------
+
+
+@cli.group(help=_("List, enable and disable plugins."))
+def plugins():
+    pass
+
+
+@plugins.command("list", help=_("Every installed plugin with its state on this site."))
+@pass_state
+def plugins_list(state: CliState):
+    from kernel.plugins import discover
+
+    site = state.site()
+    found = discover()
+    failed: dict[str, str] = {}
+    if site.config.plugins:
+        app = site.start()
+        failed = app.failed_plugins
+        found = app.plugins
+        app.close()
+    rows = [(_("NAME"), _("STATE"), _("VERSION"), _("DEPENDS"), _("ERROR"))]
+    for name, info in found.items():
+        state_text = _("enabled") if name in site.config.plugins else _("available")
+        error = failed.get(name) or info.error or ""
+        if error and name in site.config.plugins:
+            state_text = _("enabled (not loaded)")
+        rows.append((name, state_text, info.version, ",".join(info.depends) or "-", error))
+    for name in site.config.plugins:
+        if name not in found:
+            rows.append((name, _("enabled (not installed)"), "", "", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True))
+                   + "  " + row[4])
+
+
+@plugins.command("enable", help=_("Enable a plugin and create its tables."))
+@click.argument("name")
+@pass_state
+def plugins_enable(state: CliState, name: str):
+    from kernel.provision import enable_plugin
+
+    if enable_plugin(state.site(), name):
+        click.echo(_("enabled {name}").format(name=name))
+    else:
+        click.echo(_("{name} is already enabled").format(name=name))
+
+
+@plugins.command("disable", help=_("Disable a plugin; its tables and data are kept."))
+@click.argument("name")
+@pass_state
+def plugins_disable(state: CliState, name: str):
+    from kernel.provision import disable_plugin
+
+    disable_plugin(state.site(), name)
+    click.echo(_("disabled {name} (its data is kept)").format(name=name))
+
+
+# --------------------------------------------------------------------------
+# branches
+# --------------------------------------------------------------------------
+
+
+@cli.group(help=_("Branches of the company."))
+def branch():
+    pass
+
+
+@branch.command("add", help=_("Add a branch."))
+@click.argument("code")
+@click.option("--name", required=True, help=_("Branch name."))
+@click.option("--zone", type=click.Choice(["urban", "suburban"]), default="urban",
+              help=_("Zone: deadlines differ."))
+@click.option("--address", help=_("Address."))
+@click.option("--phone", help=_("Phone."))
+@pass_state
+def branch_add(state: CliState, code, name, zone, address, phone):
+    from kernel.masterdata import add_branch
+
+    app = state.site().start()
+    try:
+        with app.context() as ctx:
+            added = add_branch(ctx, code, name, zone, address=address, phone=phone)
+        click.echo(_("added branch {code}").format(code=added.code))
+    finally:
+        app.close()
+
+
+@branch.command("list", help=_("List branches, code first."))
+@pass_state
+def branch_list(state: CliState):
+    from kernel.masterdata import list_branches
+
+    app = state.site().start()
+    try:
+        with app.context() as ctx:
+            rows = [(b.code, b.name, _(b.zone.value), b.phone or "", b.address or "")
+                    for b in list_branches(ctx)]
+    finally:
+        app.close()
+    header = (_("CODE"), _("NAME"), _("ZONE"), _("PHONE"), _("ADDRESS"))
+    click.echo("\t".join(header))
+    for row in rows:
+        click.echo("\t".join(row))
+
+
+# --------------------------------------------------------------------------
+# web
+# --------------------------------------------------------------------------
+
+
+@cli.command(help=_("Serve the desk and the API."))
+@click.option("--host", default="127.0.0.1", help=_("Address to listen on."))
+@click.option("--port", default=8000, type=click.IntRange(1, 65535), help=_("Port."))
+@click.option("--workers", default=1, type=click.IntRange(1, 64), help=_("Worker processes."))
+@pass_state
+def serve(state: CliState, host: str, port: int, workers: int):
+    import os
+
+    import uvicorn
+
+    site = state.site()  # fail fast, with one line, before uvicorn starts
+    os.environ["FIXDESK_SITE"] = str(site.path)
+    click.echo(_("fixdesk serving {site} on http://{host}:{port}").format(
+        site=site.path, host=host, port=port))
+    uvicorn.run("kernel.web.app:create_app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+# --------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------
+
+
+def _fail(message: str) -> int:
+    click.echo(_("error: {message}").format(message=message.strip().splitlines()[0]), err=True)
+    return EXIT_USAGE
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors become one line on stderr and exit code 2."""
+    try:
+        result = cli.main(args=argv, prog_name="fixdesk", standalone_mode=False)
+    except FixdeskError as exc:
+        return _fail(exc.message)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return _fail(_("aborted"))
+    except click.ClickException as exc:
+        return _fail(exc.format_message())
+    except Exception as exc:
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            return _fail(_("database unavailable: {error}").format(error=exc.orig or exc))
+        raise
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""What plugins contribute through registration hooks, as plain data.
+
+Each class is the return type of one hook in :mod:`kernel.hookspecs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A configurable value a plugin reads (answer of ``fixdesk_settings``)."""
+
+    key: str
+    type: type
+    default: Any
+    description: str
+    per_branch: bool = False
+
+
+@dataclass(frozen=True)
+class Permission:
+    """An action on an entity, and the roles that get it by default."""
+
+    entity: str
+    action: str
+    roles: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.entity}.{self.action}"
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job the worker runs every ``interval_seconds`` or daily at ``daily_at`` (HH:MM)."""
+
+    name: str
+    func: Callable[..., Any]
+    interval_seconds: int | None = None
+    daily_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A printable document for records of one entity."""
+
+    name: str
+    title: str
+    entity: type
+    template: str
+    gather: Callable[..., dict]
+    paper: str = "A4"
+    orientation: str = "portrait"
+    options: dict = field(default_factory=dict)

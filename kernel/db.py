@@ -1,0 +1,294 @@
+"""Database layer: the one declarative ``Base``, column types, mixins, engines.
+
+Every table of the kernel and of every plugin hangs off :data:`Base`. Constraint
+names follow one convention so that Alembic migrations are identical on SQLite
+and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+    func,
+)
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from kernel.errors import SiteError
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every fixdesk table (kernel and plugins)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# --------------------------------------------------------------------------
+# column types
+# --------------------------------------------------------------------------
+
+
+class Money(TypeDecorator):
+    """An exact amount of money: ``Decimal`` in Python, integer minor units in the database.
+
+    SQLite stores ``NUMERIC`` as a float, so ``SUM`` over many amounts drifts
+    there; integers add up exactly on every engine. Two decimal places (fen,
+    cents). Floats are refused: they are already inexact when they arrive.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+    SCALE = 100
+    QUANT = Decimal("0.01")
+
+    @classmethod
+    def to_decimal(cls, value) -> Decimal:
+        """Parse ``value`` (Decimal, int or str) into a Decimal with two places."""
+        if isinstance(value, float | bool):
+            raise TypeError(f"money must be Decimal, int or str, not {type(value).__name__}")
+        try:
+            amount = Decimal(value)
+        except (InvalidOperation, TypeError, ValueError) as exc:
+            raise ValueError(f"not an amount of money: {value!r}") from exc
+        if not amount.is_finite():
+            raise ValueError(f"not an amount of money: {value!r}")
+        if amount != amount.quantize(cls.QUANT):
+            raise ValueError(f"money has at most two decimal places: {value!r}")
+        return amount.quantize(cls.QUANT, rounding=ROUND_HALF_UP)
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return int(self.to_decimal(value) * self.SCALE)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return (Decimal(int(value)) / self.SCALE).quantize(self.QUANT)
+
+    @property
+    def python_type(self):
+        return Decimal
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware instant, stored in UTC on both engines.
+
+    SQLite has no time zones and would hand back naive datetimes; this type
+    refuses naive input and always returns aware UTC values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass a timezone-aware value")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+    @property
+    def python_type(self):
+        return dt.datetime
+
+
+def utcnow() -> dt.datetime:
+    """The current instant, aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+# --------------------------------------------------------------------------
+# mixins
+# --------------------------------------------------------------------------
+
+
+class IdMixin:
+    """Integer surrogate primary key ``id``."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class TimestampMixin:
+    """``created_at`` / ``updated_at`` in UTC, maintained by the database layer."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class CompanyMixin:
+    """Row belongs to one company (``company_id``)."""
+
+    @declared_attr
+    def company_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+        return mapped_column(ForeignKey("company.id"), nullable=False, index=True)
+
+
+class BranchMixin:
+    """Row belongs to one branch (``branch_id``); branch scoping filters on it."""
+
+    @declared_attr
+    def branch_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+        return mapped_column(ForeignKey("branch.id"), nullable=False, index=True)
+
+
+# --------------------------------------------------------------------------
+# engines
+# --------------------------------------------------------------------------
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse a database URL and pick our drivers (psycopg 3 for PostgreSQL).
+
+    Raises :class:`SiteError` with a readable message for anything we do not run on.
+    """
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError as exc:
+        raise SiteError(f"bad database URL {str(url)!r}: expected sqlite:///FILE or "
+                        "postgresql://USER@HOST/DB") from exc
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        if parsed.get_driver_name() not in ("psycopg", "postgresql"):
+            raise SiteError(f"unsupported PostgreSQL driver {parsed.get_driver_name()!r}: "
+                            "fixdesk uses psycopg 3 (postgresql+psycopg://)")
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        if not parsed.database:
+            raise SiteError(f"database URL {parsed.render_as_string()!r} names no database")
+    elif backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise SiteError("an SQLite site needs a file: sqlite:///FILE")
+    else:
+        raise SiteError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    # let SQLAlchemy emit BEGIN itself (below): pysqlite would otherwise commit
+    # before DDL, and a failed migration would be half-applied
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str | URL, **kwargs) -> Engine:
+    """Create an engine: SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(parsed, **kwargs)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    """Session factory; use ``with factory.begin() as session:`` for one transaction."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+__all__ = [
+    "Base",
+    "BranchMixin",
+    "CompanyMixin",
+    "IdMixin",
+    "Money",
+    "TimestampMixin",
+    "UTCDateTime",
+    "func",
+    "make_engine",
+    "make_sessionmaker",
+    "normalize_url",
+    "utcnow",
+]
+
+
+# --------------------------------------------------------------------------
+# creating and dropping whole databases (new-site, tests)
+# --------------------------------------------------------------------------
+
+
+def _server_engine(url: URL) -> Engine:
+    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                         poolclass=NullPool)
+
+
+def create_database(url: str | URL) -> bool:
+    """Create the database named by ``url`` unless it exists; True when it was created.
+
+    SQLite files are created on first connection; only the parent folder is made.
+    """
+    from sqlalchemy import text
+
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        from pathlib import Path
+
+        path = Path(parsed.database)
+        existed = path.exists()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return not existed
+    engine = _server_engine(parsed)
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": parsed.database}).scalar()
+            if exists:
+                return False
+            quoted = conn.dialect.identifier_preparer.quote(parsed.database)
+            conn.exec_driver_sql(f"CREATE DATABASE {quoted} ENCODING 'UTF8' TEMPLATE template0")
+            return True
+    finally:
+        engine.dispose()
+
+
+def drop_database(url: str | URL) -> None:
+    """Drop the database named by ``url`` (closing other sessions on PostgreSQL)."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        from pathlib import Path
+
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(parsed.database + suffix).unlink(missing_ok=True)
+        return
+    engine = _server_engine(parsed)
+    try:
+        with engine.connect() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(parsed.database)
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+    finally:
+        engine.dispose()

@@ -1,0 +1,111 @@
+"""Every hook the kernel calls, with when, with what, and what it returns.
+
+Plugins implement these with :data:`kernel.hookimpl`. Hooks are always called
+with keyword arguments. Implementations of enabled plugins are called in
+dependency order (a plugin after the plugins it depends on; the kernel's own
+implementations first), so results lists come back in that order too.
+
+A plugin that offers hooks of its own declares them in its ``hookspecs.py``
+with :data:`hookspec` and adds them in :func:`fixdesk_addhooks`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from kernel.context import Context
+
+#: marker for hook specifications (kernel and plugin hookspecs)
+hookspec = pluggy.HookspecMarker("fixdesk")
+#: marker for hook implementations
+hookimpl = pluggy.HookimplMarker("fixdesk")
+
+
+# -------------------------------------------------------------------------
+# Registration: called once when a site's plugin manager is built
+# -------------------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def fixdesk_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    """Add hook specifications that this plugin offers to other plugins.
+
+    Called once for every registered plugin, also for plugins registered later
+    (historic), so specs are known before anyone calls them.
+
+    :param pluginmanager: the site's pluggy manager; call
+        ``pluginmanager.add_hookspecs(my_plugin.hookspecs)``.
+    """
+
+
+@hookspec
+def fixdesk_entities() -> list[type]:
+    """Register the mapped classes (entities) this plugin owns.
+
+    Called when the site starts. The kernel uses the answer to know which
+    tables belong to which plugin (migrations, schema checks) and, later, to
+    build the generic API and desk for them.
+
+    :return: SQLAlchemy mapped classes declared on :class:`kernel.Base`.
+    """
+
+
+@hookspec
+def fixdesk_documents() -> list[Any]:
+    """Register printable documents (service voucher, repair card, ...).
+
+    :return: :class:`kernel.contributions.Document` objects.
+    """
+
+
+@hookspec
+def fixdesk_routers() -> list[Any]:
+    """Register web routes.
+
+    :return: FastAPI ``APIRouter`` objects, mounted on the site's app.
+    """
+
+
+@hookspec
+def fixdesk_settings() -> list[Any]:
+    """Declare the settings this plugin reads (key, type, default, scope).
+
+    :return: :class:`kernel.contributions.Setting` objects. Keys are prefixed
+        with the plugin name (``repair.urban_deadline_hours``).
+    """
+
+
+@hookspec
+def fixdesk_permissions() -> list[Any]:
+    """Declare permissions (entity x action) and which roles get them by default.
+
+    :return: :class:`kernel.contributions.Permission` objects.
+    """
+
+
+@hookspec
+def fixdesk_scheduled_jobs() -> list[Any]:
+    """Declare jobs the worker runs on a schedule (interval or daily time).
+
+    :return: :class:`kernel.contributions.ScheduledJob` objects.
+    """
+
+
+# -------------------------------------------------------------------------
+# Data
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def fixdesk_demo_data(ctx: Context) -> None:
+    """Load this plugin's demo data into a new demo site.
+
+    Called by ``fixdesk new-site --demo`` (and ``fixdesk demo``) after the
+    kernel's demo master data (company, branches SH and JD, employees,
+    customers, equipment) exists, in dependency order, inside one transaction.
+
+    :param ctx: context whose ``session`` writes the rows.
+    """

@@ -1,0 +1,143 @@
+"""Schema migrations for the kernel and the enabled plugins (Alembic, one branch each).
+
+The kernel's versions carry the branch label ``kernel``; each plugin's versions
+live in ``<plugin>/migrations/versions`` with the plugin's name as branch label
+and ``depends_on`` the revisions they need (the kernel's, a dependency's).
+Every discovered plugin's folder is on the version path, so revisions of a
+disabled plugin stay known, but only the kernel and the enabled plugins are
+upgraded: ``kernel@head``, then ``<plugin>@head`` in dependency order, all in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import MetaData
+
+from kernel.db import Base
+from kernel.errors import PluginError, SiteError
+from kernel.i18n import _
+from kernel.plugins import KERNEL
+from kernel.site import App
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"
+
+
+def _config(app: App) -> Config:
+    locations = [str(MIGRATIONS_DIR / "versions")]
+    locations += [str(p.migrations_dir) for p in app.plugins.values()
+                  if p.migrations_dir and not p.error]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(locations))
+    return cfg
+
+
+def _has_branch(script: ScriptDirectory, label: str) -> bool:
+    try:
+        return bool(script.get_revisions(f"{label}@head"))
+    except CommandError:
+        return False
+
+
+def _target_metadata(app: App, plugins: list[str] | None = None) -> MetaData:
+    metadata = MetaData(naming_convention=Base.metadata.naming_convention)
+    for table in app.tables(plugins):
+        table.to_metadata(metadata)
+    return metadata
+
+
+def _only_known_tables(app: App):
+    known = {t.name for t in app.tables()}
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        if type_ == "table":
+            return name in known
+        table = getattr(obj, "table", None)
+        return table is None or table.name in known
+
+    return include_object
+
+
+def upgrade(app: App) -> list[str]:
+    """Bring the kernel's and every loaded plugin's tables up to date; returns the branches run."""
+    cfg = _config(app)
+    script = ScriptDirectory.from_config(cfg)
+    branches = [b for b in [KERNEL, *app.enabled_plugins] if _has_branch(script, b)]
+    with app.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        try:
+            for branch in branches:
+                command.upgrade(cfg, f"{branch}@head")
+        except CommandError as exc:
+            raise SiteError(_("migration failed: {error}").format(error=exc)) from exc
+    return branches
+
+
+def schema_differences(app: App) -> list:
+    """What differs between the database and the loaded models (empty when in sync)."""
+    with app.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"include_object": _only_known_tables(app), "compare_type": True}
+        )
+        return compare_metadata(context, _target_metadata(app))
+
+
+def current_heads(app: App) -> list[str]:
+    """The revisions recorded in the database."""
+    with app.engine.connect() as connection:
+        return sorted(MigrationContext.configure(connection).get_current_heads())
+
+
+def make_revision(app: App, plugin: str, message: str, rev_id: str | None = None) -> Path:
+    """Autogenerate a new revision for ``plugin`` (or ``kernel``) from its models.
+
+    The plugin's first revision starts its branch and depends on the kernel's
+    current head and on its dependencies' heads.
+    """
+    if plugin == KERNEL:
+        version_path = MIGRATIONS_DIR / "versions"
+        depends: list[str] = []
+    else:
+        info = app.plugins.get(plugin)
+        if info is None or plugin not in app.enabled_plugins:
+            raise PluginError(_("plugin {name!r} is not enabled on this site").format(name=plugin))
+        version_path = info.path / "migrations" / "versions"
+        depends = [KERNEL, *info.depends]
+    version_path.mkdir(parents=True, exist_ok=True)
+    cfg = _config(app)
+    cfg.set_main_option("version_locations", cfg.get_main_option("version_locations")
+                        + os.pathsep + str(version_path))
+    script = ScriptDirectory.from_config(cfg)
+    own_tables = {cls.__table__.name for cls in app.entities.get(plugin, [])}
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        table_name = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+        return table_name in own_tables
+
+    first = not _has_branch(script, plugin)
+    with app.engine.begin() as connection:
+        cfg.attributes.update(connection=connection,
+                              target_metadata=_target_metadata(app),
+                              include_object=include_object)
+        heads = [script.get_revisions(f"{d}@head")[0].revision for d in depends
+                 if _has_branch(script, d)]
+        rev = command.revision(
+            cfg, message=message, autogenerate=True,
+            head="base" if first else f"{plugin}@head",
+            branch_label=plugin if first else None,
+            version_path=str(version_path),
+            depends_on=heads if first else None,
+            rev_id=rev_id,
+        )
+    return Path(rev.path)

@@ -1,0 +1,226 @@
+"""Plugin discovery, manifests, dependency order and the site's pluggy manager.
+
+Discovery reads the ``fixdesk.plugins`` entry points and each plugin's
+``manifest.toml`` *without importing the plugin*: listing, ordering and
+dependency checks never run plugin code, so a broken plugin cannot break
+discovery. Only the plugins a site enables are imported, when the site starts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import importlib
+import importlib.util
+import tomllib
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pluggy
+
+from kernel import hookspecs
+from kernel.errors import PluginError
+from kernel.i18n import _
+
+ENTRY_POINT_GROUP = "fixdesk.plugins"
+KERNEL = "kernel"
+
+
+@dataclass
+class PluginInfo:
+    """What the kernel knows about a plugin before (and after) importing it."""
+
+    name: str
+    module: str
+    path: Path | None = None
+    title: str = ""
+    version: str = ""
+    depends: tuple[str, ...] = ()
+    integrates: tuple[str, ...] = ()
+    description: str = ""
+    distribution: str | None = None
+    #: why the plugin cannot be used (bad manifest, failed import); None when fine
+    error: str | None = None
+
+    @property
+    def migrations_dir(self) -> Path | None:
+        """The plugin's Alembic versions folder, if it has one."""
+        if self.path is None:
+            return None
+        versions = self.path / "migrations" / "versions"
+        return versions if versions.is_dir() else None
+
+    @property
+    def templates_dir(self) -> Path | None:
+        """The plugin's templates folder, if it has one."""
+        if self.path is None:
+            return None
+        folder = self.path / "templates"
+        return folder if folder.is_dir() else None
+
+
+def _package_dir(module: str) -> Path:
+    """Folder of the package holding ``module``, found without importing anything."""
+    parts = module.split(".")
+    spec = importlib.util.find_spec(parts[0])
+    if spec is None:
+        raise ModuleNotFoundError(f"no module named {parts[0]!r}")
+    if spec.submodule_search_locations is None:  # a top-level single-file module
+        return Path(spec.origin).parent
+    locations = list(spec.submodule_search_locations)
+    for part in parts[1:]:
+        found = [Path(loc) / part for loc in locations if (Path(loc) / part).is_dir()]
+        if not found:  # ``part`` is a module file inside the last package
+            break
+        locations = [str(p) for p in found]
+    return Path(locations[0])
+
+
+def read_manifest(info: PluginInfo) -> None:
+    """Fill ``info`` from its ``manifest.toml``; record a readable error instead of raising."""
+    try:
+        info.path = _package_dir(info.module)
+        manifest_file = info.path / "manifest.toml"
+        data = tomllib.loads(manifest_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        info.error = _("no manifest.toml beside {module}").format(module=info.module)
+        return
+    except (ModuleNotFoundError, tomllib.TOMLDecodeError, OSError, ValueError) as exc:
+        info.error = _("unreadable manifest: {error}").format(error=exc)
+        return
+    if data.get("name") != info.name:
+        info.error = _("manifest names {found!r}, entry point names {expected!r}").format(
+            found=data.get("name"), expected=info.name
+        )
+        return
+    info.title = str(data.get("title", info.name))
+    info.version = str(data.get("version", "0"))
+    info.depends = tuple(data.get("depends", ()))
+    info.integrates = tuple(data.get("integrates", ()))
+    info.description = str(data.get("description", ""))
+
+
+def discover() -> dict[str, PluginInfo]:
+    """All plugins installed in this Python environment, by name, manifests read.
+
+    Nothing is imported. The name ``kernel`` is reserved.
+    """
+    found: dict[str, PluginInfo] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        info = PluginInfo(name=ep.name, module=ep.value.split(":")[0],
+                          distribution=ep.dist.name if ep.dist else None)
+        if ep.name in found or ep.name == KERNEL:
+            if ep.name in found and found[ep.name].module == info.module:
+                continue  # the same distribution seen twice on sys.path
+            info.error = _("plugin name {name!r} is already taken").format(name=ep.name)
+            found[f"{ep.name}@{info.module}"] = info
+            continue
+        read_manifest(info)
+        found[ep.name] = info
+    return dict(sorted(found.items()))
+
+
+def dependency_order(plugins: dict[str, PluginInfo], names: Iterable[str]) -> list[str]:
+    """``names`` sorted so every plugin comes after its dependencies; name breaks ties.
+
+    Raises :class:`PluginError` for unknown plugins, missing dependencies and cycles.
+    """
+    wanted = set(names)
+    for name in sorted(wanted):
+        if name not in plugins:
+            raise PluginError(_("unknown plugin {name!r}").format(name=name))
+        missing = [d for d in plugins[name].depends if d not in wanted]
+        if missing:
+            raise PluginError(_("{name} depends on {missing}, which is not enabled").format(
+                name=name, missing=", ".join(missing)))
+    blockers = {n: set(plugins[n].depends) for n in wanted}
+    ready = [n for n, deps in blockers.items() if not deps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        name = heapq.heappop(ready)
+        order.append(name)
+        for other, deps in blockers.items():
+            if name in deps:
+                deps.discard(name)
+                if not deps:
+                    heapq.heappush(ready, other)
+    if len(order) != len(wanted):
+        cycle = sorted(wanted - set(order))
+        raise PluginError(_("dependency cycle between plugins: {names}").format(
+            names=", ".join(cycle)))
+    return order
+
+
+def dependents(plugins: dict[str, PluginInfo], enabled: Iterable[str], name: str) -> list[str]:
+    """Enabled plugins that depend on ``name`` directly."""
+    return sorted(n for n in enabled if n in plugins and name in plugins[n].depends)
+
+
+def import_plugin(info: PluginInfo):
+    """Import a plugin's module; on failure record the error on ``info`` and return None."""
+    if info.error:
+        return None
+    try:
+        return importlib.import_module(info.module)
+    except Exception as exc:  # any failure in foreign code must not stop the site
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        info.error = _("import failed: {type}: {error} ({file}:{line})").format(
+            type=type(exc).__name__, error=exc, file=Path(last.filename).name, line=last.lineno)
+        return None
+
+
+@dataclass
+class LoadedPlugins:
+    """The result of building a site's plugin manager."""
+
+    pm: pluggy.PluginManager
+    #: names of registered plugins, in dependency order (the kernel first)
+    order: list[str] = field(default_factory=list)
+    #: enabled plugins that could not be loaded, name -> reason
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str]) -> LoadedPlugins:
+    """A fresh pluggy manager with the kernel and the enabled plugins that import cleanly.
+
+    Plugins are registered in reverse dependency order: pluggy calls the most
+    recently registered implementation first, so hooks run in dependency order.
+    A plugin that fails to import, or depends on one that did, is left out and
+    reported in ``failed``; the others still load.
+    """
+    from kernel import builtin
+
+    pm = pluggy.PluginManager("fixdesk")
+    pm.add_hookspecs(hookspecs)
+    order = dependency_order(plugins, enabled)
+    loaded: list[tuple[str, object]] = []
+    failed: dict[str, str] = {}
+    for name in order:
+        info = plugins[name]
+        broken = [d for d in info.depends if d in failed]
+        if broken:
+            failed[name] = _("depends on {names}, which failed to load").format(
+                names=", ".join(broken))
+            continue
+        module = import_plugin(info)
+        if module is None:
+            failed[name] = info.error or ""
+            continue
+        loaded.append((name, module))
+    for name, module in reversed(loaded):
+        pm.register(module, name=name)
+    pm.register(builtin, name=KERNEL)
+    pm.hook.fixdesk_addhooks.call_historic(kwargs={"pluginmanager": pm})
+    return LoadedPlugins(pm=pm, order=[KERNEL] + [n for n, _m in loaded], failed=failed)
+
+
+def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs) -> dict[str, object]:
+    """Call one hook plugin by plugin: ``{plugin name: its answer}`` in call order."""
+    caller = getattr(pm.hook, hook_name)
+    answers: dict[str, object] = {}
+    for impl in reversed(caller.get_hookimpls()):
+        answers[impl.plugin_name] = impl.function(**kwargs)
+    return answers

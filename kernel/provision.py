@@ -1,0 +1,126 @@
+"""Creating sites and switching plugins: all-or-nothing operations behind the CLI.
+
+Each operation validates first, then changes the database, and writes
+``site.toml`` last, so a failure leaves the site as it was (and a failed
+``new-site`` leaves no folder and no database behind).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from kernel import masterdata, migrate
+from kernel.errors import PluginError, SiteError
+from kernel.i18n import _
+from kernel.plugins import dependency_order, dependents, discover, import_plugin
+from kernel.site import SITE_FILE, App, Site, SiteConfig
+
+
+def _check_loadable(app: App, names: list[str]) -> None:
+    broken = {n: app.failed_plugins[n] for n in names if n in app.failed_plugins}
+    if broken:
+        name, reason = next(iter(broken.items()))
+        raise PluginError(_("plugin {name} cannot be loaded: {reason}").format(
+            name=name, reason=reason))
+
+
+def create_site(path: str | Path, config: SiteConfig, *, company: str, branch_code: str = "HQ",
+                branch_name: str | None = None, branch_zone: str = "urban",
+                demo: bool = False) -> Site:
+    """Create a site folder, its database and schema, the company and a first branch.
+
+    With ``demo`` the kernel's demo master data and every enabled plugin's demo
+    data are loaded too. On any failure nothing is left behind.
+    """
+    from kernel.db import create_database, drop_database
+
+    path = Path(path)
+    if (path / SITE_FILE).exists():
+        raise SiteError(_("a site already exists at {path}").format(path=path))
+    plugins = discover()
+    dependency_order(plugins, config.plugins)  # unknown plugins, missing dependencies
+    made_dir = not path.exists()
+    if path.exists() and not path.is_dir():
+        raise SiteError(_("{path} is not a folder").format(path=path))
+    site = Site(path, config)
+    site.path.mkdir(parents=True, exist_ok=True)
+    db_created = False
+    app = None
+    try:
+        url = site.database_url
+        db_created = create_database(url)
+        app = site.start()
+        _check_loadable(app, config.plugins)
+        if migrate.current_heads(app):
+            raise SiteError(_("the database already holds a fixdesk site; use an empty one"))
+        migrate.upgrade(app)
+        with app.context() as ctx:
+            masterdata.create_company(ctx, company)
+            masterdata.add_branch(ctx, branch_code, branch_name or branch_code, branch_zone)
+            if demo:
+                app.pm.hook.fixdesk_demo_data(ctx=ctx)
+        site.save()
+    except BaseException:
+        if app is not None:
+            app.close()
+            app = None
+        if db_created:
+            drop_database(site.database_url)
+        if made_dir:
+            shutil.rmtree(site.path, ignore_errors=True)
+        raise
+    finally:
+        if app is not None:
+            app.close()
+    return site
+
+
+def enable_plugin(site: Site, name: str) -> bool:
+    """Enable ``name`` on the site and create or upgrade its tables.
+
+    Refused when a dependency is not enabled or the plugin cannot be imported.
+    Returns False when it was already enabled.
+    """
+    plugins = discover()
+    if name not in plugins:
+        raise PluginError(_("unknown plugin {name!r}").format(name=name))
+    if name in site.config.plugins:
+        return False
+    info = plugins[name]
+    if info.error:
+        raise PluginError(_("plugin {name} cannot be used: {reason}").format(
+            name=name, reason=info.error))
+    missing = [d for d in info.depends if d not in site.config.plugins]
+    if missing:
+        raise PluginError(_("cannot enable {name}: it depends on {missing}, which is not enabled")
+                          .format(name=name, missing=", ".join(missing)))
+    if import_plugin(info) is None:
+        raise PluginError(_("plugin {name} cannot be loaded: {reason}").format(
+            name=name, reason=info.error))
+    candidate = Site(site.path, SiteConfig(**{**vars(site.config),
+                                              "plugins": [*site.config.plugins, name]}))
+    app = candidate.start()
+    try:
+        _check_loadable(app, [name])
+        migrate.upgrade(app)
+    finally:
+        app.close()
+    candidate.save()
+    site.config = candidate.config
+    return True
+
+
+def disable_plugin(site: Site, name: str) -> None:
+    """Disable ``name``; its tables and data stay for when it is enabled again.
+
+    Refused while an enabled plugin depends on it.
+    """
+    if name not in site.config.plugins:
+        raise PluginError(_("plugin {name} is not enabled").format(name=name))
+    users = dependents(discover(), site.config.plugins, name)
+    if users:
+        raise PluginError(_("cannot disable {name}: {users} depends on it").format(
+            name=name, users=", ".join(users)))
+    site.config.plugins = [p for p in site.config.plugins if p != name]
+    site.save()

@@ -1,0 +1,177 @@
+"""A site: one deployment's folder, its ``site.toml``, and the running :class:`App`.
+
+``site.toml``::
+
+    [site]
+    locale = "zh_CN"          # zh_CN | en
+    timezone = "Asia/Shanghai"
+    currency = "CNY"
+
+    [database]
+    url = "sqlite:///fixdesk.sqlite3"   # relative SQLite paths are inside the site folder
+
+    [plugins]
+    enabled = ["repair", "inventory"]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import zoneinfo
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+from kernel.errors import SiteError
+from kernel.i18n import SUPPORTED, _
+
+SITE_FILE = "site.toml"
+DEFAULT_DB = "sqlite:///fixdesk.sqlite3"
+
+
+@dataclass
+class SiteConfig:
+    """The settings in ``site.toml``; validated on construction."""
+
+    database_url: str = DEFAULT_DB
+    plugins: list[str] = field(default_factory=list)
+    locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+
+    def __post_init__(self):
+        if self.locale not in SUPPORTED:
+            raise SiteError(_("unsupported locale {value!r}: use zh_CN or en").format(
+                value=self.locale))
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise SiteError(_("unknown timezone {value!r}").format(value=self.timezone)) from exc
+        if not re.fullmatch(r"[A-Z]{3}", self.currency):
+            raise SiteError(_("currency must be an ISO 4217 code such as CNY, not {value!r}")
+                            .format(value=self.currency))
+        self.plugins = list(dict.fromkeys(self.plugins))
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def to_toml(self) -> dict:
+        return {
+            "site": {"locale": self.locale, "timezone": self.timezone, "currency": self.currency},
+            "database": {"url": self.database_url},
+            "plugins": {"enabled": self.plugins},
+        }
+
+    @classmethod
+    def from_toml(cls, data: dict) -> SiteConfig:
+        site = data.get("site", {})
+        try:
+            return cls(
+                database_url=str(data.get("database", {}).get("url", DEFAULT_DB)),
+                plugins=[str(p) for p in data.get("plugins", {}).get("enabled", [])],
+                locale=str(site.get("locale", "zh_CN")),
+                timezone=str(site.get("timezone", "Asia/Shanghai")),
+                currency=str(site.get("currency", "CNY")),
+            )
+        except (TypeError, AttributeError) as exc:
+            raise SiteError(_("malformed site.toml: {error}").format(error=exc)) from exc
+
+
+class Site:
+    """A site folder and its configuration."""
+
+    def __init__(self, path: str | os.PathLike, config: SiteConfig):
+        self.path = Path(path).resolve()
+        self.config = config
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None) -> Site:
+        """Read ``DIR/site.toml``; a missing or broken site raises :class:`SiteError`."""
+        if not path:
+            raise SiteError(_("no site given: pass --site DIR or set FIXDESK_SITE"))
+        site_file = Path(path) / SITE_FILE
+        if not site_file.is_file():
+            raise SiteError(_("no site at {path}: {file} not found").format(
+                path=path, file=SITE_FILE))
+        try:
+            data = tomllib.loads(site_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SiteError(_("cannot read {file}: {error}").format(
+                file=site_file, error=exc)) from exc
+        return cls(path, SiteConfig.from_toml(data))
+
+    def save(self) -> None:
+        """Write ``site.toml`` atomically (a crash never leaves half a file)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        target = self.path / SITE_FILE
+        tmp = target.with_suffix(".toml.tmp")
+        tmp.write_text(tomli_w.dumps(self.config.to_toml()), encoding="utf-8")
+        os.replace(tmp, target)
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path resolved inside the site folder."""
+        from kernel.db import normalize_url
+
+        url = normalize_url(self.config.database_url)
+        if url.get_backend_name() == "sqlite" and not Path(url.database).is_absolute():
+            url = url.set(database=str(self.path / url.database))
+        return url.render_as_string(hide_password=False)
+
+    def start(self) -> App:
+        """Build the running application: plugin manager, engine, registries."""
+        return App(self)
+
+
+class App:
+    """A running site: its plugins registered in a fresh pluggy manager, its database engine.
+
+    Built per site when it starts; several apps in one process never share plugins.
+    """
+
+    def __init__(self, site: Site):
+        from kernel.db import make_engine, make_sessionmaker
+        from kernel.plugins import build_plugin_manager, call_each, discover
+
+        self.site = site
+        self.plugins = discover()
+        loaded = build_plugin_manager(self.plugins, site.config.plugins)
+        self.pm = loaded.pm
+        self.plugin_order = loaded.order
+        self.failed_plugins = loaded.failed
+        self.entities: dict[str, list[type]] = {
+            name: list(answer or []) for name, answer in call_each(self.pm, "fixdesk_entities").items()
+        }
+        self.engine = make_engine(site.database_url)
+        self.sessions = make_sessionmaker(self.engine)
+
+    @property
+    def enabled_plugins(self) -> list[str]:
+        """Plugins registered in this app (enabled and loaded), dependency order, no kernel."""
+        return self.plugin_order[1:]
+
+    def tables(self, plugins: list[str] | None = None) -> list:
+        """Tables owned by the kernel and by ``plugins`` (default: the loaded ones)."""
+        owners = ["kernel", *(self.enabled_plugins if plugins is None else plugins)]
+        return [cls.__table__ for owner in owners for cls in self.entities.get(owner, [])]
+
+    @contextmanager
+    def context(self, **kwargs):
+        """One transaction as a :class:`~kernel.context.Context`; commits on success."""
+        from kernel.context import Context
+
+        with self.sessions.begin() as session:
+            yield Context(session=session, app=self, **kwargs)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
