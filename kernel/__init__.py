@@ -1,49 +1,49 @@
 """fixdesk kernel: the public API a plugin may import.
 
-Importing this package is cheap and has no side effects: nothing is
+``from kernel import hookimpl, Base, Money, Context`` and so on. Importing this
+package is cheap and has no side effects: names are loaded on first use
+(PEP 562), so ``fixdesk --help`` does not pay for SQLAlchemy, and nothing is
 discovered, registered or connected until a site starts.
 """
 
-from kernel.context import Context
-from kernel.contributions import Document, Permission, ScheduledJob, Setting
-from kernel.db import (
-    Base,
-    BranchMixin,
-    CompanyMixin,
-    IdMixin,
-    Money,
-    TimestampMixin,
-    UTCDateTime,
-)
-from kernel.errors import (
-    Conflict,
-    FixdeskError,
-    NotFound,
-    PluginError,
-    SiteError,
-    ValidationError,
-)
-from kernel.hookspecs import hookimpl, hookspec
+from __future__ import annotations
 
-__all__ = [
-    "Base",
-    "BranchMixin",
-    "CompanyMixin",
-    "Conflict",
-    "Context",
-    "Document",
-    "FixdeskError",
-    "IdMixin",
-    "Money",
-    "NotFound",
-    "Permission",
-    "PluginError",
-    "ScheduledJob",
-    "Setting",
-    "SiteError",
-    "TimestampMixin",
-    "UTCDateTime",
-    "ValidationError",
-    "hookimpl",
-    "hookspec",
-]
+import importlib
+
+_EXPORTS = {
+    "Context": "kernel.context",
+    "Document": "kernel.contributions",
+    "Permission": "kernel.contributions",
+    "ScheduledJob": "kernel.contributions",
+    "Setting": "kernel.contributions",
+    "Base": "kernel.db",
+    "BranchMixin": "kernel.db",
+    "CompanyMixin": "kernel.db",
+    "IdMixin": "kernel.db",
+    "Money": "kernel.db",
+    "TimestampMixin": "kernel.db",
+    "UTCDateTime": "kernel.db",
+    "Conflict": "kernel.errors",
+    "FixdeskError": "kernel.errors",
+    "NotFound": "kernel.errors",
+    "PluginError": "kernel.errors",
+    "SiteError": "kernel.errors",
+    "ValidationError": "kernel.errors",
+    "hookimpl": "kernel.hookspecs",
+    "hookspec": "kernel.hookspecs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kernel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,134 @@
+"""Shared fixtures: real databases (SQLite file and PostgreSQL), sites, the CLI.
+
+The small plugins under ``tests/testplugins`` are installed for the whole run
+by putting that folder (with its ``.dist-info``) on ``sys.path`` and on
+``PYTHONPATH`` for subprocesses: the kernel finds them through the
+``fixdesk.plugins`` entry points like any other installed plugin.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+TESTPLUGINS = TESTS / "testplugins"
+PG_SERVER = os.environ.get("FIXDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/")
+
+sys.path.insert(0, str(TESTPLUGINS))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(TESTPLUGINS), os.environ.get("PYTHONPATH")) if p)
+os.environ["FIXDESK_LANG"] = "en"
+os.environ.pop("FIXDESK_SITE", None)
+
+
+def _postgres_available() -> str | None:
+    """None when the server answers, else the reason."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_SERVER + "postgres", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return None
+    except Exception as exc:  # any failure means: no server to test against
+        return str(exc).splitlines()[0]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    reason = _postgres_available()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI but unreachable: {reason}")
+        pytest.skip(f"PostgreSQL unreachable: {reason}")
+    return PG_SERVER
+
+
+@pytest.fixture
+def pg_url(postgres_server):
+    """A fresh PostgreSQL database URL, dropped after the test."""
+    from kernel.db import drop_database
+
+    url = f"{postgres_server}fixdesk_test_{uuid.uuid4().hex[:12]}"
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """A database URL for each engine: an SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db' / 'fixdesk.sqlite3'}"
+    else:
+        yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def make_site(tmp_path, db_url):
+    """Create a site with the given plugins on the engine of ``db_url``; returns the Site.
+
+    Each site gets its own database: a file in its folder, or ``<db_url>_<n>`` on PostgreSQL.
+    """
+    from kernel.db import drop_database
+    from kernel.provision import create_site
+    from kernel.site import DEFAULT_DB, SiteConfig
+
+    counter = iter(range(100))
+    made = []
+
+    def factory(plugins=(), demo=False, **kwargs):
+        number = next(counter)
+        url = DEFAULT_DB if db_url.startswith("sqlite") else f"{db_url}_{number}"
+        made.append(url)
+        config = SiteConfig(database_url=url, plugins=list(plugins))
+        return create_site(tmp_path / f"site{number}", config,
+                           company=kwargs.pop("company", "测试服务公司"), demo=demo, **kwargs)
+
+    yield factory
+    for url in made:
+        if url.startswith("postgresql"):
+            drop_database(url)
+
+
+@pytest.fixture
+def app_of():
+    """Start apps for sites and close them at the end of the test."""
+    apps = []
+
+    def start(site):
+        app = site.start()
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        app.close()
+
+
+class CliResult:
+    def __init__(self, code, out, err):
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self):
+        return f"<exit {self.code} out={self.out!r} err={self.err!r}>"
+
+
+@pytest.fixture
+def fixdesk(capsys):
+    """Run the ``fixdesk`` CLI in this process: ``fixdesk("--site", d, "branch", "list")``."""
+    from kernel.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
