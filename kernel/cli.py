@@ -267,10 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         return _fail(exc.format_message())
     except Exception as exc:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import IntegrityError, OperationalError
 
         if isinstance(exc, OperationalError):
             return _fail(_("database unavailable: {error}").format(error=exc.orig or exc))
+        if isinstance(exc, IntegrityError):
+            return _fail(_("refused by the database: {error}").format(error=exc.orig or exc))
         raise
     return result if isinstance(result, int) else 0
 

@@ -22,8 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.pool import NullPool
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from kernel.errors import SiteError
@@ -150,7 +150,7 @@ class CompanyMixin:
     """Row belongs to one company (``company_id``)."""
 
     @declared_attr
-    def company_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+    def company_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("company.id"), nullable=False, index=True)
 
 
@@ -158,7 +158,7 @@ class BranchMixin:
     """Row belongs to one branch (``branch_id``); branch scoping filters on it."""
 
     @declared_attr
-    def branch_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+    def branch_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("branch.id"), nullable=False, index=True)
 
 

@@ -32,14 +32,16 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"
 
 
-def _config(app: App) -> Config:
+def _config(app: App, plugins: list[str] | None = None) -> Config:
+    """Alembic config over the kernel's versions and those of ``plugins`` (default: all found)."""
+    names = [n for n, p in app.plugins.items() if plugins is None or n in plugins]
     locations = [str(MIGRATIONS_DIR / "versions")]
-    locations += [str(p.migrations_dir) for p in app.plugins.values()
-                  if p.migrations_dir and not p.error]
+    locations += [str(app.plugins[n].migrations_dir) for n in names
+                  if app.plugins[n].migrations_dir and not app.plugins[n].error]
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("path_separator", "os")
-    cfg.set_main_option("version_locations", os.pathsep.join(locations))
+    cfg.set_main_option("version_locations", os.pathsep.join(dict.fromkeys(locations)))
     return cfg
 
 
@@ -115,15 +117,22 @@ def make_revision(app: App, plugin: str, message: str, rev_id: str | None = None
         version_path = info.path / "migrations" / "versions"
         depends = [KERNEL, *info.depends]
     version_path.mkdir(parents=True, exist_ok=True)
-    cfg = _config(app)
-    cfg.set_main_option("version_locations", cfg.get_main_option("version_locations")
-                        + os.pathsep + str(version_path))
+    # autogenerate insists that the database is at the head of every branch it
+    # knows: show it the kernel, the enabled plugins and what the database holds
+    applied = set()
+    everything = ScriptDirectory.from_config(_config(app))
+    for head in current_heads(app):
+        applied.update(everything.get_revision(head).branch_labels)
+    cfg = _config(app, [*app.enabled_plugins, *applied])
+    locations = cfg.get_main_option("version_locations").split(os.pathsep)
+    if str(version_path) not in locations:  # a plugin's first revision
+        cfg.set_main_option("version_locations", os.pathsep.join([*locations, str(version_path)]))
     script = ScriptDirectory.from_config(cfg)
     own_tables = {cls.__table__.name for cls in app.entities.get(plugin, [])}
 
     def include_object(obj, name, type_, reflected, compare_to):
-        table_name = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
-        return table_name in own_tables
+        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+        return table in own_tables
 
     first = not _has_branch(script, plugin)
     with app.engine.begin() as connection:

@@ -1,4 +1,4 @@
-"""Where the kernel's installed data lives (works from a checkout, an editable install or a wheel)."""
+"""Where the kernel's installed data lives (a checkout, an editable install or a wheel)."""
 
 from __future__ import annotations
 

@@ -148,9 +148,8 @@ class App:
         self.pm = loaded.pm
         self.plugin_order = loaded.order
         self.failed_plugins = loaded.failed
-        self.entities: dict[str, list[type]] = {
-            name: list(answer or []) for name, answer in call_each(self.pm, "fixdesk_entities").items()
-        }
+        answers = call_each(self.pm, "fixdesk_entities")
+        self.entities: dict[str, list[type]] = {n: list(a or []) for n, a in answers.items()}
         self.engine = make_engine(site.database_url)
         self.sessions = make_sessionmaker(self.engine)
 

@@ -7,6 +7,7 @@ plugins and any plugin that failed to load) and ``/healthz``.
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -22,7 +23,13 @@ from kernel.site import App, Site
 def create_app(site: Site) -> FastAPI:
     """The web application of ``site``; plugin routers are mounted from ``fixdesk_routers``."""
     app_state: App = site.start()
-    web = FastAPI(title="fixdesk", docs_url=None, redoc_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_web: FastAPI):
+        yield
+        app_state.close()
+
+    web = FastAPI(title="fixdesk", docs_url=None, redoc_url=None, lifespan=lifespan)
     web.state.fixdesk = app_state
     env = Environment(loader=FileSystemLoader([str(d) for d in template_dirs()]),
                       autoescape=select_autoescape(), extensions=["jinja2.ext.i18n"])
@@ -48,10 +55,6 @@ def create_app(site: Site) -> FastAPI:
     for routers in app_state.pm.hook.fixdesk_routers():
         for router in routers or []:
             web.include_router(router)
-
-    @web.on_event("shutdown")
-    def _close():
-        app_state.close()
 
     return web
 

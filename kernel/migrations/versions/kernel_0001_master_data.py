@@ -10,7 +10,6 @@ from alembic import op
 
 import kernel.db
 
-
 revision = 'kernel_0001'
 down_revision = None
 branch_labels = ('kernel',)

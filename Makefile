@@ -1,0 +1,58 @@
+# fixdesk: the README's two commands.
+#   make demo   set up from nothing, create sites/demo with demo data, serve it on :8000
+#   make test   set up from nothing, run every test (SQLite and PostgreSQL)
+#   make bench  run the benchmarks in bench/ (never part of the test suite)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# CJK font for Chinese PDFs, poppler-utils for checking PDFs in tests,
+# libharfbuzz-subset0 so WeasyPrint subsets fonts fast
+SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils libharfbuzz-subset0
+DEMO_SITE := sites/demo
+
+.PHONY: setup system-packages demo test bench lint i18n clean
+
+setup: system-packages $(STAMP)
+
+# checked on every run (dpkg-query is fast): a machine may lose packages a venv still remembers
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "python venv missing: installing python3-venv"; \
+	  apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q -e '.[test,postgres]'
+	@touch $@
+
+demo: setup
+	@test -f $(DEMO_SITE)/site.toml || $(BIN)/fixdesk new-site $(DEMO_SITE) --demo
+	$(BIN)/fixdesk --site $(DEMO_SITE) migrate
+	$(BIN)/fixdesk --site $(DEMO_SITE) serve --host 127.0.0.1 --port 8000
+
+test: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/cli_startup.py
+
+lint: setup
+	$(BIN)/ruff check .
+
+i18n: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _ -o kernel/locale/fixdesk.pot --no-location --sort-output --project fixdesk .
+	$(BIN)/pybabel update -i kernel/locale/fixdesk.pot -d kernel/locale -D fixdesk
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
