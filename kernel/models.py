@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, String, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.db import Base, BranchMixin, CompanyMixin, IdMixin, TimestampMixin
+from kernel.i18n import N_
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -51,6 +52,14 @@ class Tier(enum.StrEnum):
     RETAIL_CHAIN = "retail_chain"
     CORPORATE = "corporate"
     INDIVIDUAL = "individual"
+
+
+#: enum values shown to users, marked for the message catalogue
+ENUM_LABELS = (
+    N_("urban"), N_("suburban"),
+    N_("trainee"), N_("regular"), N_("senior"), N_("expert"),
+    N_("dealer"), N_("retail_chain"), N_("corporate"), N_("individual"),
+)
 
 
 class Company(IdMixin, TimestampMixin, Base):

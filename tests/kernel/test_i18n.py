@@ -1,4 +1,4 @@
-"""Message catalogues: a complete zh_CN, an up-to-date template, a CLI in the terminal's language."""
+"""Message catalogues: a complete zh_CN, an up-to-date template, a CLI in the user's language."""
 
 from __future__ import annotations
 
