@@ -1,4 +1,9 @@
-"""The explicit context every service and hook receives (no thread-local globals)."""
+"""The explicit context every service call and hook receives (no thread-local globals).
+
+A context is one unit of work: the session of its transaction, who is acting
+(``user``; ``None`` for the system: CLI, worker, migrations), for which branch,
+the site's settings, the branch's hook relay, and a clock that tests can freeze.
+"""
 
 from __future__ import annotations
 
@@ -12,32 +17,103 @@ from kernel.db import utcnow
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from kernel.auth import User
+    from kernel.models import Branch
     from kernel.site import App
 
 
-@dataclass
+@dataclass(eq=False)
 class Context:
-    """One unit of work: the session of its transaction, the running app, who and when.
-
-    ``clock`` returns the current aware instant; tests pass a frozen one.
-    """
+    """Session, user, branch, settings, hook relay and clock of one unit of work."""
 
     session: Session
     app: App
-    user: Any = None
-    branch: Any = None
+    user: User | None = None
+    branch: Branch | None = None
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+    _hook: Any = field(default=None, init=False, repr=False)
 
-    @property
-    def hook(self):
-        """The hook relay for this context's branch."""
-        return self.app.pm.hook
+    def __post_init__(self):
+        from kernel.audit import set_actor
+        from kernel.auth import set_branch_scope
+
+        if self.branch is None and self.user is not None:
+            self.branch = self.user.home_branch
+        set_branch_scope(self.session, self.user)
+        set_actor(self.session, self.user)
+
+    # -- time ------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        """The current instant (aware, UTC) by this context's clock."""
+        return self.clock()
+
+    # -- configuration ---------------------------------------------------
 
     @property
     def settings(self):
-        """The site configuration."""
+        """The site configuration (``site.toml``)."""
         return self.app.site.config
 
-    def now(self) -> dt.datetime:
-        """The current instant (aware, UTC) according to this context's clock."""
-        return self.clock()
+    def setting(self, key: str):
+        """A declared setting's value for this context's branch (branch → site → default)."""
+        from kernel.settings import get_setting
+
+        return get_setting(self, key, self.branch)
+
+    # -- hooks -----------------------------------------------------------
+
+    @property
+    def hook(self):
+        """The hook relay of this context's branch: switched-off implementations never run."""
+        if self._hook is None:
+            from kernel.hookswitch import relay_for
+
+            self._hook = relay_for(self)
+        return self._hook
+
+    # -- permissions -----------------------------------------------------
+
+    @property
+    def is_system(self) -> bool:
+        return self.user is None
+
+    def can(self, permission: str) -> bool:
+        """Whether the acting user holds ``permission`` (the system holds every permission)."""
+        if self.user is None:
+            return True
+        return self.app.permissions(self.session).allows(self.user.roles, permission)
+
+    def can_see(self, record: Any) -> bool:
+        """Whether ``record`` belongs to a branch the acting user may see."""
+        from kernel.models import Branch
+
+        branch_id = record.id if isinstance(record, Branch) else getattr(record, "branch_id", None)
+        if self.user is None or branch_id is None or self.user.sees_all_branches:
+            return True
+        return branch_id in self.user.branch_ids
+
+    def require(self, permission: str, record: Any = None) -> None:
+        """Raise unless the user holds ``permission`` (and may see ``record``).
+
+        A record of a branch the user may not see answers :class:`NotFound`, as if
+        it did not exist; a missing permission answers :class:`PermissionDenied`.
+        """
+        from kernel.auth import PermissionDenied
+        from kernel.errors import NotFound
+        from kernel.i18n import _
+
+        if record is not None and not self.can_see(record):
+            raise NotFound(_("record not found"))
+        if not self.can(permission):
+            raise PermissionDenied(_("permission denied: {permission}").format(
+                permission=permission))
+
+    # -- background work --------------------------------------------------
+
+    def enqueue(self, job: str, payload: dict | None = None, *, run_at: dt.datetime | None = None,
+                max_attempts: int | None = None):
+        """Queue a durable job in this transaction: it exists if and only if the transaction commits."""
+        from kernel.jobs import enqueue
+
+        return enqueue(self, job, payload or {}, run_at=run_at, max_attempts=max_attempts)

@@ -56,3 +56,20 @@ class Document:
     paper: str = "A4"
     orientation: str = "portrait"
     options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobHandler:
+    """Code the worker runs for queued jobs named ``name``: ``func(ctx, **payload)``.
+
+    A failing job is retried ``max_attempts`` times in all, waiting
+    ``backoff_seconds`` × 2^(attempt-1) between tries, then marked failed. A
+    worker holds a job for ``lease_seconds``; if it dies, another worker takes
+    the job over after that.
+    """
+
+    name: str
+    func: Callable[..., Any]
+    max_attempts: int = 5
+    backoff_seconds: int = 30
+    lease_seconds: int = 300

@@ -90,7 +90,36 @@ def fixdesk_permissions() -> list[Any]:
 def fixdesk_scheduled_jobs() -> list[Any]:
     """Declare jobs the worker runs on a schedule (interval or daily time).
 
+    Each scheduled job is enqueued once per due time, however many workers
+    run, and then runs like any queued job.
+
     :return: :class:`kernel.contributions.ScheduledJob` objects.
+    """
+
+
+@hookspec
+def fixdesk_job_handlers() -> list[Any]:
+    """Declare the code that runs queued jobs (``ctx.enqueue(name, payload)``).
+
+    :return: :class:`kernel.contributions.JobHandler` objects; names are
+        prefixed with the plugin name (``repair.flag_overdue``).
+    """
+
+
+# -------------------------------------------------------------------------
+# Notifications
+# -------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def fixdesk_send_notification(message: Any) -> str | None:
+    """Deliver a notification on a channel other than e-mail (SMS, webhook, ...).
+
+    Called by the worker for each queued notification whose channel is not
+    ``email``. Stops at the first non-None result.
+
+    :param message: a :class:`kernel.notify.Message` (channel, to, subject, body).
+    :return: a delivery id when this plugin delivered the message, else None.
     """
 
 

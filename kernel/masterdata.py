@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import select
 
+from kernel.branch_calendar import default_hours
 from kernel.context import Context
 from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import _
@@ -48,6 +49,7 @@ def add_branch(ctx: Context, code: str, name: str, zone: str | Zone = Zone.URBAN
     except ValueError as exc:
         raise ValidationError(_("zone must be urban or suburban, got {zone!r}").format(zone=zone),
                               field="zone") from exc
+    ctx.require("branch.create")
     company = the_company(ctx)
     if ctx.session.scalar(select(Branch.id).where(Branch.company_id == company.id,
                                                   Branch.code == code)):
@@ -55,6 +57,8 @@ def add_branch(ctx: Context, code: str, name: str, zone: str | Zone = Zone.URBAN
     branch = Branch(company_id=company.id, code=code, name=name, zone=zone,
                     address=address, phone=phone)
     ctx.session.add(branch)
+    ctx.session.flush()
+    ctx.session.add_all(default_hours(branch.id))
     ctx.session.flush()
     return branch
 
@@ -64,9 +68,16 @@ def list_branches(ctx: Context) -> list[Branch]:
     return list(ctx.session.scalars(select(Branch).order_by(Branch.code)))
 
 
-def get_branch(ctx: Context, code: str) -> Branch:
+def branch_by_code(session, code: str) -> Branch:
     """The branch with ``code``, or :class:`NotFound`."""
-    branch = ctx.session.scalar(select(Branch).where(Branch.code == code.upper()))
+    branch = session.scalar(select(Branch).where(Branch.code == (code or "").upper()))
     if branch is None:
         raise NotFound(_("no branch {code}").format(code=code), field="branch")
+    return branch
+
+
+def get_branch(ctx: Context, code: str) -> Branch:
+    """The branch with ``code`` as the acting user may see it, or :class:`NotFound`."""
+    branch = branch_by_code(ctx.session, code)
+    ctx.require("branch.read", branch)
     return branch

@@ -42,6 +42,8 @@ class SiteConfig:
     locale: str = "zh_CN"
     timezone: str = "Asia/Shanghai"
     currency: str = "CNY"
+    #: the ``[smtp]`` table: host, port, username, password, sender, starttls, ssl, timeout
+    smtp: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.locale not in SUPPORTED:
@@ -61,11 +63,14 @@ class SiteConfig:
         return zoneinfo.ZoneInfo(self.timezone)
 
     def to_toml(self) -> dict:
-        return {
+        data = {
             "site": {"locale": self.locale, "timezone": self.timezone, "currency": self.currency},
             "database": {"url": self.database_url},
             "plugins": {"enabled": self.plugins},
         }
+        if self.smtp:
+            data["smtp"] = dict(self.smtp)
+        return data
 
     @classmethod
     def from_toml(cls, data: dict) -> SiteConfig:
@@ -77,6 +82,7 @@ class SiteConfig:
                 locale=str(site.get("locale", "zh_CN")),
                 timezone=str(site.get("timezone", "Asia/Shanghai")),
                 currency=str(site.get("currency", "CNY")),
+                smtp=dict(data.get("smtp", {})),
             )
         except (TypeError, AttributeError) as exc:
             raise SiteError(_("malformed site.toml: {error}").format(error=exc)) from exc
@@ -148,10 +154,23 @@ class App:
         self.pm = loaded.pm
         self.plugin_order = loaded.order
         self.failed_plugins = loaded.failed
+        from kernel.audit import install_audit
+        from kernel.auth import install_branch_scope
+        from kernel.jobs import collect_handlers, collect_schedules
+        from kernel.settings import collect as collect_settings
+
         answers = call_each(self.pm, "fixdesk_entities")
         self.entities: dict[str, list[type]] = {n: list(a or []) for n, a in answers.items()}
+        self.settings_registry = collect_settings(self.pm)
+        self.declared_permissions = [p for answer in self.pm.hook.fixdesk_permissions()
+                                     for p in answer or []]
+        self.job_handlers = collect_handlers(self.pm)
+        self.schedules = collect_schedules(self.pm)
+        self._relays: dict[frozenset, object] = {}
         self.engine = make_engine(site.database_url)
         self.sessions = make_sessionmaker(self.engine)
+        install_audit(self.sessions)
+        install_branch_scope(self.sessions)
 
     @property
     def enabled_plugins(self) -> list[str]:
@@ -164,12 +183,54 @@ class App:
         return [cls.__table__ for owner in owners for cls in self.entities.get(owner, [])]
 
     @contextmanager
-    def context(self, **kwargs):
-        """One transaction as a :class:`~kernel.context.Context`; commits on success."""
+    def context(self, user=None, branch=None, **kwargs):
+        """One transaction as a :class:`~kernel.context.Context`; commits on success.
+
+        ``user`` and ``branch`` may be objects of another session or user names
+        and branch codes; they are loaded into this transaction's session.
+        """
         from kernel.context import Context
 
         with self.sessions.begin() as session:
-            yield Context(session=session, app=self, **kwargs)
+            user, branch = self._attach(session, user, branch)
+            yield Context(session=session, app=self, user=user, branch=branch, **kwargs)
+
+    def _attach(self, session, user, branch):
+        from kernel.auth import User, get_user
+        from kernel.masterdata import branch_by_code
+        from kernel.models import Branch
+
+        if isinstance(user, str):
+            user = get_user(session, user)
+        elif isinstance(user, User):
+            user = session.get(User, user.id)
+        if isinstance(branch, str):
+            branch = branch_by_code(session, branch)
+        elif isinstance(branch, Branch):
+            branch = session.get(Branch, branch.id)
+        return user, branch
+
+    def permissions(self, session):
+        """The effective permission table (declared defaults changed by role grants)."""
+        from sqlalchemy import select
+
+        from kernel.auth import PermissionTable, RoleGrant
+
+        return PermissionTable(self.declared_permissions, session.scalars(select(RoleGrant)))
+
+    def template_override_dirs(self) -> list:
+        """Folders searched before the kernel's templates: the site's, then each plugin's."""
+        dirs = [self.site.path / "templates"]
+        dirs += [self.plugins[n].templates_dir for n in self.enabled_plugins
+                 if self.plugins[n].templates_dir]
+        return [d for d in dirs if d.is_dir()]
+
+    def cached_relay(self, switched_off: frozenset, build):
+        """The hook relay for one set of switched-off implementations, built once."""
+        relay = self._relays.get(switched_off)
+        if relay is None:
+            relay = self._relays[switched_off] = build()
+        return relay
 
     def close(self) -> None:
         """Release database connections."""

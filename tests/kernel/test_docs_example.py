@@ -47,10 +47,10 @@ finally:
 
 
 def _pip_install(source: Path, target: Path) -> None:
-    """Install the example as the guide tells authors to: no dependencies, no build isolation.
+    """Install the example alone into ``target``; fixdesk comes from this virtualenv.
 
-    Building in place needs setuptools>=69 and wheel in this virtualenv (the
-    ``test`` extra brings them).
+    Building without isolation needs setuptools>=69 and wheel here (the ``test``
+    extra brings them), and no package index.
     """
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q",
                            "--no-build-isolation", "--target", str(target), str(source)],
@@ -60,7 +60,10 @@ def _pip_install(source: Path, target: Path) -> None:
 
 @pytest.fixture(scope="module")
 def hello_env(tmp_path_factory):
-    """Environment for subprocesses in which the example plugin is installed."""
+    """(environment, folder): subprocesses run with the example plugin installed.
+
+    The folder holds ``src`` (a copy of the example) and ``target`` (where it is installed).
+    """
     work = tmp_path_factory.mktemp("hello")
     source = work / "src"  # a copy: an in-tree build would leave build/ in docs/
     shutil.copytree(EXAMPLE, source,
@@ -73,7 +76,7 @@ def hello_env(tmp_path_factory):
     env.pop("FIXDESK_SITE", None)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(work / "target"), os.environ.get("PYTHONPATH")) if p)
-    return env
+    return env, work
 
 
 def _run(env, cwd, *args):
@@ -85,22 +88,30 @@ def _run(env, cwd, *args):
 
 @pytest.mark.slow
 def test_example_plugin_installs_migrates_and_answers_its_hook(hello_env, db_url, tmp_path):
+    env = hello_env[0]
     site = tmp_path / "site"
     db = [] if db_url.startswith("sqlite") else ["--db", db_url]
-    out = _run(hello_env, tmp_path, "-m", "kernel", "new-site", site, *db,
+    out = _run(env, tmp_path, "-m", "kernel", "new-site", site, *db,
                "--plugins", "hello", "--demo")
     assert out.startswith("site created at")
 
-    listing = _run(hello_env, tmp_path, "-m", "kernel", "--site", site, "plugins", "list")
+    listing = _run(env, tmp_path, "-m", "kernel", "--site", site, "plugins", "list")
     hello = next(line.split() for line in listing.splitlines() if line.startswith("hello "))
     assert hello[:4] == ["hello", "enabled", "0.1.0", "-"]
 
-    check = _run(hello_env, tmp_path, "-m", "kernel", "--site", site, "migrate", "--check")
+    check = _run(env, tmp_path, "-m", "kernel", "--site", site, "migrate", "--check")
     assert check == "schema matches the models\n"
 
-    result = json.loads(_run(hello_env, tmp_path, "-c", SNIPPET, site).splitlines()[-1])
+    result = json.loads(_run(env, tmp_path, "-c", SNIPPET, site).splitlines()[-1])
     assert result == {
         "plugins": ["hello"],
         "replies": ["早上好, 1.50 received"],
         "rows": [["你好！欢迎来到上海服务中心。", "8.80"], ["早上好", "1.50"]],
     }
+
+
+@pytest.mark.slow
+def test_example_plugin_own_tests_pass(hello_env):
+    env, work = hello_env
+    out = _run(env, work, "-m", "pytest", "-q", "-p", "no:cacheprovider", work / "src" / "tests")
+    assert " passed" in out

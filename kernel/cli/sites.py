@@ -1,49 +1,11 @@
-"""The ``fixdesk`` command.
-
-Only click and light kernel modules are imported at start-up; each command
-imports what it needs (SQLAlchemy, Alembic, FastAPI, WeasyPrint) so that
-``fixdesk --help`` stays fast. Every user error prints one line and exits 2.
-"""
+"""Commands for sites, plugins, migrations, branches and the web server."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from kernel.errors import FixdeskError
+from kernel.cli import CliState, cli, pass_state, split_list
 from kernel.i18n import _
-
-EXIT_USAGE = 2
-
-
-class CliState:
-    """The ``--site`` option, resolved lazily so commands without a site work anywhere."""
-
-    def __init__(self, site_dir: str | None):
-        self.site_dir = site_dir
-
-    def site(self):
-        from kernel.site import Site
-
-        return Site.load(self.site_dir)
-
-
-pass_state = click.make_pass_decorator(CliState)
-
-
-@click.group(help=_("fixdesk: after-sales service ERP."))
-@click.option("--site", "site_dir", envvar="FIXDESK_SITE", metavar="DIR",
-              help=_("Site folder (or FIXDESK_SITE)."))
-@click.version_option(package_name="fixdesk")
-@click.pass_context
-def cli(ctx: click.Context, site_dir: str | None) -> None:
-    ctx.obj = CliState(site_dir)
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
 
 # --------------------------------------------------------------------------
 # sites
@@ -70,7 +32,7 @@ def new_site(directory, db_url, plugin_names, demo, company, branch_code, branch
     from kernel.provision import create_site
     from kernel.site import DEFAULT_DB, SiteConfig
 
-    config = SiteConfig(database_url=db_url or DEFAULT_DB, plugins=_split(plugin_names),
+    config = SiteConfig(database_url=db_url or DEFAULT_DB, plugins=split_list(plugin_names),
                         locale=locale, timezone=tz, currency=currency)
     if demo:
         company = company or demo_data.COMPANY_NAME
@@ -93,8 +55,7 @@ def new_site(directory, db_url, plugin_names, demo, company, branch_code, branch
 def migrate(state: CliState, check: bool, revision_for: str | None, message: str):
     from kernel import migrate as migrations
 
-    app = state.site().start()
-    try:
+    with state.app() as app:
         if revision_for:
             path = migrations.make_revision(app, revision_for, message)
             click.echo(_("wrote {path}").format(path=path))
@@ -108,8 +69,6 @@ def migrate(state: CliState, check: bool, revision_for: str | None, message: str
         else:
             branches = migrations.upgrade(app)
             click.echo(_("up to date: {branches}").format(branches=", ".join(branches)))
-    finally:
-        app.close()
 
 
 # --------------------------------------------------------------------------
@@ -194,13 +153,9 @@ def branch():
 def branch_add(state: CliState, code, name, zone, address, phone):
     from kernel.masterdata import add_branch
 
-    app = state.site().start()
-    try:
-        with app.context() as ctx:
-            added = add_branch(ctx, code, name, zone, address=address, phone=phone)
-        click.echo(_("added branch {code}").format(code=added.code))
-    finally:
-        app.close()
+    with state.context() as ctx:
+        added = add_branch(ctx, code, name, zone, address=address, phone=phone)
+    click.echo(_("added branch {code}").format(code=added.code))
 
 
 @branch.command("list", help=_("List branches, code first."))
@@ -208,13 +163,9 @@ def branch_add(state: CliState, code, name, zone, address, phone):
 def branch_list(state: CliState):
     from kernel.masterdata import list_branches
 
-    app = state.site().start()
-    try:
-        with app.context() as ctx:
-            rows = [(b.code, b.name, _(b.zone.value), b.phone or "", b.address or "")
-                    for b in list_branches(ctx)]
-    finally:
-        app.close()
+    with state.context() as ctx:
+        rows = [(b.code, b.name, _(b.zone.value), b.phone or "", b.address or "")
+                for b in list_branches(ctx)]
     header = (_("CODE"), _("NAME"), _("ZONE"), _("PHONE"), _("ADDRESS"))
     click.echo("\t".join(header))
     for row in rows:
@@ -244,38 +195,3 @@ def serve(state: CliState, host: str, port: int, workers: int):
                 workers=workers, log_level="info")
 
 
-# --------------------------------------------------------------------------
-# entry point
-# --------------------------------------------------------------------------
-
-
-def _fail(message: str) -> int:
-    click.echo(_("error: {message}").format(message=message.strip().splitlines()[0]), err=True)
-    return EXIT_USAGE
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; user errors become one line on stderr and exit code 2."""
-    try:
-        result = cli.main(args=argv, prog_name="fixdesk", standalone_mode=False)
-    except FixdeskError as exc:
-        return _fail(exc.message)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        return _fail(_("aborted"))
-    except click.ClickException as exc:
-        return _fail(exc.format_message())
-    except Exception as exc:
-        from sqlalchemy.exc import IntegrityError, OperationalError
-
-        if isinstance(exc, OperationalError):
-            return _fail(_("database unavailable: {error}").format(error=exc.orig or exc))
-        if isinstance(exc, IntegrityError):
-            return _fail(_("refused by the database: {error}").format(error=exc.orig or exc))
-        raise
-    return result if isinstance(result, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

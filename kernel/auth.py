@@ -1,0 +1,405 @@
+"""Users, roles, permissions, branch scoping, password hashing, API tokens, login lockout (R31).
+
+A user has one home branch and optional extra branches; what they may do comes
+from their roles. Permissions are ``entity.action`` strings contributed by
+plugins through ``fixdesk_permissions`` together with default grants per role.
+Users without company-wide scope never see records of other branches: list
+queries are filtered in one place (:func:`install_branch_scope`), and
+:meth:`kernel.context.Context.require` answers "not found" for such a record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Boolean, ForeignKey, Integer, String, event, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, with_loader_criteria
+
+from kernel.contributions import Permission
+from kernel.db import Base, BranchMixin, IdMixin, TimestampMixin, UTCDateTime
+from kernel.errors import Conflict, FixdeskError, NotFound, ValidationError
+from kernel.i18n import N_, _
+from kernel.models import Branch
+
+ADMIN = "admin"
+#: the built-in roles, in the order the desk shows them
+ROLES = (
+    ADMIN,
+    "branch_manager",
+    "service_supervisor",
+    "front_desk",
+    "engineer",
+    "warehouse_keeper",
+    "accountant",
+)
+ROLE_LABELS = (N_("admin"), N_("branch_manager"), N_("service_supervisor"), N_("front_desk"),
+               N_("engineer"), N_("warehouse_keeper"), N_("accountant"))
+#: roles that see every branch of the company
+COMPANY_WIDE_ROLES = frozenset({ADMIN})
+
+MAX_FAILED_LOGINS = 5
+LOCK_MINUTES = 15
+TOKEN_PREFIX = "fdk"
+
+_hasher = PasswordHasher()
+
+
+class PermissionDenied(FixdeskError):
+    """The user may not do this (HTTP 403)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class AuthenticationFailed(FixdeskError):
+    """Wrong user name, password or token, or an inactive or locked account (HTTP 401)."""
+
+    status = 401
+    code = "unauthenticated"
+
+
+# --------------------------------------------------------------------------
+# models
+# --------------------------------------------------------------------------
+
+
+class User(IdMixin, TimestampMixin, Base):
+    """A person who logs in (R31: everyone has their own account)."""
+
+    __tablename__ = "user_account"
+    __audit_exclude__ = frozenset({"failed_logins", "locked_until", "last_login_at"})
+    __audit_redact__ = frozenset({"password_hash"})
+
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    company_wide: Mapped[bool] = mapped_column(Boolean, default=False)
+    home_branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
+    locale: Mapped[str | None] = mapped_column(String(10))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    home_branch: Mapped[Branch] = relationship()
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan",
+                                                     order_by="UserRole.role")
+    branch_rows: Mapped[list[UserBranch]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def roles(self) -> list[str]:
+        return [r.role for r in self.role_rows]
+
+    @property
+    def sees_all_branches(self) -> bool:
+        return self.company_wide or bool(COMPANY_WIDE_ROLES & set(self.roles))
+
+    @property
+    def branch_ids(self) -> set[int]:
+        """The branches whose records this user may see (unless company-wide)."""
+        return {self.home_branch_id, *(r.branch_id for r in self.branch_rows)}
+
+
+class UserRole(Base):
+    """One role of a user."""
+
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class UserBranch(Base):
+    """An extra branch a user works for besides the home branch."""
+
+    __tablename__ = "user_branch"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), primary_key=True)
+
+
+class RoleGrant(IdMixin, TimestampMixin, Base):
+    """An admin's change to a role's default permissions: grant (True) or revoke (False)."""
+
+    __tablename__ = "role_grant"
+
+    role: Mapped[str] = mapped_column(String(40), index=True)
+    permission: Mapped[str] = mapped_column(String(100))
+    granted: Mapped[bool] = mapped_column(Boolean)
+
+
+class ApiToken(IdMixin, TimestampMixin, Base):
+    """A bearer token for the API; only its SHA-256 is stored, the token is shown once."""
+
+    __tablename__ = "api_token"
+    __audit_exclude__ = frozenset({"last_used_at"})
+    __audit_redact__ = frozenset({"token_hash"})
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    lookup: Mapped[str] = mapped_column(String(16), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+AUTH_ENTITIES = [User, UserRole, UserBranch, RoleGrant, ApiToken]
+
+#: the kernel's own permissions and who gets them by default
+KERNEL_PERMISSIONS = [
+    Permission("company", "read", ROLES),
+    Permission("company", "update", ()),
+    Permission("branch", "read", ROLES),
+    Permission("branch", "create", ()),
+    Permission("branch", "update", ()),
+    Permission("employee", "read", ROLES),
+    Permission("employee", "create", ("branch_manager",)),
+    Permission("employee", "update", ("branch_manager",)),
+    Permission("customer", "read", ROLES),
+    Permission("customer", "create", ("branch_manager", "service_supervisor", "front_desk",
+                                      "accountant")),
+    Permission("customer", "update", ("branch_manager", "service_supervisor", "front_desk",
+                                      "accountant")),
+    Permission("customer", "delete", ("branch_manager",)),
+    Permission("customer_equipment", "read", ROLES),
+    Permission("customer_equipment", "create", ("branch_manager", "service_supervisor",
+                                                "front_desk")),
+    Permission("customer_equipment", "update", ("branch_manager", "service_supervisor",
+                                                "front_desk", "engineer")),
+    Permission("customer_equipment", "delete", ("branch_manager",)),
+    Permission("user", "read", ("branch_manager",)),
+    Permission("user", "create", ()),
+    Permission("user", "update", ()),
+    Permission("audit", "read", ("branch_manager", "service_supervisor")),
+    Permission("settings", "read", ("branch_manager",)),
+    Permission("settings", "update", ()),
+    Permission("hooks", "update", ()),
+    Permission("job", "read", ()),
+]
+
+
+# --------------------------------------------------------------------------
+# permissions
+# --------------------------------------------------------------------------
+
+
+class PermissionTable:
+    """Effective permissions per role: the plugins' defaults changed by the admins' grants."""
+
+    def __init__(self, declared: Iterable[Permission], grants: Iterable[RoleGrant] = ()):
+        self.declared = {p.name: p for p in declared}
+        self.by_role: dict[str, set[str]] = {role: set() for role in ROLES}
+        for perm in self.declared.values():
+            for role in perm.roles:
+                self.by_role.setdefault(role, set()).add(perm.name)
+        for grant in grants:
+            target = self.by_role.setdefault(grant.role, set())
+            (target.add if grant.granted else target.discard)(grant.permission)
+
+    def allows(self, roles: Iterable[str], permission: str) -> bool:
+        roles = set(roles)
+        if ADMIN in roles:
+            return True
+        return any(permission in self.by_role.get(role, ()) for role in roles)
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password; refuses passwords shorter than 8 characters."""
+    if len(password or "") < 8:
+        raise ValidationError(_("password must have at least 8 characters"), field="password")
+    return _hasher.hash(password)
+
+
+def _check_password(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# --------------------------------------------------------------------------
+# branch scoping: the one place where list queries are filtered
+# --------------------------------------------------------------------------
+
+SCOPE_KEY = "fixdesk_branch_scope"
+
+
+def _scope_queries(execute_state):
+    scope = execute_state.session.info.get(SCOPE_KEY)
+    if scope is None or not execute_state.is_select or execute_state.is_column_load \
+            or execute_state.is_relationship_load:
+        return
+    execute_state.statement = execute_state.statement.options(
+        with_loader_criteria(BranchMixin, lambda cls: cls.branch_id.in_(scope),
+                             include_aliases=True, track_closure_variables=False)
+    )
+
+
+def install_branch_scope(sessions) -> None:
+    """Filter every ORM SELECT of branch-owned entities by the session's visible branches."""
+    event.listen(sessions, "do_orm_execute", _scope_queries)
+
+
+def set_branch_scope(session: Session, user: User | None) -> None:
+    """Limit ``session`` to the branches ``user`` may see (no limit for system or company-wide)."""
+    if user is None or user.sees_all_branches:
+        session.info.pop(SCOPE_KEY, None)
+    else:
+        session.info[SCOPE_KEY] = frozenset(user.branch_ids)
+
+
+# --------------------------------------------------------------------------
+# services
+# --------------------------------------------------------------------------
+
+
+def _validate_roles(roles: Iterable[str]) -> list[str]:
+    roles = sorted(set(roles))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ValidationError(_("unknown role {role!r}; roles are: {roles}").format(
+            role=unknown[0], roles=", ".join(ROLES)), field="roles")
+    return roles
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(_("no user {username!r}").format(username=username), field="username")
+    return user
+
+
+def add_user(ctx, username: str, full_name: str, password: str | None, home_branch: Branch,
+             roles: Iterable[str] = (), extra_branches: Iterable[Branch] = (),
+             company_wide: bool = False, email: str | None = None) -> User:
+    """Create a user; the password is hashed with argon2id."""
+    ctx.require("user.create")
+    username = (username or "").strip()
+    if not username or len(username) > 60 or not username.replace(".", "").replace(
+            "_", "").replace("-", "").isalnum():
+        raise ValidationError(_("user name must be letters, digits, '.', '_' or '-'"),
+                              field="username")
+    if ctx.session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(_("user {username!r} already exists").format(username=username),
+                       field="username")
+    user = User(username=username, full_name=(full_name or username).strip(), email=email,
+                password_hash=hash_password(password) if password else None,
+                home_branch_id=home_branch.id, company_wide=company_wide)
+    user.role_rows = [UserRole(role=r) for r in _validate_roles(roles)]
+    user.branch_rows = [UserBranch(branch_id=b.id) for b in extra_branches
+                        if b.id != home_branch.id]
+    ctx.session.add(user)
+    ctx.session.flush()
+    return user
+
+
+def set_roles(ctx, user: User, roles: Iterable[str]) -> None:
+    """Replace the roles of ``user``."""
+    ctx.require("user.update")
+    wanted = _validate_roles(roles)
+    user.role_rows = [r for r in user.role_rows if r.role in wanted] + [
+        UserRole(role=r) for r in wanted if r not in user.roles]
+    ctx.session.flush()
+
+
+def set_password(ctx, user: User, password: str) -> None:
+    """Set a new password and unlock the account."""
+    ctx.require("user.update")
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    ctx.session.flush()
+
+
+def authenticate(app, username: str, password: str, now: dt.datetime) -> User:
+    """Check a login; failures are counted in the database so every server process sees them.
+
+    After ``MAX_FAILED_LOGINS`` failures the account is locked for ``LOCK_MINUTES``.
+    Raises :class:`AuthenticationFailed` with the same message for every failure
+    (no hint whether the user exists), except for a locked account.
+    """
+    wrong = AuthenticationFailed(_("wrong user name or password"))
+    with app.sessions.begin() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            _hasher.hash("timing-equaliser")  # same cost as a real check
+            raise wrong
+        if user.locked_until and user.locked_until > now:
+            raise AuthenticationFailed(_("account locked after too many failed logins; "
+                                         "try again later"))
+        if _check_password(user, password):
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = now
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+            session.expunge(user)
+            return user
+        table = User.__table__
+        failures = session.execute(
+            update(table).where(table.c.id == user.id)
+            .values(failed_logins=table.c.failed_logins + 1).returning(table.c.failed_logins)
+        ).scalar_one()
+        if failures >= MAX_FAILED_LOGINS:
+            session.execute(update(table).where(table.c.id == user.id).values(
+                locked_until=now + dt.timedelta(minutes=LOCK_MINUTES), failed_logins=0))
+    raise wrong
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(ctx, user: User, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+    """A new API token for ``user``: returns the row and the token text (shown once)."""
+    ctx.require("user.update")
+    lookup = secrets.token_hex(6)
+    token = f"{TOKEN_PREFIX}_{lookup}_{secrets.token_urlsafe(32)}"
+    row = ApiToken(user_id=user.id, name=name or _("API token"), lookup=lookup,
+                   token_hash=_token_digest(token),
+                   expires_at=ctx.now() + dt.timedelta(days=days) if days else None)
+    ctx.session.add(row)
+    ctx.session.flush()
+    return row, token
+
+
+def revoke_token(ctx, token_id: int) -> ApiToken:
+    """Revoke a token by id; it stops working at once."""
+    ctx.require("user.update")
+    row = ctx.session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(_("no API token {id}").format(id=token_id), field="id")
+    row.revoked_at = row.revoked_at or ctx.now()
+    ctx.session.flush()
+    return row
+
+
+def user_for_token(session: Session, token: str, now: dt.datetime) -> User:
+    """The active user a bearer token belongs to, or :class:`AuthenticationFailed`."""
+    invalid = AuthenticationFailed(_("invalid API token"))
+    parts = (token or "").split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        raise invalid
+    row = session.scalar(select(ApiToken).where(ApiToken.lookup == parts[1]))
+    if row is None or not hmac.compare_digest(row.token_hash, _token_digest(token)):
+        raise invalid
+    if row.revoked_at or (row.expires_at and row.expires_at <= now) or not row.user.active:
+        raise invalid
+    row.last_used_at = now
+    return row.user

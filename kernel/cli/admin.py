@@ -1,0 +1,299 @@
+"""Commands for users and tokens, the audit trail, settings and per-branch hook switches."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kernel.cli import CliState, cli, pass_state, split_list
+from kernel.i18n import _
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> None:
+    """Print a header line and one tab-separated line per row."""
+    click.echo("\t".join(header))
+    for row in rows:
+        click.echo("\t".join("" if v is None else str(v) for v in row))
+
+
+def _password(value: str | None, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if value:
+        return value
+    return click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
+
+
+# --------------------------------------------------------------------------
+# users
+# --------------------------------------------------------------------------
+
+
+@cli.group(help=_("Users, roles and API tokens."))
+def user():
+    pass
+
+
+@user.command("add", help=_("Add a user."))
+@click.argument("username")
+@click.option("--name", "full_name", help=_("Full name."))
+@click.option("--branch", "branch_code", required=True, help=_("Home branch code."))
+@click.option("--roles", default="", metavar="A,B", help=_("Roles."))
+@click.option("--branches", default="", metavar="X,Y", help=_("Extra branches."))
+@click.option("--company-wide", is_flag=True, help=_("Sees every branch."))
+@click.option("--email", help=_("E-mail address."))
+@click.option("--password", help=_("Password (prompted when omitted)."))
+@click.option("--password-stdin", is_flag=True, help=_("Read the password from standard input."))
+@pass_state
+def user_add(state: CliState, username, full_name, branch_code, roles, branches, company_wide,
+             email, password, password_stdin):
+    from kernel.auth import add_user
+    from kernel.masterdata import get_branch
+
+    with state.context() as ctx:
+        home = get_branch(ctx, branch_code)
+        extra = [get_branch(ctx, code) for code in split_list(branches)]
+        added = add_user(ctx, username, full_name, _password(password, password_stdin), home,
+                         roles=split_list(roles), extra_branches=extra,
+                         company_wide=company_wide, email=email)
+        click.echo(_("added user {username}").format(username=added.username))
+
+
+@user.command("list", help=_("List users."))
+@pass_state
+def user_list(state: CliState):
+    from sqlalchemy import select
+
+    from kernel.auth import User
+
+    with state.context() as ctx:
+        rows = []
+        for u in ctx.session.scalars(select(User).order_by(User.username)):
+            branches = sorted({u.home_branch.code} | {ctx.session.get(
+                type(u.home_branch), r.branch_id).code for r in u.branch_rows})
+            scope = _("all") if u.sees_all_branches else ",".join(branches)
+            rows.append((u.username, u.full_name, u.home_branch.code, ",".join(u.roles) or "-",
+                         scope, _("active") if u.active else _("inactive")))
+    _table((_("USERNAME"), _("NAME"), _("BRANCH"), _("ROLES"), _("SEES"), _("STATE")), rows)
+
+
+@user.command("set-roles", help=_("Replace a user's roles."))
+@click.argument("username")
+@click.argument("roles")
+@pass_state
+def user_set_roles(state: CliState, username, roles):
+    from kernel.auth import get_user, set_roles
+
+    with state.context() as ctx:
+        set_roles(ctx, get_user(ctx.session, username), split_list(roles))
+    click.echo(_("roles of {username}: {roles}").format(username=username, roles=roles))
+
+
+@user.command("set-password", help=_("Set a user's password (and unlock the account)."))
+@click.argument("username")
+@click.option("--password", help=_("Password (prompted when omitted)."))
+@click.option("--password-stdin", is_flag=True, help=_("Read the password from standard input."))
+@pass_state
+def user_set_password(state: CliState, username, password, password_stdin):
+    from kernel.auth import get_user, set_password
+
+    with state.context() as ctx:
+        set_password(ctx, get_user(ctx.session, username), _password(password, password_stdin))
+    click.echo(_("password of {username} changed").format(username=username))
+
+
+@user.command("set-active", help=_("Activate or deactivate a user."))
+@click.argument("username")
+@click.argument("active", type=click.BOOL)
+@pass_state
+def user_set_active(state: CliState, username, active):
+    from kernel.auth import get_user
+
+    with state.context() as ctx:
+        ctx.require("user.update")
+        get_user(ctx.session, username).active = active
+    click.echo(_("{username} is now {state}").format(
+        username=username, state=_("active") if active else _("inactive")))
+
+
+@user.group("token", help=_("API tokens."))
+def token():
+    pass
+
+
+@token.command("add", help=_("Create an API token; it is shown once."))
+@click.argument("username")
+@click.option("--name", default="", help=_("What the token is for."))
+@click.option("--days", type=click.IntRange(1, 3650), help=_("Expires after this many days."))
+@pass_state
+def token_add(state: CliState, username, name, days):
+    from kernel.auth import create_token, get_user
+
+    with state.context() as ctx:
+        row, secret = create_token(ctx, get_user(ctx.session, username), name, days)
+        token_id = row.id
+    click.echo(_("token {id} for {username} (shown once, store it now):").format(
+        id=token_id, username=username))
+    click.echo(secret)
+
+
+@token.command("list", help=_("List a user's API tokens."))
+@click.argument("username")
+@pass_state
+def token_list(state: CliState, username):
+    from sqlalchemy import select
+
+    from kernel.auth import ApiToken, get_user
+
+    with state.context() as ctx:
+        owner = get_user(ctx.session, username)
+        rows = [(t.id, t.name, t.created_at.isoformat(timespec="minutes"),
+                 t.expires_at.isoformat(timespec="minutes") if t.expires_at else "-",
+                 _("revoked") if t.revoked_at else _("active"))
+                for t in ctx.session.scalars(select(ApiToken).where(
+                    ApiToken.user_id == owner.id).order_by(ApiToken.id))]
+    _table((_("ID"), _("NAME"), _("CREATED"), _("EXPIRES"), _("STATE")), rows)
+
+
+@token.command("revoke", help=_("Revoke an API token."))
+@click.argument("token_id", type=int)
+@pass_state
+def token_revoke(state: CliState, token_id):
+    from kernel.auth import revoke_token
+
+    with state.context() as ctx:
+        revoke_token(ctx, token_id)
+    click.echo(_("token {id} revoked").format(id=token_id))
+
+
+# --------------------------------------------------------------------------
+# audit
+# --------------------------------------------------------------------------
+
+
+@cli.command(help=_("Print the change history of one record."))
+@click.argument("entity")
+@click.argument("record_id")
+@pass_state
+def audit(state: CliState, entity, record_id):
+    import json
+
+    from kernel.audit import history
+
+    with state.app() as app, app.sessions() as session:
+        rows = history(session, entity, record_id)
+        tz = app.site.config.tz
+        if not rows:
+            raise click.ClickException(_("no history for {entity} {id}").format(
+                entity=entity, id=record_id))
+        for row in rows:
+            when = row.at.astimezone(tz).isoformat(sep=" ", timespec="seconds")
+            click.echo(f"{when}  {row.actor}  {row.action}")
+            for field, (old, new) in row.changes.items():
+                click.echo(f"    {field}: {json.dumps(old, ensure_ascii=False)} → "
+                           f"{json.dumps(new, ensure_ascii=False)}")
+
+
+# --------------------------------------------------------------------------
+# settings
+# --------------------------------------------------------------------------
+
+
+@cli.group(help=_("Settings that plugins declare, per site or per branch."))
+def settings():
+    pass
+
+
+@settings.command("list", help=_("Every declared setting with its value."))
+@click.option("--branch", "branch_code", help=_("Show the values for this branch."))
+@pass_state
+def settings_list(state: CliState, branch_code):
+    from kernel.settings import format_value, get_setting, type_name
+
+    with state.context(branch=branch_code) as ctx:
+        rows = []
+        for key, setting in ctx.app.settings_registry.items():
+            value = get_setting(ctx, key, ctx.branch)
+            scope = _("branch") if setting.per_branch else _("site")
+            rows.append((key, format_value(value), type_name(setting.type), scope,
+                         _(setting.description)))
+    _table((_("KEY"), _("VALUE"), _("TYPE"), _("SCOPE"), _("DESCRIPTION")), rows)
+
+
+@settings.command("set", help=_("Set a setting site-wide or for one branch."))
+@click.argument("key")
+@click.argument("value")
+@click.option("--branch", "branch_code", help=_("Only for this branch."))
+@pass_state
+def settings_set(state: CliState, key, value, branch_code):
+    from kernel.settings import format_value, set_setting
+
+    with state.context(branch=branch_code) as ctx:
+        stored = set_setting(ctx, key, value, ctx.branch)
+    click.echo(f"{key} = {format_value(stored)}")
+
+
+# --------------------------------------------------------------------------
+# hooks
+# --------------------------------------------------------------------------
+
+
+@cli.group(help=_("Switch plugins' hook implementations on or off per branch."))
+def hooks():
+    pass
+
+
+@hooks.command("list", help=_("Every plugin hook implementation and where it is off."))
+@click.option("--branch", "branch_code", help=_("Show the state for this branch."))
+@pass_state
+def hooks_list(state: CliState, branch_code):
+    from sqlalchemy import select
+
+    from kernel.hookswitch import HookSwitch, implementations
+    from kernel.models import Branch
+
+    with state.context(branch=branch_code) as ctx:
+        off: dict[tuple[str, str], list[str]] = {}
+        for switch_row, code in ctx.session.execute(
+                select(HookSwitch, Branch.code).join(Branch, Branch.id == HookSwitch.branch_id)):
+            off.setdefault((switch_row.plugin, switch_row.hook), []).append(code)
+        rows = []
+        for plugin, hook in implementations(ctx.app.pm):
+            codes = sorted(off.get((plugin, hook), []))
+            if ctx.branch is not None:
+                state_text = _("off") if ctx.branch.code in codes else _("on")
+            else:
+                state_text = (_("off in {branches}").format(branches=",".join(codes)) if codes
+                              else _("on"))
+            rows.append((plugin, hook, state_text))
+    _table((_("PLUGIN"), _("HOOK"), _("STATE")), rows)
+
+
+def _switch(state: CliState, plugin: str, hook: str, branch_code: str, enabled: bool) -> None:
+    from kernel.hookswitch import switch
+
+    with state.context(branch=branch_code) as ctx:
+        changed = switch(ctx, plugin, hook, ctx.branch, enabled)
+    template = _("{plugin}.{hook} switched {state} for {branch}") if changed else \
+        _("{plugin}.{hook} was already {state} for {branch}")
+    click.echo(template.format(plugin=plugin, hook=hook, branch=branch_code.upper(),
+                               state=_("on") if enabled else _("off")))
+
+
+@hooks.command("disable", help=_("Switch a plugin's hook implementation off for a branch."))
+@click.argument("plugin")
+@click.argument("hook")
+@click.option("--branch", "branch_code", required=True, help=_("Branch code."))
+@pass_state
+def hooks_disable(state: CliState, plugin, hook, branch_code):
+    _switch(state, plugin, hook, branch_code, False)
+
+
+@hooks.command("enable", help=_("Switch a plugin's hook implementation back on for a branch."))
+@click.argument("plugin")
+@click.argument("hook")
+@click.option("--branch", "branch_code", required=True, help=_("Branch code."))
+@pass_state
+def hooks_enable(state: CliState, plugin, hook, branch_code):
+    _switch(state, plugin, hook, branch_code, True)

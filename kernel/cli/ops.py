@@ -1,0 +1,82 @@
+"""Commands for the background worker, the job queue and notifications."""
+
+from __future__ import annotations
+
+import click
+
+from kernel.cli import CliState, cli, pass_state
+from kernel.i18n import _
+
+
+@cli.command(help=_("Run queued and scheduled jobs."))
+@click.option("--once", is_flag=True, help=_("Run what is due, then stop."))
+@click.option("--poll", default=1.0, type=click.FloatRange(0.05, 3600),
+              help=_("Seconds between polls."))
+@click.option("--lease", type=click.IntRange(1, 86400),
+              help=_("Seconds a job stays claimed (default: the job's own)."))
+@pass_state
+def worker(state: CliState, once, poll, lease):
+    from kernel.jobs import Worker
+
+    with state.app() as app:
+        runner = Worker(app, lease_seconds=lease)
+        click.echo(_("worker {id} started").format(id=runner.id), err=True)
+        try:
+            ran = runner.run(once=once, poll_seconds=poll)
+        except KeyboardInterrupt:
+            ran = None
+    if ran is not None:
+        click.echo(_("{count} jobs run").format(count=ran))
+
+
+@cli.group(help=_("The durable job queue."))
+def jobs():
+    pass
+
+
+@jobs.command("list", help=_("Recent jobs, newest first."))
+@click.option("--status", type=click.Choice(["queued", "running", "done", "failed"]))
+@click.option("--limit", default=50, type=click.IntRange(1, 10000))
+@pass_state
+def jobs_list(state: CliState, status, limit):
+    from kernel.jobs import jobs_summary
+
+    with state.app() as app:
+        rows = jobs_summary(app, status, limit)
+        tz = app.site.config.tz
+    click.echo("\t".join((_("ID"), _("JOB"), _("STATUS"), _("ATTEMPTS"), _("RUN AT"),
+                          _("ERROR"))))
+    for job in rows:
+        click.echo("\t".join((str(job.id), job.name, job.status,
+                              f"{job.attempts}/{job.max_attempts}",
+                              job.run_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+                              (job.last_error or "").splitlines()[0] if job.last_error else "")))
+
+
+@jobs.command("retry", help=_("Queue a failed job again."))
+@click.argument("job_id", type=int)
+@pass_state
+def jobs_retry(state: CliState, job_id):
+    from kernel.db import utcnow
+    from kernel.jobs import retry
+
+    with state.app() as app:
+        retry(app, job_id, utcnow())
+    click.echo(_("job {id} queued again").format(id=job_id))
+
+
+@cli.command(help=_("Queue a test notification (sent by the worker)."))
+@click.option("--to", required=True, help=_("Recipient address."))
+@click.option("--channel", default="email", help=_("email, or a channel a plugin delivers."))
+@click.option("--locale", type=click.Choice(["zh_CN", "en"]), help=_("Language."))
+@pass_state
+def notify(state: CliState, to, channel, locale):
+    from kernel.masterdata import the_company
+    from kernel.notifications import notify as queue_notification
+
+    with state.context() as ctx:
+        job = queue_notification(ctx, channel=channel, to=to, template="test",
+                                 context={"company": the_company(ctx).name}, locale=locale)
+        job_id = job.id
+    click.echo(_("notification queued as job {id}; `fixdesk worker --once` sends it").format(
+        id=job_id))

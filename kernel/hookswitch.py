@@ -1,0 +1,106 @@
+"""Per-branch hook switches: an admin turns one plugin's implementation of one hook off for one branch.
+
+Example (SCENARIOS.md, 8): JD sends corporate customers a monthly statement, so
+JD's admin switches off billing's "invoice on completion" hook for JD; SH keeps
+it. ``ctx.hook`` for a JD context is a relay whose callers were built with
+pluggy's ``subset_hook_caller`` without the switched-off plugins (pytest's
+``gethookproxy`` pattern); relays are cached per set of switches.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.db import Base, IdMixin, TimestampMixin
+from kernel.errors import NotFound, ValidationError
+from kernel.i18n import _
+from kernel.plugins import KERNEL
+
+
+class HookSwitch(IdMixin, TimestampMixin, Base):
+    """One plugin's implementation of one hook, switched off for one branch."""
+
+    __tablename__ = "hook_switch"
+    __table_args__ = (UniqueConstraint("branch_id", "plugin", "hook"),)
+
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
+    plugin: Mapped[str] = mapped_column(String(100))
+    hook: Mapped[str] = mapped_column(String(100))
+
+
+class BranchHookRelay:
+    """``relay.<hook>(...)`` like ``pm.hook.<hook>(...)``, minus the switched-off plugins."""
+
+    def __init__(self, pm, switched_off: frozenset[tuple[str, str]]):
+        self._pm = pm
+        self._off: dict[str, list[str]] = {}
+        for plugin, hook in switched_off:
+            self._off.setdefault(hook, []).append(plugin)
+        self._callers: dict[str, object] = {}
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        caller = self._callers.get(name)
+        if caller is None:
+            plugins = [self._pm.get_plugin(p) for p in self._off.get(name, ())]
+            plugins = [p for p in plugins if p is not None]
+            caller = (self._pm.subset_hook_caller(name, remove_plugins=plugins) if plugins
+                      else getattr(self._pm.hook, name))
+            self._callers[name] = caller
+        return caller
+
+
+def switches(session, branch_id: int) -> frozenset[tuple[str, str]]:
+    """The (plugin, hook) pairs switched off for a branch."""
+    rows = session.execute(select(HookSwitch.plugin, HookSwitch.hook).where(
+        HookSwitch.branch_id == branch_id))
+    return frozenset((plugin, hook) for plugin, hook in rows)
+
+
+def relay_for(ctx):
+    """The hook relay of the context's branch (the plain relay without a branch)."""
+    if ctx.branch is None:
+        return ctx.app.pm.hook
+    off = switches(ctx.session, ctx.branch.id)
+    if not off:
+        return ctx.app.pm.hook
+    return ctx.app.cached_relay(off, lambda: BranchHookRelay(ctx.app.pm, off))
+
+
+def implementations(pm) -> list[tuple[str, str]]:
+    """Every (plugin, hook) a site's plugins implement, kernel excluded, sorted."""
+    pairs = set()
+    for name, caller in vars(pm.hook).items():
+        if name.startswith("_") or not hasattr(caller, "get_hookimpls"):
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.plugin_name != KERNEL:
+                pairs.add((impl.plugin_name, name))
+    return sorted(pairs)
+
+
+def _check(ctx, plugin: str, hook: str) -> None:
+    if (plugin, hook) not in implementations(ctx.app.pm):
+        raise ValidationError(_("plugin {plugin} has no implementation of hook {hook} "
+                                "(see: fixdesk hooks list)").format(plugin=plugin, hook=hook),
+                              field="hook")
+
+
+def switch(ctx, plugin: str, hook: str, branch, enabled: bool) -> bool:
+    """Switch ``plugin``'s ``hook`` on or off for ``branch``; False when nothing changed."""
+    ctx.require("hooks.update")
+    _check(ctx, plugin, hook)
+    if branch is None:
+        raise NotFound(_("a branch is required"), field="branch")
+    row = ctx.session.scalar(select(HookSwitch).where(
+        HookSwitch.branch_id == branch.id, HookSwitch.plugin == plugin, HookSwitch.hook == hook))
+    if enabled and row is not None:
+        ctx.session.delete(row)
+    elif not enabled and row is None:
+        ctx.session.add(HookSwitch(branch_id=branch.id, plugin=plugin, hook=hook))
+    else:
+        return False
+    ctx.session.flush()
+    return True

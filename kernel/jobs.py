@@ -1,0 +1,275 @@
+"""Durable jobs: an outbox in the database, scheduled jobs, and the worker loop.
+
+``ctx.enqueue(name, payload)`` adds a row in the caller's transaction, so the
+job exists if and only if that transaction commits. ``fixdesk worker`` claims
+due jobs one at a time, runs the handler in a new transaction together with
+marking the job done, and retries failures with exponential backoff before
+marking them failed with the error.
+
+On PostgreSQL workers claim with ``SELECT ... FOR UPDATE SKIP LOCKED``; on every
+engine the claim is a conditional UPDATE, so two workers never run the same
+job. A claim is a lease: a worker killed mid-job leaves the job ``running``
+until ``locked_until`` passes, then another worker takes it over. A worker that
+finishes after losing its lease has its work rolled back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.contributions import JobHandler, ScheduledJob
+from kernel.db import Base, IdMixin, UTCDateTime, utcnow
+from kernel.errors import NotFound, ValidationError
+from kernel.i18n import _
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+
+
+class Job(IdMixin, Base):
+    """One unit of background work."""
+
+    __tablename__ = "job"
+    __audited__ = False
+
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default=QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    run_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branch.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ScheduleRun(Base):
+    """A scheduled job enqueued for one due time (so many workers enqueue it once)."""
+
+    __tablename__ = "schedule_run"
+    __audited__ = False
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+
+
+JOB_ENTITIES = [Job, ScheduleRun]
+
+
+def collect_handlers(pm) -> dict[str, JobHandler]:
+    """Every job handler and scheduled job of the registered plugins, by name."""
+    handlers: dict[str, JobHandler] = {}
+    for answer in pm.hook.fixdesk_job_handlers():
+        for handler in answer or []:
+            handlers[handler.name] = handler
+    for answer in pm.hook.fixdesk_scheduled_jobs():
+        for scheduled in answer or []:
+            handlers.setdefault(scheduled.name, JobHandler(scheduled.name, scheduled.func))
+    return handlers
+
+
+def collect_schedules(pm) -> list[ScheduledJob]:
+    return [s for answer in pm.hook.fixdesk_scheduled_jobs() for s in answer or []]
+
+
+def enqueue(ctx, name: str, payload: dict, *, run_at=None, max_attempts=None) -> Job:
+    """Add a job in the context's transaction (see :meth:`Context.enqueue`)."""
+    handler = ctx.app.job_handlers.get(name)
+    if handler is None:
+        raise ValidationError(_("no handler for job {name!r}").format(name=name), field="job")
+    job = Job(name=name, payload=payload, run_at=run_at or ctx.now(),
+              max_attempts=max_attempts or handler.max_attempts,
+              branch_id=ctx.branch.id if ctx.branch is not None else None,
+              user_id=ctx.user.id if ctx.user is not None else None)
+    ctx.session.add(job)
+    ctx.session.flush()
+    return job
+
+
+# --------------------------------------------------------------------------
+# schedules
+# --------------------------------------------------------------------------
+
+
+def due_time(schedule: ScheduledJob, now: dt.datetime, tz) -> dt.datetime:
+    """The latest due time of ``schedule`` at or before ``now``."""
+    if schedule.interval_seconds:
+        epoch = int(now.timestamp())
+        return dt.datetime.fromtimestamp(epoch - epoch % schedule.interval_seconds, dt.UTC)
+    hour, minute = (int(p) for p in schedule.daily_at.split(":"))
+    local = now.astimezone(tz)
+    due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if due > local:
+        due -= dt.timedelta(days=1)
+    return due.astimezone(dt.UTC)
+
+
+def enqueue_due_schedules(app, now: dt.datetime) -> list[str]:
+    """Enqueue each scheduled job whose due time has come and was not enqueued yet."""
+    enqueued = []
+    for schedule in app.schedules:
+        due = due_time(schedule, now, app.site.config.tz)
+        with app.sessions.begin() as session:
+            dialect = session.get_bind().dialect.name
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            claimed = session.execute(
+                insert(ScheduleRun.__table__).values(name=schedule.name, due_at=due)
+                .on_conflict_do_nothing().returning(ScheduleRun.__table__.c.name)
+            ).first()
+            if claimed is None:
+                continue
+            job = Job(name=schedule.name, payload={}, run_at=now, max_attempts=1)
+            session.add(job)
+            session.flush()
+            session.execute(update(ScheduleRun.__table__).where(
+                ScheduleRun.__table__.c.name == schedule.name,
+                ScheduleRun.__table__.c.due_at == due).values(job_id=job.id))
+            enqueued.append(schedule.name)
+    return enqueued
+
+
+# --------------------------------------------------------------------------
+# the worker
+# --------------------------------------------------------------------------
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over while this one ran it."""
+
+
+class Worker:
+    """Claims and runs due jobs of one site."""
+
+    def __init__(self, app, *, worker_id: str | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow, lease_seconds: int | None = None):
+        self.app = app
+        self.clock = clock
+        self.lease_seconds = lease_seconds
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    def _due(self, table, now):
+        return or_(and_(table.c.status == QUEUED, table.c.run_at <= now),
+                   and_(table.c.status == RUNNING, table.c.locked_until < now))
+
+    def claim(self) -> tuple[int, int] | None:
+        """Take one due job: returns (job id, attempt number) or None when nothing is due."""
+        table = Job.__table__
+        now = self.clock()
+        with self.app.engine.begin() as conn:
+            query = select(table.c.id, table.c.name).where(self._due(table, now)) \
+                .order_by(table.c.run_at, table.c.id).limit(1)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            handler = self.app.job_handlers.get(row.name)
+            lease = self.lease_seconds or (handler.lease_seconds if handler else 300)
+            claimed = conn.execute(
+                update(table).where(table.c.id == row.id, self._due(table, now))
+                .values(status=RUNNING, attempts=table.c.attempts + 1, locked_by=self.id,
+                        locked_until=now + dt.timedelta(seconds=lease))
+                .returning(table.c.attempts)
+            ).first()
+            return (row.id, claimed.attempts) if claimed else None
+
+    def run_one(self) -> bool:
+        """Claim and run one job; False when no job was due."""
+        claimed = self.claim()
+        if claimed is None:
+            return False
+        job_id, attempt = claimed
+        table = Job.__table__
+        mine = and_(table.c.id == job_id, table.c.locked_by == self.id,
+                    table.c.attempts == attempt, table.c.status == RUNNING)
+        try:
+            with self.app.sessions.begin() as session:
+                job = session.get(Job, job_id)
+                handler = self.app.job_handlers.get(job.name)
+                if handler is None:
+                    raise LookupError(_("no handler for job {name!r} (plugin disabled?)")
+                                      .format(name=job.name))
+                ctx = self._context(session, job)
+                handler.func(ctx, **(job.payload or {}))
+                done = session.execute(update(table).where(mine).values(
+                    status=DONE, finished_at=self.clock(), locked_until=None, last_error=None))
+                if done.rowcount != 1:
+                    raise LeaseLost(job_id)
+        except LeaseLost:
+            return True
+        except Exception as exc:  # the handler's failure is recorded, never fatal to the worker
+            self._failed(job_id, mine, exc)
+        return True
+
+    def _context(self, session, job: Job):
+        from kernel.context import Context
+        from kernel.models import Branch
+
+        session.info["fixdesk_system_actor"] = f"job:{job.name}"
+        branch = session.get(Branch, job.branch_id) if job.branch_id else None
+        return Context(session=session, app=self.app, branch=branch, clock=self.clock)
+
+    def _failed(self, job_id: int, mine, exc: Exception) -> None:
+        table = Job.__table__
+        error = "".join(traceback.format_exception_only(exc)).strip()
+        tail = traceback.extract_tb(exc.__traceback__)[-1:]
+        if tail:
+            error += f" ({os.path.basename(tail[0].filename)}:{tail[0].lineno})"
+        with self.app.engine.begin() as conn:
+            row = conn.execute(select(table.c.name, table.c.attempts, table.c.max_attempts)
+                               .where(table.c.id == job_id)).first()
+            handler = self.app.job_handlers.get(row.name)
+            backoff = handler.backoff_seconds if handler else 30
+            if row.attempts >= row.max_attempts:
+                values = {"status": FAILED, "finished_at": self.clock()}
+            else:
+                delay = dt.timedelta(seconds=backoff * 2 ** (row.attempts - 1))
+                values = {"status": QUEUED, "run_at": self.clock() + delay}
+            conn.execute(update(table).where(mine).values(
+                locked_until=None, locked_by=None, last_error=error[:2000], **values))
+
+    def run(self, *, once: bool = False, poll_seconds: float = 1.0,
+            max_jobs: int | None = None, stop: Callable[[], bool] = lambda: False) -> int:
+        """Run jobs until none is due (``once``) or forever; returns how many ran."""
+        ran = 0
+        while not stop():
+            enqueue_due_schedules(self.app, self.clock())
+            while (max_jobs is None or ran < max_jobs) and self.run_one():
+                ran += 1
+            if once or (max_jobs is not None and ran >= max_jobs):
+                return ran
+            time.sleep(poll_seconds)
+        return ran
+
+
+def retry(app, job_id: int, now: dt.datetime) -> None:
+    """Put a failed job back in the queue with a fresh set of attempts."""
+    with app.sessions.begin() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound(_("no job {id}").format(id=job_id), field="id")
+        job.status, job.attempts, job.run_at, job.finished_at = QUEUED, 0, now, None
+
+
+def jobs_summary(app, status: str | None = None, limit: int = 50) -> list[Any]:
+    with app.sessions() as session:
+        query = select(Job).order_by(Job.id.desc()).limit(limit)
+        if status:
+            query = query.where(Job.status == status)
+        return list(session.scalars(query))
