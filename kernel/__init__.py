@@ -13,6 +13,7 @@ import importlib
 _EXPORTS = {
     "Context": "kernel.context",
     "Document": "kernel.contributions",
+    "JobHandler": "kernel.contributions",
     "Permission": "kernel.contributions",
     "ScheduledJob": "kernel.contributions",
     "Setting": "kernel.contributions",

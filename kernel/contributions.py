@@ -12,13 +12,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Setting:
-    """A configurable value a plugin reads (answer of ``fixdesk_settings``)."""
+    """A configurable value a plugin reads (answer of ``fixdesk_settings``).
+
+    ``validate`` (optional) receives the parsed value and raises
+    :class:`kernel.ValidationError` when it is not acceptable.
+    """
 
     key: str
     type: type
     default: Any
     description: str
     per_branch: bool = False
+    validate: Callable[[Any], None] | None = None
 
 
 @dataclass(frozen=True)

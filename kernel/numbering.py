@@ -48,7 +48,7 @@ def series_setting(series: str, default: str, description: str) -> Setting:
     """The setting that holds a series' pattern (declare it in ``fixdesk_settings``)."""
     validate_pattern(default)
     return Setting(key=f"numbering.{series}", type=str, default=default,
-                   description=description)
+                   description=description, validate=validate_pattern)
 
 
 def validate_pattern(pattern: str) -> None:

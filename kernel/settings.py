@@ -139,6 +139,8 @@ def set_setting(ctx, key: str, raw: Any, branch=None) -> Any:
         raise ValidationError(_("{key} is site-wide; it cannot be set per branch").format(
             key=key), field="branch")
     value = parse_value(setting, raw)
+    if setting.validate is not None:
+        setting.validate(value)
     if branch is None:
         row = ctx.session.scalar(select(SiteSettingValue).where(SiteSettingValue.key == key))
         row = row or SiteSettingValue(key=key)

@@ -133,9 +133,12 @@ class Site:
             url = url.set(database=str(self.path / url.database))
         return url.render_as_string(hide_password=False)
 
-    def start(self) -> App:
-        """Build the running application: plugin manager, engine, registries."""
-        return App(self)
+    def start(self, **engine_options) -> App:
+        """Build the running application: plugin manager, engine, registries.
+
+        ``engine_options`` go to SQLAlchemy's ``create_engine`` (e.g. ``pool_size``).
+        """
+        return App(self, **engine_options)
 
 
 class App:
@@ -144,7 +147,7 @@ class App:
     Built per site when it starts; several apps in one process never share plugins.
     """
 
-    def __init__(self, site: Site):
+    def __init__(self, site: Site, **engine_options):
         from kernel.db import make_engine, make_sessionmaker
         from kernel.plugins import build_plugin_manager, call_each, discover
 
@@ -167,7 +170,7 @@ class App:
         self.job_handlers = collect_handlers(self.pm)
         self.schedules = collect_schedules(self.pm)
         self._relays: dict[frozenset, object] = {}
-        self.engine = make_engine(site.database_url)
+        self.engine = make_engine(site.database_url, **engine_options)
         self.sessions = make_sessionmaker(self.engine)
         install_audit(self.sessions)
         install_branch_scope(self.sessions)

@@ -11,3 +11,4 @@ class Note(IdMixin, TimestampMixin, BranchMixin, Base):
 
     title: Mapped[str] = mapped_column(String(200))
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    number: Mapped[str | None] = mapped_column(String(40), unique=True)

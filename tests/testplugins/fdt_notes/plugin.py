@@ -1,11 +1,15 @@
-"""Test plugin: one entity with money, its own hookspec, demo data."""
+"""Test plugin: one entity with money, its own hookspec, demo data, and every kernel service:
+permissions, settings (a naming series, a per-branch limit), queued and scheduled jobs."""
 
+import time
 from decimal import Decimal
 
 from sqlalchemy import select
 
-from kernel import hookimpl
+from kernel import JobHandler, Permission, ScheduledJob, Setting, ValidationError, hookimpl
 from kernel.models import Branch
+from kernel.numbering import next_number, series_setting
+from kernel.settings import get_setting
 
 from . import hookspecs
 from .models import Note
@@ -22,6 +26,32 @@ def fixdesk_entities():
 
 
 @hookimpl
+def fixdesk_permissions():
+    return [Permission("fdt_note", "read", ("front_desk", "engineer")),
+            Permission("fdt_note", "create", ("front_desk",)),
+            Permission("fdt_note", "update", ("front_desk",))]
+
+
+@hookimpl
+def fixdesk_settings():
+    return [series_setting("fdt_note", "NT-{branch}-{YYYY}-{#####}", "Numbers of notes"),
+            Setting("fdt_notes.max_amount", Decimal, Decimal("1000"),
+                    "Largest amount on one note", per_branch=True)]
+
+
+@hookimpl
+def fixdesk_job_handlers():
+    return [JobHandler("fdt_notes.record", record, max_attempts=3, backoff_seconds=1),
+            JobHandler("fdt_notes.slow", slow, lease_seconds=2),
+            JobHandler("fdt_notes.flaky", flaky, max_attempts=2, backoff_seconds=0)]
+
+
+@hookimpl
+def fixdesk_scheduled_jobs():
+    return [ScheduledJob("fdt_notes.hourly_sweep", sweep, interval_seconds=3600)]
+
+
+@hookimpl
 def fixdesk_demo_data(ctx):
     ctx.demo_calls = [*getattr(ctx, "demo_calls", []), "fdt_notes"]
     branch = ctx.session.scalars(select(Branch).order_by(Branch.id)).first()
@@ -30,7 +60,38 @@ def fixdesk_demo_data(ctx):
 
 def add_note(ctx, branch_id, title, amount):
     """The plugin's service: add a note and tell the other plugins."""
-    note = Note(branch_id=branch_id, title=title, amount=amount)
+    branch = ctx.session.get(Branch, branch_id)
+    ctx.require("fdt_note.create", Note(branch_id=branch_id))
+    limit = get_setting(ctx, "fdt_notes.max_amount", branch)
+    if Decimal(amount) > limit:
+        raise ValidationError(f"amount above {limit}", field="amount")
+    note = Note(branch_id=branch_id, title=title, amount=amount,
+                number=next_number(ctx, "fdt_note", branch=branch))
     ctx.session.add(note)
     ctx.session.flush()
     return note, ctx.hook.fdt_notes_added(ctx=ctx, note=note)
+
+
+# -- jobs ---------------------------------------------------------------------
+
+
+def record(ctx, branch_id, title, fail=False):
+    """Writes one note; with ``fail`` it raises after writing (the write must roll back)."""
+    ctx.session.add(Note(branch_id=branch_id, title=title, amount=Decimal("1")))
+    ctx.session.flush()
+    if fail:
+        raise RuntimeError("printer on fire")
+
+
+def slow(ctx, branch_id, title, seconds):
+    time.sleep(seconds)
+    ctx.session.add(Note(branch_id=branch_id, title=title, amount=Decimal("2")))
+
+
+def flaky(ctx, **_payload):
+    raise ConnectionError("SMS gateway timed out")
+
+
+def sweep(ctx):
+    branch = ctx.session.scalars(select(Branch).order_by(Branch.id)).first()
+    ctx.session.add(Note(branch_id=branch.id, title="sweep", amount=Decimal("0")))

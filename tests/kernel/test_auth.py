@@ -1,0 +1,174 @@
+"""Users, roles, permissions, branch scoping (R31), API tokens and login lockout."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from kernel.auth import (
+    MAX_FAILED_LOGINS,
+    AuthenticationFailed,
+    PermissionDenied,
+    User,
+    add_user,
+    authenticate,
+    create_token,
+    revoke_token,
+    user_for_token,
+)
+from kernel.errors import NotFound, ValidationError
+from kernel.models import Customer, CustomerEquipment
+
+NOW = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def demo(make_site, app_of):
+    """A demo site (branches SH and JD) with users of several roles."""
+    app = app_of(make_site(["fdt_notes"], demo=True, branch_code="SH", branch_name="上海服务中心"))
+    with app.context() as ctx:
+        from kernel.masterdata import get_branch
+
+        sh, jd = get_branch(ctx, "SH"), get_branch(ctx, "JD")
+        add_user(ctx, "zhengli", "郑丽", "front-desk-1", sh, roles=["front_desk"])
+        add_user(ctx, "wugang", "吴芳", "supervisor-1", sh, roles=["service_supervisor"],
+                 extra_branches=[jd])
+        add_user(ctx, "admin", "管理员", "admin-pass-1", sh, roles=["admin"])
+        add_user(ctx, "boss", "总经理", "boss-pass-1", sh, roles=["branch_manager"],
+                 company_wide=True)
+    return app
+
+
+def test_passwords_are_argon2_hashed(demo):
+    with demo.sessions() as session:
+        user = session.scalars(select(User).where(User.username == "zhengli")).one()
+        assert user.password_hash.startswith("$argon2id$")
+        assert "front-desk-1" not in user.password_hash
+    assert authenticate(demo, "zhengli", "front-desk-1", NOW).username == "zhengli"
+    with pytest.raises(AuthenticationFailed, match="wrong user name or password"):
+        authenticate(demo, "zhengli", "wrong-password", NOW)
+    with pytest.raises(AuthenticationFailed, match="wrong user name or password"):
+        authenticate(demo, "nobody", "whatever-it-is", NOW)
+
+
+def test_short_password_and_unknown_role_are_refused(demo):
+    with demo.context() as ctx:
+        from kernel.masterdata import get_branch
+
+        with pytest.raises(ValidationError, match="at least 8"):
+            add_user(ctx, "x1", "x", "short", get_branch(ctx, "SH"))
+        with pytest.raises(ValidationError, match="unknown role 'janitor'"):
+            add_user(ctx, "x2", "x", "long-enough", get_branch(ctx, "SH"), roles=["janitor"])
+
+
+def test_list_queries_only_show_the_users_branches(demo):
+    with demo.context(user="zhengli") as ctx:
+        branches = {c.branch.code for c in ctx.session.scalars(select(Customer))}
+        assert branches == {"SH"}
+        serials = set(ctx.session.scalars(select(CustomerEquipment.serial_no)))
+        assert "E335M820091" in serials and "LV93X10235" not in serials  # JD dealer's copier
+    with demo.context(user="wugang") as ctx:  # SH plus the extra branch JD
+        assert {c.branch.code for c in ctx.session.scalars(select(Customer))} == {"SH", "JD"}
+    for who in ("admin", "boss"):
+        with demo.context(user=who) as ctx:
+            assert {c.branch.code for c in ctx.session.scalars(select(Customer))} == {"SH", "JD"}
+
+
+def test_another_branchs_record_is_invisible_not_just_read_only(demo):
+    with demo.sessions() as session:
+        jd_customer_id = session.scalar(select(Customer.id).where(Customer.code == "C0003"))
+    with demo.context(user="zhengli") as ctx:
+        assert ctx.session.get(Customer, jd_customer_id) is None
+    with demo.context() as ctx:
+        jd_customer = ctx.session.get(Customer, jd_customer_id)
+    with demo.context(user="zhengli") as ctx:
+        with pytest.raises(NotFound):
+            ctx.require("customer.read", jd_customer)
+
+
+def test_require_checks_role_permissions_from_plugins(demo):
+    with demo.context(user="zhengli") as ctx:
+        ctx.require("fdt_note.create")  # granted by the test plugin to front desk
+        ctx.require("customer.update")
+        with pytest.raises(PermissionDenied, match="permission denied: user.create"):
+            ctx.require("user.create")
+    with demo.context(user="admin") as ctx:
+        ctx.require("user.create")
+        ctx.require("anything.at_all")
+
+
+def test_role_grants_change_the_defaults(demo):
+    from kernel.auth import RoleGrant
+
+    with demo.context() as ctx:
+        ctx.session.add(RoleGrant(role="front_desk", permission="customer.update", granted=False))
+        ctx.session.add(RoleGrant(role="front_desk", permission="audit.read", granted=True))
+    with demo.context(user="zhengli") as ctx:
+        assert not ctx.can("customer.update") and ctx.can("audit.read")
+
+
+def test_api_tokens_are_shown_once_stored_hashed_and_revocable(demo):
+    from kernel.auth import ApiToken, get_user
+
+    with demo.context(clock=lambda: NOW) as ctx:  # a frozen clock
+        row, token = create_token(ctx, get_user(ctx.session, "wugang"), "dispatch board", days=30)
+        token_id = row.id
+    with demo.sessions.begin() as session:
+        stored = session.get(ApiToken, token_id)
+        assert token not in (stored.token_hash, stored.lookup) and len(stored.token_hash) == 64
+        assert user_for_token(session, token, NOW).username == "wugang"
+        with pytest.raises(AuthenticationFailed):
+            user_for_token(session, token[:-1] + "x", NOW)
+        with pytest.raises(AuthenticationFailed):
+            user_for_token(session, token, NOW + dt.timedelta(days=31))  # expired
+    with demo.context() as ctx:
+        revoke_token(ctx, token_id)
+    with demo.sessions() as session, pytest.raises(AuthenticationFailed):
+        user_for_token(session, token, NOW)
+
+
+def test_failed_logins_lock_the_account_across_processes(demo):
+    """The counter lives in the database: two apps (two server processes) share it."""
+    other_process = demo.site.start()
+    try:
+        apps = [demo, other_process]
+        for attempt in range(MAX_FAILED_LOGINS):
+            with pytest.raises(AuthenticationFailed, match="wrong"):
+                authenticate(apps[attempt % 2], "zhengli", "guess-" + str(attempt), NOW)
+        with pytest.raises(AuthenticationFailed, match="locked"):
+            authenticate(other_process, "zhengli", "front-desk-1", NOW)  # even the right one
+        later = NOW + dt.timedelta(minutes=16)
+        assert authenticate(demo, "zhengli", "front-desk-1", later).username == "zhengli"
+    finally:
+        other_process.close()
+
+
+def test_user_cli(demo, fixdesk):
+    site = demo.site.path
+    added = fixdesk("--site", site, "user", "add", "wanggong", "--name", "王建国",
+                    "--branch", "SH", "--roles", "engineer", "--password", "engineer-1")
+    assert added.code == 0, added
+    listing = fixdesk("--site", site, "user", "list").out.splitlines()
+    assert listing[0].split("\t")[0] == "USERNAME"
+    row = next(ln.split("\t") for ln in listing if ln.startswith("wanggong"))
+    assert row[1:5] == ["王建国", "SH", "engineer", "SH"]
+    assert fixdesk("--site", site, "user", "set-roles", "wanggong",
+                   "engineer,front_desk").code == 0
+    bad = fixdesk("--site", site, "user", "set-roles", "wanggong", "janitor")
+    assert bad.code == 2 and bad.err.startswith("error: unknown role 'janitor'")
+    assert fixdesk("--site", site, "user", "set-password", "wanggong", "--password",
+                   "new-password-1").code == 0
+    assert authenticate(demo, "wanggong", "new-password-1", NOW).username == "wanggong"
+    made = fixdesk("--site", site, "user", "token", "add", "wanggong", "--name", "tablet")
+    token = made.out.splitlines()[1]
+    assert token.startswith("fdk_")
+    with demo.sessions() as session:
+        assert user_for_token(session, token, NOW).username == "wanggong"
+    listing = fixdesk("--site", site, "user", "token", "list", "wanggong").out
+    assert token not in listing and "tablet" in listing
+    token_id = listing.splitlines()[1].split("\t")[0]
+    assert fixdesk("--site", site, "user", "token", "revoke", token_id).code == 0
+    missing = fixdesk("--site", site, "user", "set-password", "ghost", "--password", "x" * 9)
+    assert (missing.code, missing.err) == (2, "error: no user 'ghost'\n")
