@@ -7,7 +7,7 @@ from kernel.hookspecs import hookimpl
 
 @hookimpl
 def fixdesk_entities():
-    """Master data, users and roles, audit log, settings, hook switches, counters, jobs, calendars."""
+    """Master data, users and roles, audit, settings, hook switches, counters, jobs, calendars."""
     from kernel.audit import AuditLog
     from kernel.auth import AUTH_ENTITIES
     from kernel.branch_calendar import CALENDAR_ENTITIES

@@ -113,7 +113,7 @@ class Context:
 
     def enqueue(self, job: str, payload: dict | None = None, *, run_at: dt.datetime | None = None,
                 max_attempts: int | None = None):
-        """Queue a durable job in this transaction: it exists if and only if the transaction commits."""
+        """Queue a durable job in this transaction: it exists if and only if this commits."""
         from kernel.jobs import enqueue
 
         return enqueue(self, job, payload or {}, run_at=run_at, max_attempts=max_attempts)

@@ -132,7 +132,7 @@ def fixdesk_send_notification(message: Any) -> str | None:
 def fixdesk_demo_data(ctx: Context) -> None:
     """Load this plugin's demo data into a new demo site.
 
-    Called by ``fixdesk new-site --demo`` (and ``fixdesk demo``) after the
+    Called by ``fixdesk new-site --demo`` after the
     kernel's demo master data (company, branches SH and JD, employees,
     customers, equipment) exists, in dependency order, inside one transaction.
 

@@ -1,4 +1,4 @@
-"""Per-branch hook switches: an admin turns one plugin's implementation of one hook off for one branch.
+"""Per-branch hook switches: one plugin's implementation of one hook, off for one branch.
 
 Example (SCENARIOS.md, 8): JD sends corporate customers a monthly statement, so
 JD's admin switches off billing's "invoice on completion" hook for JD; SH keeps

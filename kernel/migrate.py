@@ -135,6 +135,9 @@ def make_revision(app: App, plugin: str, message: str, rev_id: str | None = None
         return table in own_tables
 
     first = not _has_branch(script, plugin)
+    if rev_id is None:  # readable, ordered ids: repair_0001, repair_0002, ...
+        count = sum(1 for rev in script.walk_revisions() if plugin in rev.branch_labels)
+        rev_id = f"{plugin}_{count + 1:04d}"
     with app.engine.begin() as connection:
         cfg.attributes.update(connection=connection,
                               target_metadata=_target_metadata(app),

@@ -183,33 +183,71 @@ class LoadedPlugins:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str]) -> LoadedPlugins:
-    """A fresh pluggy manager with the kernel and the enabled plugins that import cleanly.
+def _new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("fixdesk")
+    pm.add_hookspecs(hookspecs)
+    return pm
 
-    Plugins are registered in reverse dependency order: pluggy calls the most
-    recently registered implementation first, so hooks run in dependency order.
-    A plugin that fails to import, or depends on one that did, is left out and
-    reported in ``failed``; the others still load.
+
+def _usable_order(plugins: dict[str, PluginInfo], enabled: list[str],
+                  failed: dict[str, str]) -> list[str]:
+    """Dependency order of the enabled plugins that are installed and whose dependencies are
+    enabled too; the others go to ``failed`` with the reason."""
+    for name in enabled:
+        if name not in plugins:
+            failed[name] = _("not installed")
+    usable = [n for n in enabled if n in plugins]
+    changed = True
+    while changed:
+        changed = False
+        for name in list(usable):
+            missing = [d for d in plugins[name].depends if d not in usable]
+            if missing:
+                failed[name] = _("depends on {names}, which is not enabled or not installed") \
+                    .format(names=", ".join(missing))
+                usable.remove(name)
+                changed = True
+    return dependency_order(plugins, usable)
+
+
+def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str]) -> LoadedPlugins:
+    """A fresh pluggy manager with the kernel and the enabled plugins that load cleanly.
+
+    A plugin that is not installed, fails to import, implements a hook with the
+    wrong signature, or depends on such a plugin is left out and reported in
+    ``failed``; the others still load. Plugins are checked on a scratch manager
+    in dependency order (so each hook's spec exists before its implementations
+    are validated), then registered on the real manager in reverse dependency
+    order: pluggy calls the most recently registered implementation first, so
+    hooks run in dependency order, the kernel's first.
     """
     from kernel import builtin
 
-    pm = pluggy.PluginManager("fixdesk")
-    pm.add_hookspecs(hookspecs)
-    order = dependency_order(plugins, enabled)
-    loaded: list[tuple[str, object]] = []
     failed: dict[str, str] = {}
+    order = _usable_order(plugins, list(dict.fromkeys(enabled)), failed)
+    scratch = _new_manager()
+    scratch.register(builtin, name=KERNEL)
+    scratch.hook.fixdesk_addhooks.call_historic(kwargs={"pluginmanager": scratch})
+    loaded: list[tuple[str, object]] = []
     for name in order:
-        info = plugins[name]
-        broken = [d for d in info.depends if d in failed]
+        broken = [d for d in plugins[name].depends if d in failed]
         if broken:
             failed[name] = _("depends on {names}, which failed to load").format(
                 names=", ".join(broken))
             continue
-        module = import_plugin(info)
+        module = import_plugin(plugins[name])
         if module is None:
-            failed[name] = info.error or ""
+            failed[name] = plugins[name].error or ""
+            continue
+        try:
+            scratch.register(module, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            if scratch.has_plugin(name):  # pluggy keeps a half-registered plugin
+                scratch.unregister(name=name)
+            failed[name] = plugins[name].error = _("invalid hooks: {error}").format(error=exc)
             continue
         loaded.append((name, module))
+    pm = _new_manager()
     for name, module in reversed(loaded):
         pm.register(module, name=name)
     pm.register(builtin, name=KERNEL)

@@ -46,14 +46,19 @@ def calendar_deadline(state: CliState, branch_code, start, hours):
     click.echo(due.astimezone(tz).strftime("%Y-%m-%d %H:%M %a"))
 
 
-@calendar_group.command("hours", help=_("Show a branch's working hours, or set them for some days."))
+@calendar_group.command("hours", help=_("Show or set a branch's working hours."))
 @click.option("--branch", "branch_code", required=True, help=_("Branch code."))
 @click.option("--set", "days", metavar="DAYS", help=_("Days to change: mon-fri, sat, sun ..."))
 @click.argument("intervals", required=False)
 @pass_state
 def calendar_hours(state: CliState, branch_code, days, intervals):
-    from kernel.branch_calendar import DAY_NAMES, parse_days, parse_intervals, set_hours, \
-        weekly_hours
+    from kernel.branch_calendar import (
+        DAY_NAMES,
+        parse_days,
+        parse_intervals,
+        set_hours,
+        weekly_hours,
+    )
 
     with state.context(branch=branch_code) as ctx:
         if days is not None:

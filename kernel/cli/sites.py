@@ -67,6 +67,9 @@ def migrate(state: CliState, check: bool, revision_for: str | None, message: str
                 raise click.exceptions.Exit(1)
             click.echo(_("schema matches the models"))
         else:
+            for name, reason in app.failed_plugins.items():
+                click.echo(_("warning: {name}: {reason} (its tables are not migrated)").format(
+                    name=name, reason=reason), err=True)
             branches = migrations.upgrade(app)
             click.echo(_("up to date: {branches}").format(branches=", ".join(branches)))
 

@@ -8,8 +8,7 @@ Create Date: ${create_date}
 import sqlalchemy as sa
 from alembic import op
 
-import kernel.db
-
+import kernel.db  # noqa: F401 - custom column types (Money, UTCDateTime) render as kernel.db.*
 ${imports if imports else ""}
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

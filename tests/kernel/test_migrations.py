@@ -53,6 +53,8 @@ def test_revision_for_a_plugin_continues_its_branch(make_site, app_of):
     path = migrate.make_revision(app, "fdt_notes", "nothing changed")
     try:
         source = path.read_text()
+        assert path.name.startswith("fdt_notes_0002_")
+        assert "revision = 'fdt_notes_0002'" in source
         assert "down_revision = 'fdt_notes_0001'" in source
         assert "branch_labels = None" in source
         assert path.parent == app.plugins["fdt_notes"].migrations_dir

@@ -135,3 +135,35 @@ def test_disable_keeps_data_and_enable_finds_it_again(make_site, fixdesk, app_of
     with app.sessions() as session:
         assert session.scalar(select(func.count()).select_from(notes.Note)) == 1
         assert session.scalar(select(notes.Note.title)) == "保留的数据"
+
+
+def test_hooks_with_wrong_parameters_are_reported_not_fatal(make_site, app_of, fixdesk):
+    site = make_site(["fdt_notes", "fdt_tags"])
+    site.config.plugins.append("fdt_badhooks")
+    site.save()
+    app = app_of(site)
+    assert app.enabled_plugins == ["fdt_notes", "fdt_tags"]
+    assert "invalid hooks" in app.failed_plugins["fdt_badhooks"]
+    assert "mood" in app.failed_plugins["fdt_badhooks"]
+    refused = fixdesk("--site", site.path, "plugins", "disable", "fdt_badhooks")
+    assert refused.code == 0
+    other = make_site(["fdt_notes"])
+    result = fixdesk("--site", other.path, "plugins", "enable", "fdt_badhooks")
+    assert result.code == 2 and "fdt_badhooks cannot be loaded: invalid hooks" in result.err
+
+
+def test_an_uninstalled_plugin_does_not_block_the_site(make_site, app_of, fixdesk):
+    site = make_site(["fdt_notes"])
+    site.config.plugins.append("acme_gone")
+    site.save()
+    app = app_of(site)
+    assert app.enabled_plugins == ["fdt_notes"] and app.failed_plugins == {
+        "acme_gone": "not installed"}
+    listing = fixdesk("--site", site.path, "plugins", "list")
+    assert listing.code == 0
+    assert any(ln.startswith("acme_gone") and "not installed" in ln
+               for ln in listing.out.splitlines())
+    assert fixdesk("--site", site.path, "branch", "list").code == 0
+    migrated = fixdesk("--site", site.path, "migrate")
+    assert migrated.code == 0 and "acme_gone: not installed" in migrated.err
+    assert fixdesk("--site", site.path, "plugins", "disable", "acme_gone").code == 0

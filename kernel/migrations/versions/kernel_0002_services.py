@@ -13,7 +13,6 @@ from alembic import op
 import kernel.db
 from kernel.audit import POSTGRES_TRIGGERS, SQLITE_TRIGGERS
 
-
 revision = 'kernel_0002'
 down_revision = 'kernel_0001'
 branch_labels = None

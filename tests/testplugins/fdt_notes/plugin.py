@@ -1,6 +1,7 @@
 """Test plugin: one entity with money, its own hookspec, demo data, and every kernel service:
 permissions, settings (a naming series, a per-branch limit), queued and scheduled jobs."""
 
+import os
 import time
 from decimal import Decimal
 
@@ -83,8 +84,11 @@ def record(ctx, branch_id, title, fail=False):
         raise RuntimeError("printer on fire")
 
 
-def slow(ctx, branch_id, title, seconds):
-    time.sleep(seconds)
+def slow(ctx, branch_id, title, marker):
+    """Works for as long as the file ``marker`` exists (a test kills the worker meanwhile)."""
+    deadline = time.monotonic() + 60
+    while os.path.exists(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
     ctx.session.add(Note(branch_id=branch_id, title=title, amount=Decimal("2")))
 
 
