@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, ForeignKey, Integer, String, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, with_loader_criteria
 
-from kernel.contributions import Permission
+from kernel.contributions import Permission, Setting
 from kernel.db import Base, BranchMixin, IdMixin, TimestampMixin, UTCDateTime
 from kernel.errors import Conflict, FixdeskError, NotFound, ValidationError
 from kernel.i18n import N_, _
@@ -45,6 +45,12 @@ COMPANY_WIDE_ROLES = frozenset({ADMIN})
 
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
+KERNEL_SETTINGS = [
+    Setting("kernel.login_max_attempts", int, MAX_FAILED_LOGINS,
+            N_("Failed logins in a row before an account is locked")),
+    Setting("kernel.login_lock_minutes", int, LOCK_MINUTES,
+            N_("Minutes a locked account stays locked")),
+]
 TOKEN_PREFIX = "fdk"
 
 _hasher = PasswordHasher()
@@ -318,6 +324,24 @@ def set_roles(ctx, user: User, roles: Iterable[str]) -> None:
     ctx.session.flush()
 
 
+def set_grant(ctx, role: str, permission: str, granted: bool) -> RoleGrant:
+    """Grant or revoke ``permission`` for ``role``, overriding the plugins' defaults."""
+    ctx.require("user.update")
+    [role] = _validate_roles([role])
+    if role == ADMIN:
+        raise ValidationError(_("admins hold every permission"), field="role")
+    if permission not in {p.name for p in ctx.app.declared_permissions}:
+        raise ValidationError(_("unknown permission {permission!r}").format(
+            permission=permission), field="permission")
+    row = ctx.session.scalar(select(RoleGrant).where(RoleGrant.role == role,
+                                                     RoleGrant.permission == permission))
+    row = row or RoleGrant(role=role, permission=permission)
+    row.granted = granted
+    ctx.session.add(row)
+    ctx.session.flush()
+    return row
+
+
 def set_password(ctx, user: User, password: str) -> None:
     """Set a new password and unlock the account."""
     ctx.require("user.update")
@@ -330,12 +354,18 @@ def set_password(ctx, user: User, password: str) -> None:
 def authenticate(app, username: str, password: str, now: dt.datetime) -> User:
     """Check a login; failures are counted in the database so every server process sees them.
 
-    After ``MAX_FAILED_LOGINS`` failures the account is locked for ``LOCK_MINUTES``.
+    After ``kernel.login_max_attempts`` failures in a row the account is locked for
+    ``kernel.login_lock_minutes`` (settings; 5 and 15 by default).
     Raises :class:`AuthenticationFailed` with the same message for every failure
     (no hint whether the user exists), except for a locked account.
     """
+    from kernel.context import Context
+
     wrong = AuthenticationFailed(_("wrong user name or password"))
     with app.sessions.begin() as session:
+        limits = Context(session=session, app=app)
+        max_attempts = limits.setting("kernel.login_max_attempts")
+        lock_minutes = limits.setting("kernel.login_lock_minutes")
         user = session.scalar(select(User).where(User.username == username))
         if user is None or not user.active:
             _hasher.hash("timing-equaliser")  # same cost as a real check
@@ -356,9 +386,9 @@ def authenticate(app, username: str, password: str, now: dt.datetime) -> User:
             update(table).where(table.c.id == user.id)
             .values(failed_logins=table.c.failed_logins + 1).returning(table.c.failed_logins)
         ).scalar_one()
-        if failures >= MAX_FAILED_LOGINS:
+        if failures >= max_attempts:
             session.execute(update(table).where(table.c.id == user.id).values(
-                locked_until=now + dt.timedelta(minutes=LOCK_MINUTES), failed_logins=0))
+                locked_until=now + dt.timedelta(minutes=lock_minutes), failed_logins=0))
     raise wrong
 
 

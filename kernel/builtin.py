@@ -30,6 +30,14 @@ def fixdesk_permissions():
 
 
 @hookimpl
+def fixdesk_settings():
+    """Login lockout limits."""
+    from kernel.auth import KERNEL_SETTINGS
+
+    return KERNEL_SETTINGS
+
+
+@hookimpl
 def fixdesk_job_handlers():
     """Sending queued notifications."""
     from kernel.contributions import JobHandler

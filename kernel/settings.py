@@ -55,7 +55,7 @@ def type_name(kind: type) -> str:
 def parse_value(setting: Setting, raw: Any) -> Any:
     """Turn ``raw`` (text from the CLI or a JSON value) into the setting's type, or raise."""
     kind = setting.type
-    bad = ValidationError(_("{key} must be a {type}, not {value!r}").format(
+    bad = ValidationError(_("{key} expects {type}, got {value!r}").format(
         key=setting.key, type=type_name(kind), value=raw), field=setting.key)
     try:
         if isinstance(raw, kind) and kind is not int:

@@ -148,8 +148,9 @@ def token_list(state: CliState, username):
 
     with state.context() as ctx:
         owner = get_user(ctx.session, username)
-        rows = [(t.id, t.name, t.created_at.isoformat(timespec="minutes"),
-                 t.expires_at.isoformat(timespec="minutes") if t.expires_at else "-",
+        tz = ctx.settings.tz
+        rows = [(t.id, t.name, f"{t.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
+                 f"{t.expires_at.astimezone(tz):%Y-%m-%d %H:%M}" if t.expires_at else "-",
                  _("revoked") if t.revoked_at else _("active"))
                 for t in ctx.session.scalars(select(ApiToken).where(
                     ApiToken.user_id == owner.id).order_by(ApiToken.id))]
@@ -165,6 +166,53 @@ def token_revoke(state: CliState, token_id):
     with state.context() as ctx:
         revoke_token(ctx, token_id)
     click.echo(_("token {id} revoked").format(id=token_id))
+
+
+@cli.group(help=_("Roles and their permissions."))
+def role():
+    pass
+
+
+@role.command("list", help=_("Permissions of each role (defaults changed by grants)."))
+@click.argument("role_name", required=False)
+@pass_state
+def role_list(state: CliState, role_name):
+    from kernel.auth import ADMIN, ROLES
+
+    with state.context() as ctx:
+        table = ctx.app.permissions(ctx.session)
+    for name in [role_name] if role_name else ROLES:
+        if name not in ROLES:
+            raise click.BadParameter(_("unknown role {role!r}").format(role=name))
+        granted = _("everything") if name == ADMIN else \
+            " ".join(sorted(table.by_role.get(name, ()))) or "-"
+        click.echo(f"{name}\t{granted}")
+
+
+def _grant(state: CliState, role_name: str, permission: str, granted: bool) -> None:
+    from kernel.auth import set_grant
+
+    with state.context() as ctx:
+        set_grant(ctx, role_name, permission, granted)
+    click.echo(_("{role}: {permission} {state}").format(
+        role=role_name, permission=permission,
+        state=_("granted") if granted else _("revoked")))
+
+
+@role.command("grant", help=_("Give a role a permission (entity.action)."))
+@click.argument("role_name")
+@click.argument("permission")
+@pass_state
+def role_grant(state: CliState, role_name, permission):
+    _grant(state, role_name, permission, True)
+
+
+@role.command("revoke", help=_("Take a permission away from a role."))
+@click.argument("role_name")
+@click.argument("permission")
+@pass_state
+def role_revoke(state: CliState, role_name, permission):
+    _grant(state, role_name, permission, False)
 
 
 # --------------------------------------------------------------------------

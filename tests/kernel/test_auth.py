@@ -172,3 +172,29 @@ def test_user_cli(demo, fixdesk):
     assert fixdesk("--site", site, "user", "token", "revoke", token_id).code == 0
     missing = fixdesk("--site", site, "user", "set-password", "ghost", "--password", "x" * 9)
     assert (missing.code, missing.err) == (2, "error: no user 'ghost'\n")
+
+
+def test_role_cli_grants_and_revokes(demo, fixdesk):
+    site = demo.site.path
+    assert fixdesk("--site", site, "role", "revoke", "front_desk", "customer.update").code == 0
+    listing = fixdesk("--site", site, "role", "list", "front_desk").out
+    assert "customer.read" in listing and "customer.update" not in listing
+    with demo.context(user="zhengli") as ctx:
+        assert not ctx.can("customer.update")
+    assert fixdesk("--site", site, "role", "grant", "front_desk", "customer.update").code == 0
+    with demo.context(user="zhengli") as ctx:
+        assert ctx.can("customer.update")
+    bad = fixdesk("--site", site, "role", "grant", "front_desk", "nope.x")
+    assert (bad.code, bad.err) == (2, "error: unknown permission 'nope.x'\n")
+    bad = fixdesk("--site", site, "role", "grant", "admin", "customer.read")
+    assert bad.code == 2 and "admins hold every permission" in bad.err
+
+
+def test_lockout_limits_are_settings(demo, fixdesk):
+    assert fixdesk("--site", demo.site.path, "settings", "set", "kernel.login_max_attempts",
+                   "2").code == 0
+    for _attempt in range(2):
+        with pytest.raises(AuthenticationFailed, match="wrong"):
+            authenticate(demo, "zhengli", "not-it-at-all", NOW)
+    with pytest.raises(AuthenticationFailed, match="locked"):
+        authenticate(demo, "zhengli", "front-desk-1", NOW)

@@ -38,7 +38,7 @@ def test_settings_fall_back_branch_then_site_then_default(site, app_of, fixdesk)
 
 @pytest.mark.parametrize("args, message", [
     (["nosuch.key", "1"], "unknown setting 'nosuch.key'"),
-    (["fdt_notes.max_amount", "lots"], "fdt_notes.max_amount must be a decimal, not 'lots'"),
+    (["fdt_notes.max_amount", "lots"], "fdt_notes.max_amount expects decimal, got 'lots'"),
     (["numbering.fdt_note", "X-{###}", "--branch", "SH"], "site-wide; it cannot be set per branch"),
     (["fdt_notes.max_amount", "5", "--branch", "XX"], "no branch XX"),
 ])
