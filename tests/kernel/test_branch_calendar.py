@@ -97,3 +97,13 @@ def test_make_up_workdays_count_and_admin_days_win(site, app_of, fixdesk):
 def test_calendar_cli_refuses_bad_input(site, fixdesk, args, message):
     result = fixdesk("--site", site.path, "calendar", *args)
     assert result.code == 2 and result.err.count("\n") == 1 and message in result.err, result
+
+
+def test_a_plugin_computes_deadlines_with_the_branch_calendar(make_site, app_of):
+    import fdt_notes.plugin as notes
+
+    app = app_of(make_site(["fdt_notes"], demo=True, branch_code="SH"))
+    with app.context(branch="JD") as ctx:
+        note, _answers = notes.add_note(ctx, ctx.branch.id, "报修", "0")
+        note.created_at = _at("2026-05-29 17:00")
+        assert notes.reply_due(ctx, note, hours=7) == _at("2026-06-01 16:00")

@@ -237,3 +237,30 @@ def test_notifications_are_sent_by_the_worker(site, app_of, fixdesk):
     message = email.message_from_bytes(received[0].content, policy=email.policy.default)
     assert "测试服务公司" in message.get_body().get_content()
     assert message["Subject"] and message["From"] == "service@huadong.example"
+
+
+def test_other_channels_go_to_plugins_and_follow_branch_hook_switches(make_site, app_of, fixdesk):
+    """SMS is delivered by a plugin; JD switches the automatic SMS off (SCENARIOS.md, 8)."""
+    import fdt_alpha.plugin as alpha
+
+    from kernel.notifications import notify
+
+    site = make_site(["fdt_notes", "fdt_tags", "fdt_alpha"], demo=True, branch_code="SH")
+    app = app_of(site)
+    alpha.SENT_SMS.clear()
+    fixdesk("--site", site.path, "hooks", "disable", "fdt_alpha", "fixdesk_send_notification",
+            "--branch", "JD")
+    with app.context(branch="SH") as ctx:
+        sh_job = notify(ctx, channel="sms", to="13800135678", template="test",
+                        context={"company": "华东"}).id
+    with app.context(branch="JD") as ctx:
+        jd_job = notify(ctx, channel="sms", to="13900000000", template="test",
+                        context={"company": "华东"}, locale="en").id
+    worker = Worker(app)
+    while worker.run_one():
+        pass
+    assert [m.to for m in alpha.SENT_SMS] == ["13800135678"]
+    assert "华东" in alpha.SENT_SMS[0].body
+    assert _job(app, sh_job).status == DONE
+    jd = _job(app, jd_job)
+    assert jd.status == QUEUED and "no plugin delivers channel 'sms'" in jd.last_error

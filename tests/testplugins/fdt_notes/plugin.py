@@ -99,3 +99,10 @@ def flaky(ctx, **_payload):
 def sweep(ctx):
     branch = ctx.session.scalars(select(Branch).order_by(Branch.id)).first()
     ctx.session.add(Note(branch_id=branch.id, title="sweep", amount=Decimal("0")))
+
+
+def reply_due(ctx, note, hours=6):
+    """When a note must be answered: ``hours`` working hours of its branch after it was made."""
+    from kernel.branch_calendar import add_working_hours
+
+    return add_working_hours(ctx, note.created_at, hours, ctx.session.get(Branch, note.branch_id))
