@@ -11,6 +11,7 @@ def fixdesk_entities():
     from kernel.audit import AuditLog
     from kernel.auth import AUTH_ENTITIES
     from kernel.branch_calendar import CALENDAR_ENTITIES
+    from kernel.documents.registry import PrintLog
     from kernel.hookswitch import HookSwitch
     from kernel.jobs import JOB_ENTITIES
     from kernel.models import KERNEL_ENTITIES
@@ -18,7 +19,7 @@ def fixdesk_entities():
     from kernel.settings import SETTING_ENTITIES
 
     return [*KERNEL_ENTITIES, *AUTH_ENTITIES, AuditLog, *SETTING_ENTITIES, HookSwitch,
-            SeriesCounter, *JOB_ENTITIES, *CALENDAR_ENTITIES]
+            SeriesCounter, *JOB_ENTITIES, *CALENDAR_ENTITIES, PrintLog]
 
 
 @hookimpl
@@ -27,6 +28,14 @@ def fixdesk_permissions():
     from kernel.auth import KERNEL_PERMISSIONS
 
     return KERNEL_PERMISSIONS
+
+
+@hookimpl
+def fixdesk_documents():
+    """The equipment record (设备档案)."""
+    from kernel.documents.kernel_documents import EQUIPMENT_RECORD
+
+    return [EQUIPMENT_RECORD]
 
 
 @hookimpl

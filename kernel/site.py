@@ -159,6 +159,7 @@ class App:
         self.failed_plugins = loaded.failed
         from kernel.audit import install_audit
         from kernel.auth import install_branch_scope
+        from kernel.documents.registry import collect as collect_documents
         from kernel.jobs import collect_handlers, collect_schedules
         from kernel.settings import collect as collect_settings
 
@@ -167,6 +168,7 @@ class App:
         self.settings_registry = collect_settings(self.pm)
         self.declared_permissions = [p for answer in self.pm.hook.fixdesk_permissions()
                                      for p in answer or []]
+        self.documents = collect_documents(self.pm)
         self.job_handlers = collect_handlers(self.pm)
         self.schedules = collect_schedules(self.pm)
         self._relays: dict[frozenset, object] = {}

@@ -77,7 +77,7 @@ def _fail(message: str) -> int:
 
 
 def _register_commands() -> None:
-    from kernel.cli import admin, calendar, ops, sites  # noqa: F401 - commands register themselves
+    from kernel.cli import admin, calendar, ops, printing, sites  # noqa: F401 - commands register themselves
 
 
 def main(argv: list[str] | None = None) -> int:

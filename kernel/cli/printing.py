@@ -1,0 +1,127 @@
+"""Commands for printing documents and managing their templates."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import click
+
+from kernel.cli import CliState, cli, pass_state, split_list
+from kernel.i18n import _
+
+
+def _ids(value: str | None) -> list[int]:
+    try:
+        return [int(v) for v in split_list(value)]
+    except ValueError as exc:
+        raise click.BadParameter(_("ids must be numbers like 3,4,9"), param_hint="--ids") from exc
+
+
+def _where(ctx, entity, conditions: tuple[str, ...]) -> list[int]:
+    """Ids of ``entity`` rows matching ``field=value`` conditions (all of them)."""
+    from sqlalchemy import select
+
+    from kernel.errors import ValidationError
+
+    query = select(entity.id).order_by(entity.id)
+    columns = entity.__table__.c
+    for condition in conditions:
+        field, sep, raw = condition.partition("=")
+        field = field.strip()
+        if not sep or field not in columns:
+            raise ValidationError(_("--where needs FIELD=VALUE with a field of {entity}: {fields}")
+                                  .format(entity=entity.__tablename__,
+                                          fields=", ".join(columns.keys())), field="where")
+        column = columns[field]
+        try:
+            value = column.type.python_type(raw) if column.type.python_type in (int, bool) \
+                else raw
+        except (ValueError, NotImplementedError):
+            value = raw
+        query = query.where(column == value)
+    return list(ctx.session.scalars(query))
+
+
+@cli.command("print", help=_("Print a document for one or more records as one PDF."))
+@click.argument("document", required=False)
+@click.argument("record_id", required=False, type=int)
+@click.option("--list", "show_list", is_flag=True, help=_("List the registered documents."))
+@click.option("--ids", help=_("Several records: 3,4,9."))
+@click.option("--where", "conditions", multiple=True, metavar="FIELD=VALUE",
+              help=_("Records matching a field (repeatable)."))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help=_("PDF file to write."))
+@click.option("--lang", type=click.Choice(["zh_CN", "en"]), help=_("Language of the paper."))
+@click.option("--workers", type=click.IntRange(1, 64), help=_("Processes for a big batch."))
+@pass_state
+def print_command(state: CliState, document, record_id, show_list, ids, conditions, output,
+                  lang, workers):
+    from kernel.documents.registry import get_document
+    from kernel.documents.service import print_records
+
+    with state.context() as ctx:
+        if show_list:
+            click.echo("\t".join((_("DOCUMENT"), _("TITLE"), _("ENTITY"), _("PAPER"))))
+            for name, doc in ctx.app.documents.items():
+                click.echo("\t".join((name, _(doc.title), doc.entity.__tablename__,
+                                      doc.paper)))
+            return
+        if not document:
+            raise click.UsageError(_("name a document (see: fixdesk print --list)"))
+        doc = get_document(ctx.app, document)
+        wanted = ([record_id] if record_id is not None else []) + _ids(ids)
+        if conditions:
+            wanted += _where(ctx, doc.entity, conditions)
+        if not output:
+            output = f"{document.replace('.', '-')}-{wanted[0] if wanted else 'none'}.pdf"
+        if len(wanted) > 20 and sys.stderr.isatty():
+            with click.progressbar(length=len(wanted), label=_("preparing"),
+                                   file=sys.stderr) as bar:
+                pdf = print_records(ctx, document, wanted, locale=lang, workers=workers,
+                                    progress=bar.update)
+        else:
+            pdf = print_records(ctx, document, wanted, locale=lang, workers=workers)
+    with open(output, "wb") as fh:
+        fh.write(pdf)
+    click.echo(_("{count} record(s) printed to {file}").format(count=len(wanted), file=output))
+
+
+@cli.group(help=_("Templates of printed documents: which file is used, copying to the site."))
+def templates():
+    pass
+
+
+@templates.command("list", help=_("Each document's template and the file that wins."))
+@pass_state
+def templates_list(state: CliState):
+    from kernel.documents.templating import which_template
+
+    with state.app() as app:
+        click.echo("\t".join((_("DOCUMENT"), _("TEMPLATE"), _("FROM"), _("FILE"))))
+        for name, doc in app.documents.items():
+            found = which_template(app, doc.template)
+            owner, path = found if found else (_("missing"), "")
+            click.echo("\t".join((name, doc.template, owner, str(path))))
+
+
+@templates.command("copy", help=_("Copy a document's default template into the site to edit."))
+@click.argument("document")
+@pass_state
+def templates_copy(state: CliState, document):
+    from kernel.documents.registry import get_document
+    from kernel.documents.templating import search_path
+
+    with state.app() as app:
+        doc = get_document(app, document)
+        target = app.site.path / "templates" / doc.template
+        if target.exists():
+            raise click.ClickException(_("{file} exists already: edit it there").format(
+                file=target))
+        source = next((folder / doc.template for owner, folder in search_path(app)
+                       if owner != "site" and (folder / doc.template).is_file()), None)
+        if source is None:
+            raise click.ClickException(_("no default template {template}").format(
+                template=doc.template))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    click.echo(_("copied {source} to {target}").format(source=source, target=target))

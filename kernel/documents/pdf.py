@@ -1,0 +1,154 @@
+"""HTML → PDF with WeasyPrint: fonts, stylesheets, a locked-down URL fetcher, missing glyphs.
+
+* One ``FontConfiguration`` and the parsed stylesheets are kept per process:
+  building them per render leaks memory in a long-running server.
+* Stylesheets are passed as parsed ``CSS`` objects, never inlined through
+  Jinja (autoescape would turn quotes into entities and silently drop rules).
+* The URL fetcher lets a template load only inline ``data:`` URLs and files in
+  the site's ``assets/`` folder (logo, stamp). Any other file and every
+  network address is refused, and the print fails.
+* WeasyPrint only *logs* a character no installed font has (``.notdef glyph
+  rendered``) and still extracts the right text; here such a render fails,
+  naming the characters.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cache
+from pathlib import Path
+
+from kernel.errors import FixdeskError
+from kernel.i18n import _
+from kernel.paths import template_dirs
+
+BASE_CSS = "print/base.css"
+
+
+class PrintError(FixdeskError):
+    """A document could not be printed (bad template, forbidden resource, missing glyphs)."""
+
+    status = 422
+    code = "print_error"
+
+
+@cache
+def font_config():
+    """The process's one font configuration."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+_css_cache: dict[tuple, object] = {}
+_css_lock = threading.Lock()
+
+
+def stylesheet(path: Path):
+    """The parsed stylesheet at ``path``, re-read only when the file changes."""
+    from weasyprint import CSS
+
+    key = ("file", str(path), path.stat().st_mtime_ns)
+    with _css_lock:
+        css = _css_cache.get(key)
+        if css is None:
+            css = _css_cache[key] = CSS(filename=str(path), font_config=font_config())
+        return css
+
+
+def page_stylesheet(width: str, height: str, footer: str):
+    """``@page`` size and the "page x of y" footer, parsed once per paper and language."""
+    from weasyprint import CSS
+
+    key = ("page", width, height, footer)
+    with _css_lock:
+        css = _css_cache.get(key)
+        if css is None:
+            text = footer.replace("\\", "\\\\").replace('"', '\\"')
+            parts = text.replace("{page}", '" counter(page) "').replace(
+                "{pages}", '" counter(pages) "')
+            css = CSS(string=f'@page {{ size: {width} {height}; '
+                             f'@bottom-center {{ content: "{parts}"; }} }}',
+                      font_config=font_config())
+            _css_cache[key] = css
+        return css
+
+
+def kernel_stylesheet_path() -> Path:
+    for folder in template_dirs():
+        if (folder / BASE_CSS).is_file():
+            return folder / BASE_CSS
+    raise PrintError(_("the kernel's print stylesheet is missing"))
+
+
+class SiteURLFetcher:
+    """Lets templates load ``data:`` URLs and files under the site's ``assets/`` only."""
+
+    def __new__(cls, assets: Path):
+        from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+        class _Fetcher(URLFetcher):
+            def fetch(self, url, headers=None):
+                if url.startswith("data:"):
+                    return super().fetch(url, headers)
+                if url.startswith("file://"):
+                    from urllib.parse import unquote, urlparse
+
+                    path = Path(unquote(urlparse(url).path)).resolve()
+                    if path.is_relative_to(assets.resolve()) and path.is_file():
+                        return super().fetch(url, headers)
+                raise FatalURLFetchingError(
+                    _("a template may only load files from the site's assets folder, "
+                      "not {url}").format(url=url[:200]))
+
+        return _Fetcher(allowed_protocols={"data", "file"}, allow_redirects=False,
+                        fail_on_errors=True, timeout=5)
+
+
+class _GlyphWatch(logging.Handler):
+    """Collects WeasyPrint's missing-glyph warnings of one thread."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.missing: list[str] = []
+
+    def emit(self, record):
+        if record.thread == self.thread and str(record.msg).startswith(".notdef glyph"):
+            self.missing.append(record.args[0] if record.args else "?")
+
+
+def render(html: str, *, base_dir: Path, width: str, height: str, footer: str,
+           extra_css: list[Path] = ()):
+    """Lay out ``html`` as a WeasyPrint document (not yet written)."""
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
+
+    sheets = [stylesheet(kernel_stylesheet_path()), *(stylesheet(p) for p in extra_css),
+              page_stylesheet(width, height, footer)]
+    try:
+        return HTML(string=html, base_url=str(base_dir) + "/",
+                    url_fetcher=SiteURLFetcher(base_dir / "assets")).render(
+            font_config=font_config(), stylesheets=sheets)
+    except FatalURLFetchingError as exc:
+        raise PrintError(str(exc.__cause__ or exc)) from exc
+
+
+def write(documents) -> bytes:
+    """Write one or more laid-out documents as one PDF; fail on characters no font has."""
+    watch = _GlyphWatch()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(watch)
+    try:
+        first = documents[0]
+        pages = [page for doc in documents for page in doc.pages]
+        pdf = (first if len(documents) == 1 else first.copy(pages)).write_pdf()
+    finally:
+        logger.removeHandler(watch)
+    if watch.missing:
+        chars = "".join(dict.fromkeys(watch.missing))
+        codes = ", ".join(f"U+{ord(c):04X}" for c in chars)
+        raise PrintError(_("no installed font has these characters: {chars} ({codes})")
+                         .format(chars=chars, codes=codes))
+    return pdf

@@ -1,0 +1,68 @@
+"""The documents the enabled plugins register, and the log of every print."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Integer, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.contributions import Document
+from kernel.db import Base, IdMixin, UTCDateTime, utcnow
+from kernel.errors import NotFound
+from kernel.i18n import _
+
+PAPERS = {
+    "A4": ("210mm", "297mm"),
+    "A5": ("148mm", "210mm"),
+    "receipt80": ("80mm", "200mm"),
+}
+
+
+class PrintLog(IdMixin, Base):
+    """One printed copy of one document for one record (who, when, which copy)."""
+
+    __tablename__ = "print_log"
+    __audited__ = False  # the log is itself the audit of printing
+
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    document: Mapped[str] = mapped_column(String(100), index=True)
+    entity: Mapped[str] = mapped_column(String(100))
+    record_id: Mapped[str] = mapped_column(String(100), index=True)
+    copy_number: Mapped[int] = mapped_column(Integer)
+    branch_id: Mapped[int | None] = mapped_column(Integer)
+
+
+def collect(pm) -> dict[str, Document]:
+    """Every document of the registered plugins, by name."""
+    documents: dict[str, Document] = {}
+    for answer in pm.hook.fixdesk_documents():
+        for document in answer or []:
+            if document.paper not in PAPERS:
+                raise ValueError(f"document {document.name}: unknown paper {document.paper!r}")
+            documents[document.name] = document
+    return dict(sorted(documents.items()))
+
+
+def get_document(app, name: str) -> Document:
+    """The registered document ``name``, or :class:`NotFound` naming the choices."""
+    document = app.documents.get(name)
+    if document is None:
+        raise NotFound(_("no document {name!r} (see: fixdesk print --list)").format(name=name),
+                       field="document")
+    return document
+
+
+def log_print(ctx, document: Document, record) -> int:
+    """Record one print of ``record``; returns its copy number (1 = the original)."""
+    record_id = str(record.id)
+    previous = ctx.session.scalar(select(func.count()).select_from(PrintLog).where(
+        PrintLog.document == document.name, PrintLog.record_id == record_id))
+    user_id, actor = ctx.session.info.get("fixdesk_actor", (None, "system"))
+    ctx.session.add(PrintLog(at=ctx.now(), user_id=user_id, actor=actor,
+                             document=document.name, entity=document.entity.__tablename__,
+                             record_id=record_id, copy_number=previous + 1,
+                             branch_id=getattr(record, "branch_id", None)))
+    return previous + 1

@@ -1,0 +1,120 @@
+"""Printing records: what the CLI, the API and the desk call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jinja2 import TemplateError
+from jinja2.sandbox import SecurityError
+from sqlalchemy import select
+
+from kernel.contributions import Document
+from kernel.documents import pdf
+from kernel.documents.registry import PAPERS, get_document, log_print
+from kernel.documents.templating import environment
+from kernel.errors import NotFound, ValidationError
+from kernel.i18n import _, normalize_locale, translations
+
+MAX_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One record's HTML, ready for WeasyPrint (picklable, for worker processes)."""
+
+    html: str
+    width: str
+    height: str
+    footer: str
+
+
+def permission_of(document: Document) -> str:
+    return document.options.get("permission", f"{document.entity.__tablename__}.read")
+
+
+def load_records(ctx, document: Document, ids: list[int]) -> list:
+    """The records to print, in the order asked, each checked against the user's rights.
+
+    A record the user may not see answers "not found", like one that does not exist.
+    """
+    if not ids:
+        raise ValidationError(_("nothing to print: give record ids"), field="ids")
+    if len(ids) > MAX_BATCH:
+        raise ValidationError(_("at most {n} records per print").format(n=MAX_BATCH),
+                              field="ids")
+    entity = document.entity
+    found = {r.id: r for r in ctx.session.scalars(select(entity).where(entity.id.in_(ids)))}
+    records = []
+    for record_id in ids:
+        record = found.get(record_id)
+        if record is None:
+            raise NotFound(_("no {entity} {id}").format(entity=entity.__tablename__,
+                                                        id=record_id), field="ids")
+        ctx.require(permission_of(document), record)
+        records.append(record)
+    return records
+
+
+def _base_context(ctx, document: Document, record, locale: str, copy_number: int) -> dict:
+    from kernel.masterdata import the_company
+    from kernel.models import Branch
+
+    branch_id = getattr(record, "branch_id", None)
+    return {
+        "company": the_company(ctx),
+        "branch": ctx.session.get(Branch, branch_id) if branch_id else ctx.branch,
+        "document": {"name": document.name, "title": translations(locale).gettext(
+            document.title), "paper": document.paper},
+        "record": record,
+        "number": getattr(record, "number", None) or str(record.id),
+        "issued_at": ctx.now(),
+        "copy_number": copy_number,
+        "is_copy": copy_number > 1,
+        "locale": locale,
+        "user": ctx.user,
+        "logo": (ctx.app.site.path / "assets" / "logo.png").is_file(),
+    }
+
+
+def prepare(ctx, document: Document, record, locale: str, copy_number: int) -> RenderJob:
+    """Gather the record's data and render its HTML in the sandbox."""
+    data = _base_context(ctx, document, record, locale, copy_number)
+    data.update(document.gather(ctx, record) or {})
+    try:
+        html = environment(ctx.app, locale).get_template(document.template).render(data)
+    except SecurityError as exc:
+        raise pdf.PrintError(_("template {template} tried something unsafe: {error}")
+                             .format(template=document.template, error=exc)) from exc
+    except TemplateError as exc:
+        raise pdf.PrintError(_("template {template} failed: {error}").format(
+            template=document.template, error=exc)) from exc
+    width, height = PAPERS[document.paper]
+    if document.orientation == "landscape":
+        width, height = height, width
+    footer = translations(locale).gettext("page {page} of {pages}")
+    return RenderJob(html, width, height, footer)
+
+
+def render_jobs(ctx, jobs: list[RenderJob], workers: int | None = None) -> bytes:
+    """PDF bytes of the jobs, each starting on a new page (worker processes for big batches)."""
+    from kernel.documents.batch import render_many
+
+    return render_many(jobs, ctx.app.site.path, workers=workers)
+
+
+def print_records(ctx, name: str, ids: list[int], *, locale: str | None = None,
+                  workers: int | None = None, progress=None) -> bytes:
+    """Print document ``name`` for the records ``ids`` as one PDF; every print is logged.
+
+    Reprints are marked as copies (副本 / COPY) on the paper.
+    """
+    document = get_document(ctx.app, name)
+    locale = normalize_locale(locale or getattr(ctx.user, "locale", None)
+                              or ctx.settings.locale)
+    jobs = []
+    for record in load_records(ctx, document, ids):
+        copy_number = log_print(ctx, document, record)
+        jobs.append(prepare(ctx, document, record, locale, copy_number))
+        if progress is not None:
+            progress(1)
+    return render_jobs(ctx, jobs, workers)
