@@ -44,8 +44,14 @@ demo: setup
 test: setup
 	$(BIN)/pytest
 
+# Chromium and Playwright only for the comparison in bench/print_bench.py
 bench: setup
+	@dpkg-query -W -f='$${Status}' chromium 2>/dev/null | grep -q "ok installed" || \
+	  { if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/cli_startup.py
+	$(BIN)/python bench/print_bench.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -76,6 +76,16 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _missing_table(exc: Exception) -> bool:
+    """A table the code expects is not in the database (not migrated yet)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    text = str(exc.orig)
+    return "no such table" in text or type(exc.orig).__name__ == "UndefinedTable"
+
+
 def _register_commands() -> None:
     from kernel.cli import admin, calendar, ops, printing, sites  # noqa: F401 - commands register themselves
 
@@ -96,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         from sqlalchemy.exc import IntegrityError, OperationalError
 
+        if _missing_table(exc):
+            return _fail(_("the database schema is older than this fixdesk: run "
+                           "`fixdesk migrate` ({error})").format(error=exc.orig or exc))
         if isinstance(exc, OperationalError):
             return _fail(_("database unavailable: {error}").format(error=exc.orig or exc))
         if isinstance(exc, IntegrityError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -18,7 +19,9 @@ from kernel.documents import pdf
 
 #: below this many records, starting processes costs more than it saves
 POOL_THRESHOLD = 12
-CHUNK = 10
+#: records per chunk: big enough that font subsetting (once per chunk) is cheap,
+#: small enough that workers start while the main process still prepares records
+CHUNK = 25
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -57,12 +60,22 @@ def _merge(parts: list[bytes]) -> bytes:
     return out.getvalue()
 
 
-def render_many(jobs: list, base_dir: Path, workers: int | None = None) -> bytes:
-    """One PDF for all ``jobs``, each starting on a new page."""
+def render_many(jobs: Iterable, count: int, base_dir: Path, workers: int | None = None) -> bytes:
+    """One PDF for all ``jobs`` (``count`` of them), each starting on a new page.
+
+    ``jobs`` may be a generator: chunks go to the workers as soon as they are
+    prepared, so preparing (database, templates) overlaps with rendering.
+    """
     workers = workers or os.cpu_count() or 1
-    if len(jobs) < POOL_THRESHOLD or workers == 1:
-        return render_chunk(jobs, str(base_dir))
-    chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
+    if count < POOL_THRESHOLD or workers == 1:
+        return render_chunk(list(jobs), str(base_dir))
     pool = _pool_for(workers)
-    parts = list(pool.map(render_chunk, chunks, [str(base_dir)] * len(chunks)))
-    return _merge(parts)
+    futures, chunk = [], []
+    for job in jobs:
+        chunk.append(job)
+        if len(chunk) == CHUNK:
+            futures.append(pool.submit(render_chunk, chunk, str(base_dir)))
+            chunk = []
+    if chunk:
+        futures.append(pool.submit(render_chunk, chunk, str(base_dir)))
+    return _merge([future.result() for future in futures])

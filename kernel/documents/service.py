@@ -95,26 +95,24 @@ def prepare(ctx, document: Document, record, locale: str, copy_number: int) -> R
     return RenderJob(html, width, height, footer)
 
 
-def render_jobs(ctx, jobs: list[RenderJob], workers: int | None = None) -> bytes:
-    """PDF bytes of the jobs, each starting on a new page (worker processes for big batches)."""
-    from kernel.documents.batch import render_many
-
-    return render_many(jobs, ctx.app.site.path, workers=workers)
-
-
 def print_records(ctx, name: str, ids: list[int], *, locale: str | None = None,
                   workers: int | None = None, progress=None) -> bytes:
     """Print document ``name`` for the records ``ids`` as one PDF; every print is logged.
 
     Reprints are marked as copies (副本 / COPY) on the paper.
     """
+    from kernel.documents.batch import render_many
+
     document = get_document(ctx.app, name)
     locale = normalize_locale(locale or getattr(ctx.user, "locale", None)
                               or ctx.settings.locale)
-    jobs = []
-    for record in load_records(ctx, document, ids):
-        copy_number = log_print(ctx, document, record)
-        jobs.append(prepare(ctx, document, record, locale, copy_number))
-        if progress is not None:
-            progress(1)
-    return render_jobs(ctx, jobs, workers)
+    records = load_records(ctx, document, ids)
+
+    def jobs():
+        for record in records:
+            copy_number = log_print(ctx, document, record)
+            yield prepare(ctx, document, record, locale, copy_number)
+            if progress is not None:
+                progress(1)
+
+    return render_many(jobs(), len(records), ctx.app.site.path, workers=workers)

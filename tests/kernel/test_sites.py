@@ -125,3 +125,11 @@ def test_failed_demo_load_leaves_no_site_and_no_database(tmp_path, monkeypatch, 
     assert result.code == 2 and "refused by the database" in result.err
     assert not (tmp_path / "broken").exists()
     assert create_database(pg_url) is True  # it had been dropped again
+
+
+def test_an_unmigrated_database_says_run_migrate(make_site, app_of, fixdesk):
+    site = make_site([], demo=True)
+    with app_of(site).engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE print_log")
+    result = fixdesk("--site", site.path, "print", "kernel.equipment_record", "1")
+    assert result.code == 2 and "run `fixdesk migrate`" in result.err
