@@ -12,6 +12,7 @@ import importlib
 
 _EXPORTS = {
     "Context": "kernel.context",
+    "Action": "kernel.contributions",
     "Document": "kernel.contributions",
     "JobHandler": "kernel.contributions",
     "Permission": "kernel.contributions",

@@ -32,6 +32,7 @@ class AuditLog(IdMixin, Base):
     """One change of one record."""
 
     __tablename__ = "audit_log"
+    __expose__ = False  # managed by its own commands, not the generic API
     __audited__ = False
 
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

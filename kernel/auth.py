@@ -79,6 +79,7 @@ class User(IdMixin, TimestampMixin, Base):
     """A person who logs in (R31: everyone has their own account)."""
 
     __tablename__ = "user_account"
+    __expose__ = False  # managed by its own commands, not the generic API
     __audit_exclude__ = frozenset({"failed_logins", "locked_until", "last_login_at"})
     __audit_redact__ = frozenset({"password_hash"})
 
@@ -118,6 +119,7 @@ class UserRole(Base):
     """One role of a user."""
 
     __tablename__ = "user_role"
+    __expose__ = False  # managed by its own commands, not the generic API
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
                                          primary_key=True)
@@ -128,6 +130,7 @@ class UserBranch(Base):
     """An extra branch a user works for besides the home branch."""
 
     __tablename__ = "user_branch"
+    __expose__ = False  # managed by its own commands, not the generic API
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
                                          primary_key=True)
@@ -138,6 +141,7 @@ class RoleGrant(IdMixin, TimestampMixin, Base):
     """An admin's change to a role's default permissions: grant (True) or revoke (False)."""
 
     __tablename__ = "role_grant"
+    __expose__ = False  # managed by its own commands, not the generic API
 
     role: Mapped[str] = mapped_column(String(40), index=True)
     permission: Mapped[str] = mapped_column(String(100))
@@ -148,6 +152,7 @@ class ApiToken(IdMixin, TimestampMixin, Base):
     """A bearer token for the API; only its SHA-256 is stored, the token is shown once."""
 
     __tablename__ = "api_token"
+    __expose__ = False  # managed by its own commands, not the generic API
     __audit_exclude__ = frozenset({"last_used_at"})
     __audit_redact__ = frozenset({"token_hash"})
 

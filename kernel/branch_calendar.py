@@ -28,6 +28,7 @@ class BranchHours(IdMixin, TimestampMixin, Base):
     """One working interval of one weekday at one branch."""
 
     __tablename__ = "branch_hours"
+    __expose__ = False  # managed by its own commands, not the generic API
 
     branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)
     weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
@@ -39,6 +40,7 @@ class BranchDay(IdMixin, TimestampMixin, Base):
     """A date on which a branch is closed, or works although it normally would not."""
 
     __tablename__ = "branch_day"
+    __expose__ = False  # managed by its own commands, not the generic API
     __table_args__ = (UniqueConstraint("branch_id", "day"),)
 
     branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)

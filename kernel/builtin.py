@@ -17,9 +17,10 @@ def fixdesk_entities():
     from kernel.models import KERNEL_ENTITIES
     from kernel.numbering import SeriesCounter
     from kernel.settings import SETTING_ENTITIES
+    from kernel.web.sessions import WEB_ENTITIES
 
     return [*KERNEL_ENTITIES, *AUTH_ENTITIES, AuditLog, *SETTING_ENTITIES, HookSwitch,
-            SeriesCounter, *JOB_ENTITIES, *CALENDAR_ENTITIES, PrintLog]
+            SeriesCounter, *JOB_ENTITIES, *CALENDAR_ENTITIES, PrintLog, *WEB_ENTITIES]
 
 
 @hookimpl

@@ -78,3 +78,21 @@ class JobHandler:
     max_attempts: int = 5
     backoff_seconds: int = 30
     lease_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class Action:
+    """A business operation on one record, offered as an API call and a desk button.
+
+    ``func(ctx, record, **params)`` is the plugin's service; it checks state and
+    writes. ``available(record)`` says whether the button shows for the
+    record's current state. Exposed as ``POST /api/v1/<entity>/<id>/<name>``.
+    """
+
+    entity: type
+    name: str
+    title: str
+    func: Callable[..., Any]
+    permission: str
+    available: Callable[[Any], bool] = lambda record: True
+    params: tuple[str, ...] = ()

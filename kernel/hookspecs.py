@@ -70,6 +70,18 @@ def fixdesk_routers() -> list[Any]:
 
 
 @hookspec
+def fixdesk_actions() -> list[Any]:
+    """Register business operations on records (dispatch, complete, cancel, ...).
+
+    Called once when the site starts. Each action becomes
+    ``POST /api/v1/<entity>/<id>/<name>`` and a button on the record's desk
+    form while ``available(record)`` is true.
+
+    :return: :class:`kernel.contributions.Action` objects.
+    """
+
+
+@hookspec
 def fixdesk_settings() -> list[Any]:
     """Declare the settings this plugin reads (key, type, default, scope).
 

@@ -22,6 +22,7 @@ class HookSwitch(IdMixin, TimestampMixin, Base):
     """One plugin's implementation of one hook, switched off for one branch."""
 
     __tablename__ = "hook_switch"
+    __expose__ = False  # managed by its own commands, not the generic API
     __table_args__ = (UniqueConstraint("branch_id", "plugin", "hook"),)
 
     branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)

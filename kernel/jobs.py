@@ -41,6 +41,7 @@ class Job(IdMixin, Base):
     """One unit of background work."""
 
     __tablename__ = "job"
+    __expose__ = False  # managed by its own commands, not the generic API
     __audited__ = False
 
     name: Mapped[str] = mapped_column(String(100), index=True)
@@ -62,6 +63,7 @@ class ScheduleRun(Base):
     """A scheduled job enqueued for one due time (so many workers enqueue it once)."""
 
     __tablename__ = "schedule_run"
+    __expose__ = False  # managed by its own commands, not the generic API
     __audited__ = False
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)

@@ -66,6 +66,8 @@ class Company(IdMixin, TimestampMixin, Base):
     """The company running the site (letterhead of every printed paper)."""
 
     __tablename__ = "company"
+    __title__ = N_("Company")
+    __deletable__ = False
 
     name: Mapped[str] = mapped_column(String(200), unique=True)
     short_name: Mapped[str | None] = mapped_column(String(50))
@@ -80,6 +82,9 @@ class Branch(IdMixin, TimestampMixin, CompanyMixin, Base):
     """A service branch (服务中心 / 分公司) with its zone."""
 
     __tablename__ = "branch"
+    __title__ = N_("Branch")
+    __deletable__ = False
+    __list_columns__ = ("code", "name", "zone", "phone", "address")
     __table_args__ = (UniqueConstraint("company_id", "code"),)
 
     code: Mapped[str] = mapped_column(String(20))
@@ -96,6 +101,9 @@ class Employee(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     """A staff member: engineers carry a grade, skills and a service region."""
 
     __tablename__ = "employee"
+    __title__ = N_("Employee")
+    __list_columns__ = ("code", "name", "branch_id", "grade", "service_region", "phone")
+    __search__ = ("code", "name", "phone", "service_region")
     __table_args__ = (UniqueConstraint("company_id", "code"),)
 
     code: Mapped[str] = mapped_column(String(30))
@@ -114,6 +122,9 @@ class Customer(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     """A customer of the company; ``branch_id`` is the branch that serves it."""
 
     __tablename__ = "customer"
+    __title__ = N_("Customer")
+    __list_columns__ = ("code", "name", "tier", "branch_id", "phone")
+    __search__ = ("code", "name", "phone", "email")
     __table_args__ = (UniqueConstraint("company_id", "code"),)
 
     code: Mapped[str] = mapped_column(String(30))
@@ -139,6 +150,9 @@ class CustomerContact(IdMixin, TimestampMixin, Base):
     """A person to call at a customer."""
 
     __tablename__ = "customer_contact"
+    __title__ = N_("Customer contact")
+    __permission__ = "customer"
+    __list_columns__ = ("customer_id", "name", "title", "phone", "mobile")
 
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customer.id", ondelete="CASCADE"), index=True
@@ -157,6 +171,9 @@ class CustomerAddress(IdMixin, TimestampMixin, Base):
     """A service address of a customer (site where equipment stands)."""
 
     __tablename__ = "customer_address"
+    __title__ = N_("Customer address")
+    __permission__ = "customer"
+    __list_columns__ = ("customer_id", "label", "address", "district")
 
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customer.id", ondelete="CASCADE"), index=True
@@ -174,6 +191,9 @@ class CustomerEquipment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base
     """A machine a customer owns; the serial number is unique within the company."""
 
     __tablename__ = "customer_equipment"
+    __title__ = N_("Customer equipment")
+    __list_columns__ = ("serial_no", "brand", "model", "customer_id", "warranty_end")
+    __search__ = ("serial_no", "model", "brand")
     __table_args__ = (UniqueConstraint("company_id", "serial_no"),)
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)

@@ -37,6 +37,7 @@ class SeriesCounter(Base):
     """The last number given out in one series for one prefix."""
 
     __tablename__ = "series_counter"
+    __expose__ = False  # managed by its own commands, not the generic API
     __audited__ = False
 
     series: Mapped[str] = mapped_column(String(100), primary_key=True)

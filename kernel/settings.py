@@ -26,6 +26,7 @@ class SiteSettingValue(IdMixin, TimestampMixin, Base):
     """A site-wide value of a declared setting."""
 
     __tablename__ = "setting_value"
+    __expose__ = False  # managed by its own commands, not the generic API
 
     key: Mapped[str] = mapped_column(String(100), unique=True)
     value: Mapped[Any] = mapped_column(JSON)
@@ -35,6 +36,7 @@ class BranchSettingValue(IdMixin, TimestampMixin, Base):
     """A branch's own value of a per-branch setting."""
 
     __tablename__ = "branch_setting_value"
+    __expose__ = False  # managed by its own commands, not the generic API
     __table_args__ = (UniqueConstraint("branch_id", "key"),)
 
     branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"), index=True)

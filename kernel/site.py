@@ -160,6 +160,7 @@ class App:
         from kernel.audit import install_audit
         from kernel.auth import install_branch_scope
         from kernel.documents.registry import collect as collect_documents
+        from kernel.entities import collect as collect_exposed
         from kernel.jobs import collect_handlers, collect_schedules
         from kernel.settings import collect as collect_settings
 
@@ -169,6 +170,9 @@ class App:
         self.declared_permissions = [p for answer in self.pm.hook.fixdesk_permissions()
                                      for p in answer or []]
         self.documents = collect_documents(self.pm)
+        self.exposed = collect_exposed(self.entities)
+        self.actions = {(a.entity.__tablename__, a.name): a
+                        for answer in self.pm.hook.fixdesk_actions() for a in answer or []}
         self.job_handlers = collect_handlers(self.pm)
         self.schedules = collect_schedules(self.pm)
         self._relays: dict[frozenset, object] = {}
@@ -181,6 +185,10 @@ class App:
     def enabled_plugins(self) -> list[str]:
         """Plugins registered in this app (enabled and loaded), dependency order, no kernel."""
         return self.plugin_order[1:]
+
+    def all_entity_classes(self) -> list[type]:
+        """Every mapped class the kernel and the loaded plugins registered."""
+        return [cls for classes in self.entities.values() for cls in classes]
 
     def tables(self, plugins: list[str] | None = None) -> list:
         """Tables owned by the kernel and by ``plugins`` (default: the loaded ones)."""

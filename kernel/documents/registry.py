@@ -23,6 +23,7 @@ class PrintLog(IdMixin, Base):
     """One printed copy of one document for one record (who, when, which copy)."""
 
     __tablename__ = "print_log"
+    __expose__ = False  # managed by its own commands, not the generic API
     __audited__ = False  # the log is itself the audit of printing
 
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,7 +1,8 @@
-"""FastAPI application factory for a site.
+"""FastAPI application factory for a site: the JSON API and the staff desk.
 
-Until the desk lands this serves a status page (company, branches, enabled
-plugins and any plugin that failed to load) and ``/healthz``.
+``/api/v1/...`` (OpenAPI at ``/api/v1/openapi.json``, interactive docs at
+``/api/docs``) and the desk at ``/`` are built from the entities, actions,
+documents and routers that the site's enabled plugins register.
 """
 
 from __future__ import annotations
@@ -9,19 +10,17 @@ from __future__ import annotations
 import os
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select, text
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from sqlalchemy import text
 
-from kernel.i18n import gettext_for
-from kernel.models import Branch, Company
-from kernel.paths import template_dirs
 from kernel.site import App, Site
+from kernel.web import errors
+from kernel.web.api import action_router, entity_router, general_router
 
 
 def create_app(site: Site) -> FastAPI:
-    """The web application of ``site``; plugin routers are mounted from ``fixdesk_routers``."""
+    """The web application of ``site``."""
     app_state: App = site.start()
 
     @asynccontextmanager
@@ -29,34 +28,51 @@ def create_app(site: Site) -> FastAPI:
         yield
         app_state.close()
 
-    web = FastAPI(title="fixdesk", docs_url=None, redoc_url=None, lifespan=lifespan)
+    web = FastAPI(title="fixdesk", version="1", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, openapi_url="/api/v1/openapi.json",
+                  description="The fixdesk API. Authenticate with `Authorization: Bearer "
+                              "<token>` (`fixdesk user token add USERNAME`).")
     web.state.fixdesk = app_state
-    env = Environment(loader=FileSystemLoader([str(d) for d in template_dirs()]),
-                      autoescape=select_autoescape(), extensions=["jinja2.ext.i18n"])
-    env.install_gettext_callables(gettext_for(site.config.locale),
-                                  lambda s, p, n: s if n == 1 else p, newstyle=True)
+    errors.install(web)
 
-    @web.get("/", response_class=HTMLResponse)
-    def home(request: Request):
-        with app_state.sessions() as session:
-            company = session.scalars(select(Company).order_by(Company.id)).first()
-            branches = list(session.scalars(select(Branch).order_by(Branch.code)))
-            return env.get_template("web/home.html").render(
-                company=company, branches=branches, plugins=app_state.enabled_plugins,
-                failed=app_state.failed_plugins, locale=site.config.locale,
-            )
+    _mount_api_docs(web)
 
-    @web.get("/healthz")
+    @web.get("/healthz", include_in_schema=False)
     def healthz():
         with app_state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "plugins": app_state.enabled_plugins}
 
+    web.include_router(general_router())
+    for info in app_state.exposed.values():
+        web.include_router(entity_router(info))
+    web.include_router(action_router(app_state))
     for routers in app_state.pm.hook.fixdesk_routers():
         for router in routers or []:
             web.include_router(router)
 
+    from kernel.web import desk
+
+    desk.install(web, app_state)
     return web
+
+
+def _mount_api_docs(web: FastAPI) -> None:
+    """Interactive API docs at /api/docs, with Swagger UI served from the fastapi-offline
+    package (installed from PyPI; no CDN, nothing copied into the repository)."""
+    import fastapi_offline
+    from fastapi.staticfiles import StaticFiles
+
+    assets = os.path.join(os.path.dirname(fastapi_offline.__file__), "static")
+    web.mount("/api/docs/static", StaticFiles(directory=assets), name="api-docs-static")
+
+    @web.get("/api/docs", include_in_schema=False)
+    def api_docs():
+        return get_swagger_ui_html(
+            openapi_url=web.openapi_url, title="fixdesk API",
+            swagger_js_url="/api/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs/static/swagger-ui.css",
+            swagger_favicon_url="/api/docs/static/favicon.png")
 
 
 def create_app_from_env() -> FastAPI:

@@ -1,0 +1,147 @@
+"""What the API and the desk know about each registered entity: fields, kinds, rules.
+
+Built from the SQLAlchemy mapping of the classes plugins return from
+``fixdesk_entities``. An entity class may refine it with class attributes:
+
+``__expose__ = False``      internal table: no API, no desk (queues, counters, logs)
+``__title__``               display name (an English msgid, marked with ``N_``)
+``__permission__``          permission prefix (default: the table name)
+``__readonly__``            fields the API and desk never write
+``__hidden__``              fields never shown or returned (secrets)
+``__list_columns__``        columns of the desk's list view
+``__search__``              text fields the search box looks in
+``__deletable__ = False``   records are cancelled, never deleted
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Enum, Integer, String, Text, Time
+
+from kernel.db import Money, UTCDateTime
+
+AUTOMATIC = {"id", "created_at", "updated_at"}
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One column as forms and the API see it."""
+
+    name: str
+    kind: str  # string text integer boolean date datetime time money enum json
+    required: bool
+    nullable: bool
+    readonly: bool
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    foreign: str | None = None  # referenced table
+
+    @property
+    def python_type(self) -> type:
+        return {"string": str, "text": str, "integer": int, "boolean": bool, "date": dt.date,
+                "datetime": dt.datetime, "time": dt.time, "money": Decimal, "enum": str,
+                "json": object}[self.kind]
+
+
+@dataclass(frozen=True)
+class EntityInfo:
+    """An exposed entity: its URL name, class, owner, permissions and fields."""
+
+    name: str
+    cls: type
+    plugin: str
+    title: str
+    permission: str
+    fields: tuple[FieldInfo, ...]
+    list_columns: tuple[str, ...]
+    search: tuple[str, ...]
+    deletable: bool
+    branch_scoped: bool
+    company_scoped: bool
+    field_map: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def field(self, name: str) -> FieldInfo | None:
+        return self.field_map.get(name)
+
+    def perm(self, action: str) -> str:
+        return f"{self.permission}.{action}"
+
+
+def _kind(column) -> tuple[str, dict]:
+    col_type = column.type
+    if isinstance(col_type, Money):
+        return "money", {}
+    if isinstance(col_type, UTCDateTime | DateTime):
+        return "datetime", {}
+    if isinstance(col_type, Enum):
+        values = col_type.enums
+        if col_type.enum_class is not None and issubclass(col_type.enum_class, enum.Enum):
+            values = [m.value for m in col_type.enum_class]
+        return "enum", {"choices": tuple(values)}
+    if isinstance(col_type, Boolean):
+        return "boolean", {}
+    if isinstance(col_type, Date):
+        return "date", {}
+    if isinstance(col_type, Time):
+        return "time", {}
+    if isinstance(col_type, Integer):
+        return "integer", {}
+    if isinstance(col_type, Text):
+        return "text", {}
+    if isinstance(col_type, String):
+        return "string", {"max_length": col_type.length}
+    if isinstance(col_type, JSON):
+        return "json", {}
+    return "string", {}
+
+
+def describe(cls: type, plugin: str) -> EntityInfo:
+    """The :class:`EntityInfo` of a mapped class."""
+    table = cls.__table__
+    readonly = set(getattr(cls, "__readonly__", ())) | AUTOMATIC
+    hidden = set(getattr(cls, "__hidden__", ()))
+    fields = []
+    for column in table.columns:
+        if column.key in hidden:
+            continue
+        kind, extra = _kind(column)
+        foreign = next(iter(column.foreign_keys)).column.table.name if column.foreign_keys \
+            else None
+        has_default = column.default is not None or column.server_default is not None
+        fields.append(FieldInfo(
+            name=column.key, kind=kind, nullable=bool(column.nullable),
+            required=not column.nullable and not has_default and column.key not in AUTOMATIC
+            and column.key not in ("company_id", "branch_id"),
+            readonly=column.key in readonly, foreign=foreign, **extra))
+    names = [f.name for f in fields]
+    default_columns = [n for n in ("code", "number", "name", "title") if n in names][:2] + [
+        n for n in names if n not in ("id", "created_at", "updated_at", "company_id")
+        and n not in ("code", "number", "name", "title")][:4]
+    return EntityInfo(
+        name=table.name, cls=cls, plugin=plugin,
+        title=getattr(cls, "__title__", table.name.replace("_", " ").capitalize()),
+        permission=getattr(cls, "__permission__", table.name),
+        fields=tuple(fields),
+        list_columns=tuple(getattr(cls, "__list_columns__", ["id", *default_columns])),
+        search=tuple(getattr(cls, "__search__", [f.name for f in fields
+                                                 if f.kind in ("string", "text")][:4])),
+        deletable=getattr(cls, "__deletable__", True),
+        branch_scoped="branch_id" in names,
+        company_scoped="company_id" in names,
+        field_map={f.name: f for f in fields},
+    )
+
+
+def collect(entities_by_plugin: dict[str, list[type]]) -> dict[str, EntityInfo]:
+    """The exposed entities of a site, by URL name."""
+    found = {}
+    for plugin, classes in entities_by_plugin.items():
+        for cls in classes:
+            if getattr(cls, "__expose__", True):
+                info = describe(cls, plugin)
+                found[info.name] = info
+    return found

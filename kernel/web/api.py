@@ -1,0 +1,224 @@
+"""The REST API: ``/api/v1/<entity>`` for every exposed entity, actions, printing, history.
+
+Routes only translate HTTP to the services in :mod:`kernel.records`,
+:mod:`kernel.documents.service` and the plugins' actions.
+"""
+
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi.responses import Response as RawResponse
+from pydantic import BaseModel, Field
+
+from kernel import records
+from kernel.entities import EntityInfo
+from kernel.errors import NotFound
+from kernel.i18n import _
+from kernel.web.deps import request_context
+from kernel.web.errors import ERROR_RESPONSES
+from kernel.web.schemas import page_model, read_model, write_model
+
+PDF = {200: {"content": {"application/pdf": {}}, "description": "PDF"}}
+
+
+class BatchPrint(BaseModel):
+    """Records to print as one PDF."""
+
+    ids: list[int] = Field(min_length=1, max_length=5000)
+    lang: str | None = Field(default=None, pattern="^(zh_CN|en)$")
+
+
+class HistoryEntry(BaseModel):
+    at: str
+    actor: str
+    action: str
+    changes: dict[str, list[Any]]
+
+
+class Me(BaseModel):
+    username: str
+    full_name: str
+    roles: list[str]
+    branch: str
+    branches: list[str]
+    locale: str | None
+
+
+def _filters(request: Request, info: EntityInfo) -> dict[str, str]:
+    reserved = {"q", "sort", "limit", "offset"}
+    return {k: v for k, v in request.query_params.items() if k not in reserved}
+
+
+def entity_router(info: EntityInfo) -> APIRouter:
+    """CRUD routes for one entity, with models generated from its fields."""
+    router = APIRouter(prefix=f"/api/v1/{info.name}", tags=[info.name],
+                       responses=ERROR_RESPONSES)
+    Read = read_model(info)  # noqa: N806 - pydantic model classes
+    Create = write_model(info, partial=False)  # noqa: N806
+    Update = write_model(info, partial=True)  # noqa: N806
+    Page = page_model(info, Read)  # noqa: N806
+    equality = {f.name: (str | None) for f in info.fields}
+
+    def list_items(request: Request, q: str | None = Query(None, max_length=100),
+                   sort: str | None = Query(None, max_length=200),
+                   limit: int = Query(50, ge=1, le=records.MAX_LIMIT),
+                   offset: int = Query(0, ge=0, le=10**9), **_equality_filters):
+        with request_context(request) as ctx:
+            rows, total = records.list_records(ctx, info, filters=_filters(request, info), q=q,
+                                               sort=sort, limit=limit, offset=offset)
+            return {"items": [records.to_dict(info, r) for r in rows], "total": total,
+                    "limit": limit, "offset": offset}
+
+    list_items.__doc__ = (f"List {info.name} records the caller may see. Filter on any field "
+                          "(`field=value`, `field__gte`, `__lte`, `__gt`, `__lt`, `__ne`, "
+                          "`__in=a,b`, `__contains`), search with `q`, sort with "
+                          "`sort=-created_at,name`.")
+    # document the equality filters in OpenAPI
+    list_items.__signature__ = _with_query_params(list_items, equality)
+    router.add_api_route("", list_items, methods=["GET"], response_model=Page,
+                         summary=f"List {info.name}")
+
+    def create(request: Request, body: Create = Body(...)):  # type: ignore[valid-type]
+        with request_context(request) as ctx:
+            record = records.create_record(ctx, info, body.model_dump(exclude_unset=True))
+            return records.to_dict(info, record)
+
+    router.add_api_route("", create, methods=["POST"], response_model=Read, status_code=201,
+                         summary=f"Create a {info.name}")
+
+    def get_one(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1)):
+        with request_context(request) as ctx:
+            return records.to_dict(info, records.get_record(ctx, info, record_id))
+
+    router.add_api_route("/{record_id}", get_one, methods=["GET"], response_model=Read,
+                         summary=f"Get a {info.name}")
+
+    def update(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1),
+               body: Update = Body(...)):  # type: ignore[valid-type]
+        with request_context(request) as ctx:
+            record = records.update_record(ctx, info, record_id,
+                                           body.model_dump(exclude_unset=True))
+            return records.to_dict(info, record)
+
+    router.add_api_route("/{record_id}", update, methods=["PATCH"], response_model=Read,
+                         summary=f"Change a {info.name}")
+
+    if info.deletable:
+        def delete(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1)):
+            with request_context(request) as ctx:
+                records.delete_record(ctx, info, record_id)
+            return Response(status_code=204)
+
+        router.add_api_route("/{record_id}", delete, methods=["DELETE"], status_code=204,
+                             response_class=Response, summary=f"Delete a {info.name}")
+
+    def history(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1)):
+        from kernel.audit import history as audit_history
+
+        with request_context(request) as ctx:
+            records.get_record(ctx, info, record_id)
+            ctx.require("audit.read")
+            tz = ctx.settings.tz
+            return [{"at": row.at.astimezone(tz).isoformat(), "actor": row.actor,
+                     "action": row.action, "changes": row.changes}
+                    for row in audit_history(ctx.session, info.cls.__table__.name, record_id)]
+
+    router.add_api_route("/{record_id}/history", history, methods=["GET"],
+                         response_model=list[HistoryEntry], summary="Audit history")
+
+    def print_one(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1),
+                  document: str = Path(..., max_length=100),
+                  lang: str | None = Query(None, pattern="^(zh_CN|en)$")):
+        from kernel.documents.registry import get_document
+        from kernel.documents.service import print_records
+
+        with request_context(request) as ctx:
+            doc = get_document(ctx.app, document)
+            if doc.entity is not info.cls:
+                raise NotFound(_("no document {name!r} for {entity}").format(
+                    name=document, entity=info.name))
+            data = print_records(ctx, document, [record_id], locale=lang)
+        return RawResponse(data, media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="{document}-{record_id}.pdf"'})
+
+    router.add_api_route("/{record_id}/print/{document}", print_one, methods=["GET"],
+                         response_class=RawResponse, responses=PDF,
+                         summary="Print a document for this record")
+    return router
+
+
+def _with_query_params(func, params: dict[str, Any]):
+    import inspect
+
+    signature = inspect.signature(func)
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                               default=Query(None, max_length=200))
+             for name, annotation in params.items()
+             if name not in signature.parameters]
+    original = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+    return signature.replace(parameters=original + extra)
+
+
+def action_router(app) -> APIRouter:
+    """``POST /api/v1/<entity>/<id>/<action>`` for every registered action."""
+    router = APIRouter(prefix="/api/v1", tags=["actions"], responses=ERROR_RESPONSES)
+    for (entity, name), action in app.actions.items():
+        info = app.exposed.get(entity)
+        if info is None:
+            continue
+        router.add_api_route(f"/{entity}/{{record_id}}/{name}", _action_endpoint(info, action),
+                             methods=["POST"], response_model=read_model(info),
+                             summary=f"{entity}: {name}")
+    return router
+
+
+def _action_endpoint(info: EntityInfo, action):
+    def run(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1),
+            body: dict[str, Any] = Body(default_factory=dict)):
+        from kernel.errors import Conflict
+
+        with request_context(request) as ctx:
+            record = records.get_record(ctx, info, record_id)
+            ctx.require(action.permission, record)
+            if not action.available(record):
+                raise Conflict(_("{action} is not possible in the record's current state")
+                               .format(action=action.name))
+            unknown = set(body) - set(action.params)
+            if unknown:
+                from kernel.errors import ValidationError
+
+                raise ValidationError(_("unknown parameter {name!r}").format(
+                    name=sorted(unknown)[0]), field=sorted(unknown)[0])
+            result = action.func(ctx, record, **body) or record
+            return records.to_dict(info, result)
+
+    return run
+
+
+def general_router() -> APIRouter:
+    """Routes that are not about one entity: who am I, batch printing."""
+    router = APIRouter(prefix="/api/v1", tags=["general"], responses=ERROR_RESPONSES)
+
+    @router.get("/me", response_model=Me, summary="The calling user")
+    def me(request: Request):
+        from kernel.models import Branch
+
+        with request_context(request) as ctx:
+            user = ctx.user
+            codes = sorted(ctx.session.get(Branch, b).code for b in user.branch_ids)
+            return {"username": user.username, "full_name": user.full_name, "roles": user.roles,
+                    "branch": user.home_branch.code, "branches": codes, "locale": user.locale}
+
+    @router.post("/print/{document}", response_class=RawResponse, responses=PDF,
+                 summary="Print many records into one PDF")
+    def print_batch(request: Request, document: str = Path(..., max_length=100),
+                    body: BatchPrint = Body(...)):
+        from kernel.documents.service import print_records
+
+        with request_context(request) as ctx:
+            data = print_records(ctx, document, body.ids, locale=body.lang)
+        return RawResponse(data, media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="{document}.pdf"'})
+
+    return router

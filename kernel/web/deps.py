@@ -1,0 +1,70 @@
+"""Who is calling: a desk session cookie (with CSRF on writes) or an API bearer token.
+
+Every request that touches data runs inside :func:`request_context`: one
+transaction, a :class:`~kernel.context.Context` for the authenticated user,
+committed when the handler returns and rolled back when it raises.
+"""
+
+from __future__ import annotations
+
+import hmac
+from contextlib import contextmanager
+
+from fastapi import Request
+
+from kernel.auth import AuthenticationFailed, PermissionDenied, User, user_for_token
+from kernel.db import utcnow
+from kernel.i18n import _
+from kernel.web.sessions import find_session
+
+SESSION_COOKIE = "fixdesk_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def app_of(request: Request):
+    return request.app.state.fixdesk
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _authenticate(request: Request, session, now) -> tuple[User, str | None]:
+    """The user behind the request and, for a cookie session, its CSRF token."""
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _sep, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise AuthenticationFailed(_("use Authorization: Bearer <token>"))
+        return user_for_token(session, token.strip(), now), None
+    web_session = find_session(session, request.cookies.get(SESSION_COOKIE), now)
+    if web_session is None:
+        raise AuthenticationFailed(_("log in first"))
+    user = session.get(User, web_session.user_id)
+    if user is None or not user.active:
+        raise AuthenticationFailed(_("log in first"))
+    return user, web_session.csrf
+
+
+def check_csrf(request: Request, expected: str | None, submitted: str | None) -> None:
+    """Writes through a cookie session must carry the session's CSRF token."""
+    if expected is None or request.method in SAFE_METHODS:
+        return
+    if not submitted or not hmac.compare_digest(expected, submitted):
+        raise PermissionDenied(_("missing or wrong CSRF token: reload the page"))
+
+
+@contextmanager
+def request_context(request: Request, *, csrf: str | None = None):
+    """One transaction as the calling user (401 when nobody is logged in)."""
+    from kernel.context import Context
+
+    app = app_of(request)
+    now = utcnow()
+    with app.sessions.begin() as session:
+        user, expected_csrf = _authenticate(request, session, now)
+        check_csrf(request, expected_csrf, csrf or request.headers.get(CSRF_HEADER))
+        ctx = Context(session=session, app=app, user=user)
+        ctx.csrf = expected_csrf
+        yield ctx

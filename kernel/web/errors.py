@@ -1,0 +1,75 @@
+"""One JSON error shape for the whole API: ``{"error": {"code", "message", "fields"}}``.
+
+Status codes: 400 bad request, 401 not logged in, 403 not allowed, 404 not
+found (also for records of a branch the user may not see), 409 conflict,
+422 invalid values, 429 too many attempts. Never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kernel.errors import FixdeskError
+
+LOGGER = logging.getLogger("fixdesk.web")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] = {}
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorBody
+
+
+ERROR_RESPONSES = {status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409,
+                                                                    422, 429)}
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None,
+                   headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "fields": fields or {}}},
+                        status_code=status, headers=headers)
+
+
+def _location(loc) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    """Turn every error into the JSON shape above."""
+
+    @app.exception_handler(FixdeskError)
+    async def fixdesk_error(request: Request, exc: FixdeskError):
+        fields = getattr(exc, "fields", None) or ({exc.field: exc.message} if exc.field else {})
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return error_response(exc.status, exc.code, exc.message, fields, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        fields = {_location(e["loc"]): e["msg"] for e in exc.errors()}
+        first = next(iter(fields.items()), ("body", "invalid"))
+        return error_response(422, "validation_error", f"{first[0]}: {first[1]}", fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated",
+                 403: "forbidden", 429: "too_many_requests"}
+        return error_response(exc.status_code, codes.get(exc.status_code, "error"),
+                              str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        LOGGER.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "internal error: see the server log")
