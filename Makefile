@@ -52,6 +52,7 @@ bench: setup
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/print_bench.py
+	$(BIN)/python bench/api_bench.py
 
 lint: setup
 	$(BIN)/ruff check .

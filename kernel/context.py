@@ -32,6 +32,7 @@ class Context:
     branch: Branch | None = None
     clock: Callable[[], dt.datetime] = field(default=utcnow)
     _hook: Any = field(default=None, init=False, repr=False)
+    _permissions: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         from kernel.audit import set_actor
@@ -82,7 +83,10 @@ class Context:
         """Whether the acting user holds ``permission`` (the system holds every permission)."""
         if self.user is None:
             return True
-        return self.app.permissions(self.session).allows(self.user.roles, permission)
+        if self._permissions is None:
+            with self.session.no_autoflush:  # never flush half-made changes to read rights
+                self._permissions = self.app.permissions(self.session)
+        return self._permissions.allows(self.user.roles, permission)
 
     def can_see(self, record: Any) -> bool:
         """Whether ``record`` belongs to a branch the acting user may see."""

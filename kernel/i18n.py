@@ -13,12 +13,17 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
 DOMAIN = "fixdesk"
 LOCALE_DIR = Path(__file__).parent / "locale"
 SUPPORTED = ("zh_CN", "en")
+
+#: the language of the unit of work in progress (a desk request), if not the terminal's
+_current_locale: ContextVar[str | None] = ContextVar("fixdesk_locale", default=None)
 
 
 def normalize_locale(value: str | None) -> str:
@@ -54,9 +59,22 @@ def terminal_locale() -> str:
     return "en"
 
 
+@contextmanager
+def use_locale(locale: str | None):
+    """Within the block, :func:`_` speaks ``locale`` (the desk user's language).
+
+    A context variable, so concurrent requests in other threads or tasks keep theirs.
+    """
+    token = _current_locale.set(normalize_locale(locale) if locale else None)
+    try:
+        yield
+    finally:
+        _current_locale.reset(token)
+
+
 def _(message: str) -> str:
-    """Translate ``message`` into the terminal's language."""
-    return translations(terminal_locale()).gettext(message)
+    """Translate ``message`` into the current desk user's language, else the terminal's."""
+    return translations(_current_locale.get() or terminal_locale()).gettext(message)
 
 
 def N_(message: str) -> str:

@@ -40,15 +40,21 @@ class FieldErrors(ValidationError):
 # --------------------------------------------------------------------------
 
 
-def coerce(spec: FieldInfo, value: Any) -> Any:
-    """``value`` (from JSON, a form or a query string) as the field's Python value."""
+def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
+    """``value`` (from JSON, a form or a query string) as the field's Python value.
+
+    ``for_filter``: a value to compare with, not to store (no length or
+    required checks: a too long text simply matches nothing).
+    """
     if value is None or (value == "" and spec.kind not in ("string", "text")):
-        if not spec.nullable:
+        if not spec.nullable and not for_filter:
             raise ValueError(_("is required"))
         return None
     kind = spec.kind
     if kind in ("string", "text"):
         text = str(value)
+        if for_filter:
+            return text
         if spec.max_length and len(text) > spec.max_length:
             raise ValueError(_("at most {n} characters").format(n=spec.max_length))
         if not spec.nullable and not text.strip():
@@ -136,8 +142,9 @@ def _condition(info: EntityInfo, key: str, raw: str):
         if op == "contains":
             return cast(column, String).ilike(f"%{raw}%")
         if op == "in":
-            return column.in_([coerce(spec, v) for v in str(raw).split(",") if v != ""])
-        value = coerce(spec, raw)
+            return column.in_([coerce(spec, v, for_filter=True)
+                               for v in str(raw).split(",") if v != ""])
+        value = coerce(spec, raw, for_filter=True)
     except ValueError as exc:
         raise ValidationError(f"{key}: {exc}", field=key) from exc
     return {"": column == value, "ne": column != value, "gte": column >= value,

@@ -58,7 +58,7 @@ def entity_router(info: EntityInfo) -> APIRouter:
     Create = write_model(info, partial=False)  # noqa: N806
     Update = write_model(info, partial=True)  # noqa: N806
     Page = page_model(info, Read)  # noqa: N806
-    equality = {f.name: (str | None) for f in info.fields}
+    equality = {f.name: _filter_type(f) for f in info.fields}
 
     def list_items(request: Request, q: str | None = Query(None, max_length=100),
                    sort: str | None = Query(None, max_length=200),
@@ -148,12 +148,25 @@ def entity_router(info: EntityInfo) -> APIRouter:
     return router
 
 
+def _filter_type(spec) -> Any:
+    """The type an equality filter on ``spec`` takes in the query string (for OpenAPI)."""
+    import datetime as dt
+    from typing import Literal
+
+    from pydantic import AwareDatetime
+
+    if spec.kind == "enum" and spec.choices:
+        return Literal[spec.choices] | None
+    return {"integer": int, "boolean": bool, "date": dt.date, "datetime": AwareDatetime,
+            "time": dt.time}.get(spec.kind, str) | None
+
+
 def _with_query_params(func, params: dict[str, Any]):
     import inspect
 
     signature = inspect.signature(func)
     extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                               default=Query(None, max_length=200))
+                               default=Query(None))
              for name, annotation in params.items()
              if name not in signature.parameters]
     original = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]

@@ -8,6 +8,7 @@ from kernel import Base, BranchMixin, IdMixin, Money, TimestampMixin
 
 class Note(IdMixin, TimestampMixin, BranchMixin, Base):
     __tablename__ = "fdt_notes_note"
+    __permission__ = "fdt_note"
 
     title: Mapped[str] = mapped_column(String(200))
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))

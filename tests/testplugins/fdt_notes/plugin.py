@@ -7,7 +7,15 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from kernel import JobHandler, Permission, ScheduledJob, Setting, ValidationError, hookimpl
+from kernel import (
+    Action,
+    JobHandler,
+    Permission,
+    ScheduledJob,
+    Setting,
+    ValidationError,
+    hookimpl,
+)
 from kernel.models import Branch
 from kernel.numbering import next_number, series_setting
 from kernel.settings import get_setting
@@ -106,3 +114,16 @@ def reply_due(ctx, note, hours=6):
     from kernel.branch_calendar import add_working_hours
 
     return add_working_hours(ctx, note.created_at, hours, ctx.session.get(Branch, note.branch_id))
+
+
+def mark_urgent(ctx, note, reason=""):
+    """An action: prefix the title; only for notes that are not urgent yet."""
+    note.title = f"[加急] {note.title} {reason}".strip()
+    return note
+
+
+@hookimpl
+def fixdesk_actions():
+    return [Action(Note, "mark_urgent", "Mark urgent", mark_urgent, "fdt_note.update",
+                   available=lambda note: not note.title.startswith("[加急]"),
+                   params=("reason",))]

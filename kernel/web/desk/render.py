@@ -1,0 +1,189 @@
+"""Templates, the request's language and context, and HTML error pages for the desk.
+
+Desk templates live in ``templates/desk/`` and resolve like printed papers:
+the site's ``templates/`` first, then each enabled plugin's, then the kernel's.
+Unlike papers they are our own code, so they run in a normal (not sandboxed)
+Jinja2 environment, one per language.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kernel.auth import AuthenticationFailed
+from kernel.errors import FixdeskError
+from kernel.i18n import _, normalize_locale, translations, use_locale
+from kernel.web.deps import app_of, request_context
+
+LOGGER = logging.getLogger("fixdesk.desk")
+LANGUAGES = (("zh_CN", "中文"), ("en", "English"))
+#: sent with every desk page: our own scripts and styles only, framed only by ourselves
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'self'; "
+                               "frame-ancestors 'self'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def environment(app, locale: str) -> Environment:
+    """The desk's Jinja2 environment for ``locale`` (built once per app and language)."""
+    from kernel.documents.templating import search_path
+
+    cache = app.__dict__.setdefault("_desk_envs", {})
+    env = cache.get(locale)
+    if env is None:
+        env = Environment(
+            loader=ChoiceLoader([FileSystemLoader(str(folder))
+                                 for _owner, folder in search_path(app)]),
+            autoescape=True, undefined=StrictUndefined, extensions=["jinja2.ext.i18n"],
+            trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+        gettext = translations(locale)
+        env.install_gettext_callables(gettext.gettext, gettext.ngettext, newstyle=True)
+        env.globals["languages"] = LANGUAGES
+        env.globals["tr"] = gettext.gettext  # runtime msgids: entity titles, enum values
+        cache[locale] = env
+    return env
+
+
+def site_locale(request: Request) -> str:
+    return normalize_locale(app_of(request).site.config.locale)
+
+
+def user_locale(request: Request, user) -> str:
+    """The user's language, else the site's."""
+    return normalize_locale(getattr(user, "locale", None) or site_locale(request))
+
+
+def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
+    """Render ``desk/<template>`` in the request's language."""
+    app = app_of(request)
+    locale = getattr(request.state, "desk_locale", None) or site_locale(request)
+    values.setdefault("ctx", None)
+    values.setdefault("csrf", getattr(request.state, "desk_csrf", ""))
+    values.setdefault("company_name", _company_name(app))
+    html = environment(app, locale).get_template(f"desk/{template}").render(
+        request=request, locale=locale, **values)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _company_name(app) -> str:
+    name = app.__dict__.get("_desk_company")
+    if name is None:
+        from kernel.masterdata import the_company
+
+        try:
+            with app.context() as ctx:
+                company = the_company(ctx)
+                name = company.short_name or company.name
+        except FixdeskError:
+            name = "fixdesk"
+        app.__dict__["_desk_company"] = name
+    return name
+
+
+@contextmanager
+def desk_context(request: Request, *, csrf: str | None = None):
+    """One transaction as the logged-in user, speaking the user's language.
+
+    Not logged in: :class:`AuthenticationFailed`, which the desk's routes turn
+    into a redirect to the login page.
+    """
+    with request_context(request, csrf=csrf) as ctx:
+        locale = user_locale(request, ctx.user)
+        request.state.desk_locale = locale
+        request.state.desk_csrf = ctx.csrf or ""
+        with use_locale(locale):
+            yield ctx
+
+
+class Permissions:
+    """The user's permissions, read once per request."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.table = ctx.app.permissions(ctx.session)
+        self.roles = ctx.user.roles if ctx.user is not None else None
+
+    def __call__(self, permission: str) -> bool:
+        if self.roles is None:
+            return True
+        return self.table.allows(self.roles, permission)
+
+
+def redirect(url: str, status: int = 303) -> RedirectResponse:
+    return RedirectResponse(url, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET" or target == "/":
+        return redirect("/login")
+    return redirect("/login?next=" + quote(target, safe="/"))
+
+
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "Not possible now",
+    422: "Invalid input",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """A page for a refused or failed request (never a stack trace)."""
+    locale = getattr(request.state, "desk_locale", None) or site_locale(request)
+    with use_locale(locale):
+        title = _(TITLES.get(status, "Something went wrong"))
+        try:
+            return render(request, "error.html", status, title=title, message=message,
+                          status=status)
+        except Exception:  # the error page itself failed: plain text, still no trace
+            LOGGER.exception("desk error page failed")
+            return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
+
+
+def error_titles() -> tuple[str, ...]:
+    """The error page titles, marked for the catalogue."""
+    return (_("Bad request"), _("Not allowed"), _("Not found"), _("Not possible now"),
+            _("Invalid input"), _("Too many attempts"), _("Something went wrong"))
+
+
+class DeskRoute(APIRoute):
+    """Desk routes answer HTML: errors become pages, a missing login a redirect to /login."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AuthenticationFailed:
+                return login_redirect(request)
+            except FixdeskError as exc:
+                return error_page(request, exc.status, exc.message)
+            except RequestValidationError:
+                return error_page(request, 404, _("no such page"))
+            except StarletteHTTPException as exc:
+                return error_page(request, exc.status_code, str(exc.detail))
+            except Exception:
+                LOGGER.exception("desk error on %s %s", request.method, request.url.path)
+                return error_page(request, 500, _("The error was logged. Try again, or tell "
+                                                  "your administrator."))
+
+        return run
