@@ -84,6 +84,19 @@ MODELS = [("Ricoh", "MP 2555"), ("Ricoh", "MP 3055"), ("Canon", "iR 2206"), ("Ca
           ("HP", "LaserJet M528")]
 WARRANTY_DAYS = 365
 
+#: the password of every demo account (printed by ``fixdesk serve`` on a demo site)
+DEMO_PASSWORD = "demo1234"
+# username, employee code (or None), home branch, roles, extra branches, company-wide
+DEMO_USERS = [
+    ("admin", None, "SH", ["admin"], [], True),
+    ("wufang", "S001", "SH", ["service_supervisor"], [], False),
+    ("zhengli", "S002", "SH", ["front_desk"], [], False),
+    ("wanggong", "E001", "SH", ["engineer"], [], False),
+    ("huangtao", "S003", "JD", ["service_supervisor", "branch_manager"], [], False),
+    ("hejuan", "S004", "JD", ["front_desk"], [], False),
+    ("zhaolei", "E006", "JD", ["engineer"], [], False),
+]
+
 
 def _add_customer(ctx, company_id, branch, code, name, tier, contact, phone, address, machines):
     customer = Customer(company_id=company_id, branch_id=branch.id, code=code, name=name,
@@ -100,6 +113,30 @@ def _add_customer(ctx, company_id, branch, code, name, tier, contact, phone, add
             company_id=company_id, branch_id=branch.id, customer_id=customer.id,
             address_id=site.id, brand=brand, model=model, serial_no=serial,
             purchase_date=bought, warranty_end=bought + dt.timedelta(days=WARRANTY_DAYS)))
+
+
+def _add_users(ctx, company_id, branches) -> None:
+    from kernel.auth import User, UserRole, hash_password
+
+    employees = {e.code: e for e in ctx.session.scalars(select(Employee))}
+    password = hash_password(DEMO_PASSWORD)  # one hash: the same password for all
+    for username, code, branch, roles, extra, company_wide in DEMO_USERS:
+        employee = employees.get(code)
+        user = User(username=username, full_name=employee.name if employee else "管理员",
+                    password_hash=password, home_branch_id=branches[branch].id,
+                    employee_id=employee.id if employee else None, company_wide=company_wide)
+        user.role_rows = [UserRole(role=r) for r in roles]
+        ctx.session.add(user)
+    ctx.session.flush()
+
+
+def demo_accounts_text() -> str:
+    """The demo accounts, one per line, for the terminal."""
+    lines = [f"demo accounts (password {DEMO_PASSWORD}):"]
+    for username, _code, branch, roles, _extra, company_wide in DEMO_USERS:
+        scope = "all branches" if company_wide else branch
+        lines.append(f"  {username:<10} {', '.join(roles):<40} {scope}")
+    return "\n".join(lines)
 
 
 def load_master_data(ctx: Context) -> None:
@@ -125,6 +162,7 @@ def load_master_data(ctx: Context) -> None:
     for code, name, tier, branch, contact, phone, address, machines in NAMED_CUSTOMERS:
         _add_customer(ctx, company.id, branches[branch], code, name, tier, contact, phone,
                       address, machines)
+    _add_users(ctx, company.id, branches)
     rng = random.Random(2026)
     tiers = [Tier.CORPORATE] * 5 + [Tier.INDIVIDUAL] * 3 + [Tier.DEALER, Tier.RETAIL_CHAIN]
     for number in range(len(NAMED_CUSTOMERS) + 1, 41):

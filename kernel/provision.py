@@ -60,6 +60,7 @@ def create_site(path: str | Path, config: SiteConfig, *, company: str, branch_co
             masterdata.add_branch(ctx, branch_code, branch_name or branch_code, branch_zone)
             if demo:
                 app.pm.hook.fixdesk_demo_data(ctx=ctx)
+                site.config.demo = True
         site.save()
     except BaseException:
         if app is not None:

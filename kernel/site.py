@@ -44,6 +44,8 @@ class SiteConfig:
     currency: str = "CNY"
     #: the ``[smtp]`` table: host, port, username, password, sender, starttls, ssl, timeout
     smtp: dict = field(default_factory=dict)
+    #: created with demo data (``fixdesk serve`` then prints the demo accounts)
+    demo: bool = False
 
     def __post_init__(self):
         if self.locale not in SUPPORTED:
@@ -64,7 +66,8 @@ class SiteConfig:
 
     def to_toml(self) -> dict:
         data = {
-            "site": {"locale": self.locale, "timezone": self.timezone, "currency": self.currency},
+            "site": {"locale": self.locale, "timezone": self.timezone, "currency": self.currency,
+                     **({"demo": True} if self.demo else {})},
             "database": {"url": self.database_url},
             "plugins": {"enabled": self.plugins},
         }
@@ -83,6 +86,7 @@ class SiteConfig:
                 timezone=str(site.get("timezone", "Asia/Shanghai")),
                 currency=str(site.get("currency", "CNY")),
                 smtp=dict(data.get("smtp", {})),
+                demo=bool(site.get("demo", False)),
             )
         except (TypeError, AttributeError) as exc:
             raise SiteError(_("malformed site.toml: {error}").format(error=exc)) from exc

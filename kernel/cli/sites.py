@@ -194,6 +194,10 @@ def serve(state: CliState, host: str, port: int, workers: int):
     os.environ["FIXDESK_SITE"] = str(site.path)
     click.echo(_("fixdesk serving {site} on http://{host}:{port}").format(
         site=site.path, host=host, port=port))
+    if site.config.demo:
+        from kernel.demo import demo_accounts_text
+
+        click.echo(demo_accounts_text())
     uvicorn.run("kernel.web.app:create_app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
 

@@ -23,8 +23,8 @@ def api(make_site):
     headers = {}
     with app.context() as ctx:
         sh, jd = get_branch(ctx, "SH"), get_branch(ctx, "JD")
-        for username, roles, branch in [("admin", ["admin"], sh), ("zhengli", ["front_desk"], sh),
-                                        ("wanggong", ["engineer"], sh),
+        for username, roles, branch in [("root", ["admin"], sh), ("lily", ["front_desk"], sh),
+                                        ("wangli", ["engineer"], sh),
                                         ("jdfront", ["front_desk"], jd)]:
             add_user(ctx, username, username, "password-123", branch, roles=roles)
             _row, token = create_token(ctx, get_user(ctx.session, username), "test")
@@ -47,7 +47,7 @@ def error_of(response):
 
 
 def test_crud_round_trip_in_chinese(api):
-    h = api.as_user["zhengli"]
+    h = api.as_user["lily"]
     created = api.post("/api/v1/customer", headers=h, json={
         "code": "C9001", "name": "浦东新区图书馆", "tier": "corporate", "phone": "021-5888 0000"})
     assert created.status_code == 201, created.text
@@ -66,18 +66,18 @@ def test_crud_round_trip_in_chinese(api):
                         json={"phone": "021-5888 1111"})
     assert changed.status_code == 200 and changed.json()["phone"] == "021-5888 1111"
     history = api.get(f"/api/v1/customer/{customer['id']}/history",
-                      headers=api.as_user["admin"]).json()
+                      headers=api.as_user["root"]).json()
     assert [e["action"] for e in history] == ["insert", "update"]
-    assert history[1]["actor"] == "zhengli"
+    assert history[1]["actor"] == "lily"
     assert history[1]["changes"] == {"phone": ["021-5888 0000", "021-5888 1111"]}
     gone = api.delete(f"/api/v1/customer_equipment/{equipment['id']}",
-                      headers=api.as_user["admin"])
+                      headers=api.as_user["root"])
     assert gone.status_code == 204
     assert api.get(f"/api/v1/customer_equipment/{equipment['id']}", headers=h).status_code == 404
 
 
 def test_list_filters_sorting_and_paging(api):
-    h = api.as_user["admin"]
+    h = api.as_user["root"]
     page = api.get("/api/v1/customer", headers=h, params={"tier": "corporate", "limit": 3,
                                                           "sort": "code"}).json()
     assert page["limit"] == 3 and len(page["items"]) == 3 and page["total"] >= 3
@@ -108,13 +108,13 @@ def test_list_filters_sorting_and_paging(api):
     ({"id__regex": "x"}, "id__regex"),
 ])
 def test_bad_filters_are_422_naming_the_field(api, params, field):
-    response = api.get("/api/v1/customer", headers=api.as_user["admin"], params=params)
+    response = api.get("/api/v1/customer", headers=api.as_user["root"], params=params)
     assert response.status_code == 422 and field in error_of(response)["fields"]
 
 
 def test_branch_scoping_makes_other_branches_invisible(api):
     jd_customer = _id(api.app_state, Customer, code="C0003")  # the JD dealer
-    sh_front = api.as_user["zhengli"]
+    sh_front = api.as_user["lily"]
     assert api.get(f"/api/v1/customer/{jd_customer}", headers=sh_front).status_code == 404
     assert api.patch(f"/api/v1/customer/{jd_customer}", headers=sh_front,
                      json={"phone": "x"}).status_code == 404
@@ -125,16 +125,16 @@ def test_branch_scoping_makes_other_branches_invisible(api):
     moved = api.post("/api/v1/customer", headers=sh_front, json={
         "code": "C9100", "name": "越权", "tier": "individual",
         "branch_id": api.get(f"/api/v1/customer/{jd_customer}",
-                             headers=api.as_user["admin"]).json()["branch_id"]})
+                             headers=api.as_user["root"]).json()["branch_id"]})
     assert moved.status_code == 422 and "branch_id" in error_of(moved)["fields"]
 
 
 def test_errors_have_one_shape_and_the_right_status(api):
-    h = api.as_user["zhengli"]
+    h = api.as_user["lily"]
     assert error_of(api.get("/api/v1/customer"))["code"] == "unauthenticated"
     bad_token = api.get("/api/v1/customer", headers={"Authorization": "Bearer fdk_x_y"})
     assert bad_token.status_code == 401
-    forbidden = api.post("/api/v1/customer", headers=api.as_user["wanggong"],
+    forbidden = api.post("/api/v1/customer", headers=api.as_user["wangli"],
                          json={"code": "C1", "name": "x", "tier": "individual"})
     assert forbidden.status_code == 403 and error_of(forbidden)["code"] == "forbidden"
     missing = api.get("/api/v1/customer/424242", headers=h)
@@ -146,16 +146,16 @@ def test_errors_have_one_shape_and_the_right_status(api):
     duplicate = api.post("/api/v1/customer", headers=h,
                          json={"code": "C0001", "name": "重复", "tier": "individual"})
     assert duplicate.status_code == 409 and "code" in error_of(duplicate)["fields"]
-    cannot = api.delete("/api/v1/company/1", headers=api.as_user["admin"])
+    cannot = api.delete("/api/v1/company/1", headers=api.as_user["root"])
     assert cannot.status_code == 405
     referenced = api.delete(f"/api/v1/customer/{_id(api.app_state, Customer, code='C0001')}",
-                            headers=api.as_user["admin"])
+                            headers=api.as_user["root"])
     assert referenced.status_code == 409
     assert "Traceback" not in referenced.text
 
 
 def test_printing_through_the_api(api, tmp_path):
-    h = api.as_user["zhengli"]
+    h = api.as_user["lily"]
     equipment = _id(api.app_state, CustomerEquipment, serial_no="E335M820091")
     pdf = api.get(f"/api/v1/customer_equipment/{equipment}/print/kernel.equipment_record",
                   headers=h)
@@ -176,7 +176,7 @@ def test_printing_through_the_api(api, tmp_path):
 
 
 def test_plugin_actions(api):
-    h = api.as_user["zhengli"]
+    h = api.as_user["lily"]
     note = api.post("/api/v1/fdt_notes_note", headers=h,
                     json={"title": "复印机卡纸", "amount": "35.50"})
     assert note.status_code == 201, note.text
@@ -190,7 +190,7 @@ def test_plugin_actions(api):
                        json={"colour": "red"})
     assert unknown.status_code in (409, 422)
     engineer = api.post(f"/api/v1/fdt_notes_note/{note_id}/mark_urgent",
-                        headers=api.as_user["wanggong"], json={})
+                        headers=api.as_user["wangli"], json={})
     assert engineer.status_code == 403
 
 
@@ -200,10 +200,10 @@ def test_cookie_sessions_need_the_csrf_token_for_writes(api):
     from kernel.web.sessions import open_session
 
     with api.app_state.sessions.begin() as session:
-        user_id = get_user(session, "zhengli").id
+        user_id = get_user(session, "lily").id
         token, csrf = open_session(session, user_id, utcnow(), "127.0.0.1")
     api.cookies.set(SESSION_COOKIE, token)
-    assert api.get("/api/v1/me").json()["username"] == "zhengli"
+    assert api.get("/api/v1/me").json()["username"] == "lily"
     body = {"code": "C9200", "name": "跨站", "tier": "individual"}
     refused = api.post("/api/v1/customer", json=body)
     assert refused.status_code == 403 and "CSRF" in error_of(refused)["message"]

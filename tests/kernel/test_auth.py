@@ -32,10 +32,10 @@ def demo(make_site, app_of):
         from kernel.masterdata import get_branch
 
         sh, jd = get_branch(ctx, "SH"), get_branch(ctx, "JD")
-        add_user(ctx, "zhengli", "郑丽", "front-desk-1", sh, roles=["front_desk"])
-        add_user(ctx, "wugang", "吴芳", "supervisor-1", sh, roles=["service_supervisor"],
+        add_user(ctx, "lily", "郑丽", "front-desk-1", sh, roles=["front_desk"])
+        add_user(ctx, "wuqiang", "吴芳", "supervisor-1", sh, roles=["service_supervisor"],
                  extra_branches=[jd])
-        add_user(ctx, "admin", "管理员", "admin-pass-1", sh, roles=["admin"])
+        add_user(ctx, "root", "管理员", "admin-pass-1", sh, roles=["admin"])
         add_user(ctx, "boss", "总经理", "boss-pass-1", sh, roles=["branch_manager"],
                  company_wide=True)
     return app
@@ -43,12 +43,12 @@ def demo(make_site, app_of):
 
 def test_passwords_are_argon2_hashed(demo):
     with demo.sessions() as session:
-        user = session.scalars(select(User).where(User.username == "zhengli")).one()
+        user = session.scalars(select(User).where(User.username == "lily")).one()
         assert user.password_hash.startswith("$argon2id$")
         assert "front-desk-1" not in user.password_hash
-    assert authenticate(demo, "zhengli", "front-desk-1", NOW).username == "zhengli"
+    assert authenticate(demo, "lily", "front-desk-1", NOW).username == "lily"
     with pytest.raises(AuthenticationFailed, match="wrong user name or password"):
-        authenticate(demo, "zhengli", "wrong-password", NOW)
+        authenticate(demo, "lily", "wrong-password", NOW)
     with pytest.raises(AuthenticationFailed, match="wrong user name or password"):
         authenticate(demo, "nobody", "whatever-it-is", NOW)
 
@@ -64,14 +64,14 @@ def test_short_password_and_unknown_role_are_refused(demo):
 
 
 def test_list_queries_only_show_the_users_branches(demo):
-    with demo.context(user="zhengli") as ctx:
+    with demo.context(user="lily") as ctx:
         branches = {c.branch.code for c in ctx.session.scalars(select(Customer))}
         assert branches == {"SH"}
         serials = set(ctx.session.scalars(select(CustomerEquipment.serial_no)))
         assert "E335M820091" in serials and "LV93X10235" not in serials  # JD dealer's copier
-    with demo.context(user="wugang") as ctx:  # SH plus the extra branch JD
+    with demo.context(user="wuqiang") as ctx:  # SH plus the extra branch JD
         assert {c.branch.code for c in ctx.session.scalars(select(Customer))} == {"SH", "JD"}
-    for who in ("admin", "boss"):
+    for who in ("root", "boss"):
         with demo.context(user=who) as ctx:
             assert {c.branch.code for c in ctx.session.scalars(select(Customer))} == {"SH", "JD"}
 
@@ -79,22 +79,22 @@ def test_list_queries_only_show_the_users_branches(demo):
 def test_another_branchs_record_is_invisible_not_just_read_only(demo):
     with demo.sessions() as session:
         jd_customer_id = session.scalar(select(Customer.id).where(Customer.code == "C0003"))
-    with demo.context(user="zhengli") as ctx:
+    with demo.context(user="lily") as ctx:
         assert ctx.session.get(Customer, jd_customer_id) is None
     with demo.context() as ctx:
         jd_customer = ctx.session.get(Customer, jd_customer_id)
-    with demo.context(user="zhengli") as ctx:
+    with demo.context(user="lily") as ctx:
         with pytest.raises(NotFound):
             ctx.require("customer.read", jd_customer)
 
 
 def test_require_checks_role_permissions_from_plugins(demo):
-    with demo.context(user="zhengli") as ctx:
+    with demo.context(user="lily") as ctx:
         ctx.require("fdt_note.create")  # granted by the test plugin to front desk
         ctx.require("customer.update")
         with pytest.raises(PermissionDenied, match="permission denied: user.create"):
             ctx.require("user.create")
-    with demo.context(user="admin") as ctx:
+    with demo.context(user="root") as ctx:
         ctx.require("user.create")
         ctx.require("anything.at_all")
 
@@ -105,7 +105,7 @@ def test_role_grants_change_the_defaults(demo):
     with demo.context() as ctx:
         ctx.session.add(RoleGrant(role="front_desk", permission="customer.update", granted=False))
         ctx.session.add(RoleGrant(role="front_desk", permission="audit.read", granted=True))
-    with demo.context(user="zhengli") as ctx:
+    with demo.context(user="lily") as ctx:
         assert not ctx.can("customer.update") and ctx.can("audit.read")
 
 
@@ -113,12 +113,12 @@ def test_api_tokens_are_shown_once_stored_hashed_and_revocable(demo):
     from kernel.auth import ApiToken, get_user
 
     with demo.context(clock=lambda: NOW) as ctx:  # a frozen clock
-        row, token = create_token(ctx, get_user(ctx.session, "wugang"), "dispatch board", days=30)
+        row, token = create_token(ctx, get_user(ctx.session, "wuqiang"), "dispatch board", days=30)
         token_id = row.id
     with demo.sessions.begin() as session:
         stored = session.get(ApiToken, token_id)
         assert token not in (stored.token_hash, stored.lookup) and len(stored.token_hash) == 64
-        assert user_for_token(session, token, NOW).username == "wugang"
+        assert user_for_token(session, token, NOW).username == "wuqiang"
         with pytest.raises(AuthenticationFailed):
             user_for_token(session, token[:-1] + "x", NOW)
         with pytest.raises(AuthenticationFailed):
@@ -136,37 +136,37 @@ def test_failed_logins_lock_the_account_across_processes(demo):
         apps = [demo, other_process]
         for attempt in range(MAX_FAILED_LOGINS):
             with pytest.raises(AuthenticationFailed, match="wrong"):
-                authenticate(apps[attempt % 2], "zhengli", "guess-" + str(attempt), NOW)
+                authenticate(apps[attempt % 2], "lily", "guess-" + str(attempt), NOW)
         with pytest.raises(AuthenticationFailed, match="locked"):
-            authenticate(other_process, "zhengli", "front-desk-1", NOW)  # even the right one
+            authenticate(other_process, "lily", "front-desk-1", NOW)  # even the right one
         later = NOW + dt.timedelta(minutes=16)
-        assert authenticate(demo, "zhengli", "front-desk-1", later).username == "zhengli"
+        assert authenticate(demo, "lily", "front-desk-1", later).username == "lily"
     finally:
         other_process.close()
 
 
 def test_user_cli(demo, fixdesk):
     site = demo.site.path
-    added = fixdesk("--site", site, "user", "add", "wanggong", "--name", "王建国",
+    added = fixdesk("--site", site, "user", "add", "wangli", "--name", "王建国",
                     "--branch", "SH", "--roles", "engineer", "--password", "engineer-1")
     assert added.code == 0, added
     listing = fixdesk("--site", site, "user", "list").out.splitlines()
     assert listing[0].split("\t")[0] == "USERNAME"
-    row = next(ln.split("\t") for ln in listing if ln.startswith("wanggong"))
+    row = next(ln.split("\t") for ln in listing if ln.startswith("wangli"))
     assert row[1:5] == ["王建国", "SH", "engineer", "SH"]
-    assert fixdesk("--site", site, "user", "set-roles", "wanggong",
+    assert fixdesk("--site", site, "user", "set-roles", "wangli",
                    "engineer,front_desk").code == 0
-    bad = fixdesk("--site", site, "user", "set-roles", "wanggong", "janitor")
+    bad = fixdesk("--site", site, "user", "set-roles", "wangli", "janitor")
     assert bad.code == 2 and bad.err.startswith("error: unknown role 'janitor'")
-    assert fixdesk("--site", site, "user", "set-password", "wanggong", "--password",
+    assert fixdesk("--site", site, "user", "set-password", "wangli", "--password",
                    "new-password-1").code == 0
-    assert authenticate(demo, "wanggong", "new-password-1", NOW).username == "wanggong"
-    made = fixdesk("--site", site, "user", "token", "add", "wanggong", "--name", "tablet")
+    assert authenticate(demo, "wangli", "new-password-1", NOW).username == "wangli"
+    made = fixdesk("--site", site, "user", "token", "add", "wangli", "--name", "tablet")
     token = made.out.splitlines()[1]
     assert token.startswith("fdk_")
     with demo.sessions() as session:
-        assert user_for_token(session, token, NOW).username == "wanggong"
-    listing = fixdesk("--site", site, "user", "token", "list", "wanggong").out
+        assert user_for_token(session, token, NOW).username == "wangli"
+    listing = fixdesk("--site", site, "user", "token", "list", "wangli").out
     assert token not in listing and "tablet" in listing
     token_id = listing.splitlines()[1].split("\t")[0]
     assert fixdesk("--site", site, "user", "token", "revoke", token_id).code == 0
@@ -179,10 +179,10 @@ def test_role_cli_grants_and_revokes(demo, fixdesk):
     assert fixdesk("--site", site, "role", "revoke", "front_desk", "customer.update").code == 0
     listing = fixdesk("--site", site, "role", "list", "front_desk").out
     assert "customer.read" in listing and "customer.update" not in listing
-    with demo.context(user="zhengli") as ctx:
+    with demo.context(user="lily") as ctx:
         assert not ctx.can("customer.update")
     assert fixdesk("--site", site, "role", "grant", "front_desk", "customer.update").code == 0
-    with demo.context(user="zhengli") as ctx:
+    with demo.context(user="lily") as ctx:
         assert ctx.can("customer.update")
     bad = fixdesk("--site", site, "role", "grant", "front_desk", "nope.x")
     assert (bad.code, bad.err) == (2, "error: unknown permission 'nope.x'\n")
@@ -195,6 +195,6 @@ def test_lockout_limits_are_settings(demo, fixdesk):
                    "2").code == 0
     for _attempt in range(2):
         with pytest.raises(AuthenticationFailed, match="wrong"):
-            authenticate(demo, "zhengli", "not-it-at-all", NOW)
+            authenticate(demo, "lily", "not-it-at-all", NOW)
     with pytest.raises(AuthenticationFailed, match="locked"):
-        authenticate(demo, "zhengli", "front-desk-1", NOW)
+        authenticate(demo, "lily", "front-desk-1", NOW)

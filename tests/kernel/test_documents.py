@@ -119,12 +119,12 @@ def test_another_branchs_record_answers_not_found(app):
     from kernel.masterdata import get_branch
 
     with app.context() as ctx:
-        add_user(ctx, "zhengli", "郑丽", "front-desk-1", get_branch(ctx, "SH"),
+        add_user(ctx, "lily", "郑丽", "front-desk-1", get_branch(ctx, "SH"),
                  roles=["front_desk"])
     jd_machine = _equipment_id(app, "LV93X10235")  # the JD dealer's copier
-    with pytest.raises(NotFound), app.context(user="zhengli") as ctx:
+    with pytest.raises(NotFound), app.context(user="lily") as ctx:
         print_records(ctx, DOC, [jd_machine])
-    with app.context(user="zhengli") as ctx:
+    with app.context(user="lily") as ctx:
         assert print_records(ctx, DOC, [_equipment_id(app, "QXY20614")]).startswith(b"%PDF")
 
 

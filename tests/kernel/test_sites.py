@@ -133,3 +133,19 @@ def test_an_unmigrated_database_says_run_migrate(make_site, app_of, fixdesk):
         conn.exec_driver_sql("DROP TABLE print_log")
     result = fixdesk("--site", site.path, "print", "kernel.equipment_record", "1")
     assert result.code == 2 and "run `fixdesk migrate`" in result.err
+
+
+def test_demo_sites_have_demo_accounts_in_both_branches(make_site, app_of):
+    from kernel.auth import authenticate
+    from kernel.db import utcnow
+    from kernel.demo import DEMO_PASSWORD, demo_accounts_text
+
+    site = make_site([], demo=True, branch_code="SH")
+    assert site.config.demo is True
+    app = app_of(site)
+    for username, branch in [("admin", "SH"), ("wufang", "SH"), ("zhengli", "SH"),
+                             ("wanggong", "SH"), ("hejuan", "JD"), ("zhaolei", "JD")]:
+        user = authenticate(app, username, DEMO_PASSWORD, utcnow())
+        with app.sessions() as session:
+            assert session.merge(user).home_branch.code == branch
+    assert "wanggong" in demo_accounts_text() and DEMO_PASSWORD in demo_accounts_text()

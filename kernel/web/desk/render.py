@@ -57,8 +57,20 @@ def environment(app, locale: str) -> Environment:
     return env
 
 
+LANG_COOKIE = "fixdesk_lang"
+
+
 def site_locale(request: Request) -> str:
     return normalize_locale(app_of(request).site.config.locale)
+
+
+def guess_locale(request: Request) -> str:
+    """The language before the user is known: the page's, the browser's last, or the site's."""
+    known = getattr(request.state, "desk_locale", None)
+    if known:
+        return known
+    hint = request.cookies.get(LANG_COOKIE)
+    return normalize_locale(hint) if hint in ("zh_CN", "en") else site_locale(request)
 
 
 def user_locale(request: Request, user) -> str:
@@ -69,7 +81,7 @@ def user_locale(request: Request, user) -> str:
 def render(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
     """Render ``desk/<template>`` in the request's language."""
     app = app_of(request)
-    locale = getattr(request.state, "desk_locale", None) or site_locale(request)
+    locale = guess_locale(request)
     values.setdefault("ctx", None)
     values.setdefault("csrf", getattr(request.state, "desk_csrf", ""))
     values.setdefault("company_name", _company_name(app))
@@ -100,7 +112,7 @@ def desk_context(request: Request, *, csrf: str | None = None):
     Not logged in: :class:`AuthenticationFailed`, which the desk's routes turn
     into a redirect to the login page.
     """
-    with request_context(request, csrf=csrf) as ctx:
+    with use_locale(guess_locale(request)), request_context(request, csrf=csrf) as ctx:
         locale = user_locale(request, ctx.user)
         request.state.desk_locale = locale
         request.state.desk_csrf = ctx.csrf or ""
@@ -147,8 +159,7 @@ TITLES = {
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     """A page for a refused or failed request (never a stack trace)."""
-    locale = getattr(request.state, "desk_locale", None) or site_locale(request)
-    with use_locale(locale):
+    with use_locale(guess_locale(request)):
         title = _(TITLES.get(status, "Something went wrong"))
         try:
             return render(request, "error.html", status, title=title, message=message,
@@ -164,6 +175,20 @@ def error_titles() -> tuple[str, ...]:
             _("Invalid input"), _("Too many attempts"), _("Something went wrong"))
 
 
+def failure_response(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, AuthenticationFailed):
+        return login_redirect(request)
+    if isinstance(exc, FixdeskError):
+        return error_page(request, exc.status, exc.message)
+    if isinstance(exc, RequestValidationError):
+        return error_page(request, 404, _("There is no such page."))
+    if isinstance(exc, StarletteHTTPException):
+        return error_page(request, exc.status_code, str(exc.detail))
+    LOGGER.exception("desk error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_page(request, 500, _("The error was logged. Try again, or tell your "
+                                      "administrator."))
+
+
 class DeskRoute(APIRoute):
     """Desk routes answer HTML: errors become pages, a missing login a redirect to /login."""
 
@@ -173,17 +198,8 @@ class DeskRoute(APIRoute):
         async def run(request: Request) -> Response:
             try:
                 return await handler(request)
-            except AuthenticationFailed:
-                return login_redirect(request)
-            except FixdeskError as exc:
-                return error_page(request, exc.status, exc.message)
-            except RequestValidationError:
-                return error_page(request, 404, _("no such page"))
-            except StarletteHTTPException as exc:
-                return error_page(request, exc.status_code, str(exc.detail))
-            except Exception:
-                LOGGER.exception("desk error on %s %s", request.method, request.url.path)
-                return error_page(request, 500, _("The error was logged. Try again, or tell "
-                                                  "your administrator."))
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a page
+                with use_locale(guess_locale(request)):
+                    return failure_response(request, exc)
 
         return run

@@ -1,0 +1,126 @@
+"""The list view's state in the URL: search, filters, sort and page, mapped to the services.
+
+``/desk/customer?q=物流&f=tier&op=eq&v=corporate&f=created_at&op=gte&v=2026-01-01
+&sort=-name&page=2`` — filter rows are repeated ``f`` (field), ``op``
+(operator) and ``v`` (value) parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from kernel import records
+from kernel.entities import EntityInfo
+from kernel.errors import ValidationError
+from kernel.i18n import N_, _, translations
+from kernel.web.desk import fields
+
+PAGE_SIZES = (20, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+#: operator in the URL → suffix of the services' filter keys, label
+OPERATORS = {
+    "eq": ("", "="),
+    "ne": ("ne", "≠"),
+    "contains": ("contains", N_("contains")),
+    "gte": ("gte", "≥"),
+    "lte": ("lte", "≤"),
+    "gt": ("gt", ">"),
+    "lt": ("lt", "<"),
+    "in": ("in", N_("is one of")),
+}
+
+
+@dataclass
+class ListState:
+    """What the user asked the list for."""
+
+    q: str = ""
+    sort: str = ""
+    page: int = 1
+    limit: int = DEFAULT_PAGE_SIZE
+    filters: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @classmethod
+    def from_query(cls, params) -> ListState:
+        def number(name, default):
+            try:
+                return int(params.get(name, default))
+            except (TypeError, ValueError):
+                return default
+
+        limit = number("limit", DEFAULT_PAGE_SIZE)
+        rows = zip(params.getlist("f"), params.getlist("op"), params.getlist("v"), strict=False)
+        return cls(q=(params.get("q") or "").strip()[:100],
+                   sort=(params.get("sort") or "").strip()[:200],
+                   page=max(1, number("page", 1)),
+                   limit=limit if limit in PAGE_SIZES else DEFAULT_PAGE_SIZE,
+                   filters=[(f, op if op in OPERATORS else "eq", v) for f, op, v in rows
+                            if f and v.strip() != ""][:20])
+
+    def params(self, **changes) -> list[tuple[str, str]]:
+        """The state as query parameters, with ``changes`` (q, sort, page, limit, filters)."""
+        state = {"q": self.q, "sort": self.sort, "page": self.page, "limit": self.limit,
+                 "filters": self.filters, **changes}
+        pairs = [(k, str(state[k])) for k in ("q", "sort") if state[k]]
+        for name, op, value in state["filters"]:
+            pairs += [("f", name), ("op", op), ("v", value)]
+        if state["limit"] != DEFAULT_PAGE_SIZE:
+            pairs.append(("limit", str(state["limit"])))
+        if state["page"] > 1:
+            pairs.append(("page", str(state["page"])))
+        return pairs
+
+    def url(self, base: str, **changes) -> str:
+        query = urlencode(self.params(**changes))
+        return f"{base}?{query}" if query else base
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+    def sorted_by(self, name: str) -> str | None:
+        """'ascending' / 'descending' when the list is sorted by ``name`` first."""
+        first = self.sort.split(",")[0].strip()
+        if first == name:
+            return "ascending"
+        if first == f"-{name}":
+            return "descending"
+        return None
+
+    def sort_link(self, name: str) -> str:
+        """The sort parameter a click on column ``name`` asks for."""
+        return f"-{name}" if self.sorted_by(name) == "ascending" else name
+
+
+def service_filters(ctx, info: EntityInfo, state: ListState) -> dict[str, str]:
+    """The filter rows as :func:`kernel.records.list_records` filters.
+
+    People type what they see, so: an enum's translated label means its value,
+    yes/no mean true/false, a date-time without a zone is in the site's zone,
+    and a reference may be given by the code or name of the record it points to.
+    """
+    tz = ctx.settings.tz
+    gettext = translations(getattr(ctx.user, "locale", None) or ctx.settings.locale).gettext
+    result: dict[str, str] = {}
+    for name, op, value in state.filters:
+        spec = info.field(name)
+        if spec is None:
+            raise ValidationError(_("unknown filter {key!r}").format(key=name), field=name)
+        value = value.strip()
+        suffix = OPERATORS[op][0]
+        if spec.kind == "enum":
+            by_label = {gettext(c).lower(): c for c in spec.choices}
+            value = ",".join(by_label.get(v.strip().lower(), v.strip()) for v in value.split(","))
+        elif spec.kind == "boolean":
+            value = {_("yes"): "true", _("no"): "false"}.get(value, value)
+        elif spec.kind == "datetime":
+            value = ",".join(fields.with_zone(v.strip(), tz) for v in value.split(","))
+        if spec.foreign and op in ("eq", "contains") and not value.isdigit():
+            cls = fields.entity_class(ctx.app, spec.foreign)
+            found = fields.lookup(ctx, ctx.app, cls, value, limit=records.MAX_LIMIT) \
+                if cls is not None else []
+            suffix, value = "in", ",".join(str(i) for i, _label in found)
+        key = f"{name}__{suffix}" if suffix else name
+        result[key] = value
+    return result

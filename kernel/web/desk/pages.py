@@ -1,0 +1,535 @@
+"""The desk's pages: home, list, form (with actions, printing, history), export, batch print.
+
+Every page runs in one transaction as the logged-in user
+(:func:`~kernel.web.desk.render.desk_context`) and calls the same services as
+the API: :mod:`kernel.records`, the plugins' actions, and
+:mod:`kernel.documents.service`. Writes are POSTed forms carrying the
+session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from kernel import records
+from kernel.audit import history
+from kernel.auth import ADMIN
+from kernel.entities import EntityInfo
+from kernel.errors import Conflict, FixdeskError, NotFound, ValidationError
+from kernel.i18n import _
+from kernel.web.deps import app_of
+from kernel.web.desk import fields
+from kernel.web.desk.export import MAX_EXPORT_ROWS, matching_rows, to_csv, to_xlsx
+from kernel.web.desk.listing import OPERATORS, PAGE_SIZES, ListState, service_filters
+from kernel.web.desk.render import (
+    SECURITY_HEADERS,
+    DeskRoute,
+    Permissions,
+    desk_context,
+    redirect,
+    render,
+)
+
+STATIC_NAME = re.compile(r"^[\w-]+\.(css|js|svg|png|ico)$")
+STATIC_TYPES = {"css": "text/css", "js": "text/javascript", "svg": "image/svg+xml",
+                "png": "image/png", "ico": "image/x-icon"}
+MAX_ID = 2**31 - 1
+NOTICES = {"created": "Created.", "saved": "Saved.", "deleted": "Deleted.",
+           "action": "Done: {action}."}
+
+
+def _notice_messages() -> tuple[str, ...]:
+    """The notices above, marked for the catalogue."""
+    return (_("Created."), _("Saved."), _("Deleted."), _("Done: {action}."))
+
+
+def entity_info(request: Request, name: str) -> EntityInfo:
+    info = app_of(request).exposed.get(name)
+    if info is None:
+        raise NotFound(_("There is no such page."))
+    return info
+
+
+def record_id_of(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise NotFound(_("There is no such page."))
+    return int(text)
+
+
+def documents_for(app, info: EntityInfo, can) -> list:
+    from kernel.documents.service import permission_of
+
+    return [d for d in app.documents.values() if d.entity is info.cls and can(permission_of(d))]
+
+
+def actions_for(app, info: EntityInfo) -> list:
+    return [a for (entity, _n), a in app.actions.items() if entity == info.name]
+
+
+# --------------------------------------------------------------------------
+# home
+# --------------------------------------------------------------------------
+
+
+def home_modules(app, can) -> list[dict]:
+    """The enabled plugins' entities the user may read, grouped by plugin (kernel first)."""
+    order = {name: i for i, name in enumerate(app.plugin_order)}
+    groups: dict[str, list] = {}
+    for info in app.exposed.values():
+        if can(info.perm("read")):
+            groups.setdefault(info.plugin, []).append(info)
+    modules = []
+    for plugin in sorted(groups, key=lambda p: order.get(p, len(order))):
+        if plugin == "kernel":
+            title = _(fields.KERNEL_MODULE)
+        else:
+            meta = app.plugins.get(plugin)
+            title = _(meta.title) if meta is not None and meta.title else plugin
+        entities = [{"info": info, "title": _(info.title), "url": f"/desk/{info.name}",
+                     "new_url": f"/desk/{info.name}/new" if can(info.perm("create")) else None}
+                    for info in groups[plugin]]
+        actions = [_(a.title) for info in groups[plugin] for a in actions_for(app, info)
+                   if can(a.permission)]
+        modules.append({"name": plugin, "title": title, "entities": entities,
+                        "actions": actions})
+    return modules
+
+
+# --------------------------------------------------------------------------
+# list
+# --------------------------------------------------------------------------
+
+
+def filter_fields(info: EntityInfo) -> list[dict]:
+    return [{"name": f.name, "label": fields.label(info, f.name), "kind": f.kind,
+             "choices": [(c, _(c)) for c in f.choices] if f.kind == "enum" else
+             [(_("yes"), _("yes")), (_("no"), _("no"))] if f.kind == "boolean" else []}
+            for f in info.fields if f.name not in fields.HIDDEN_IN_FORMS]
+
+
+def list_page(request: Request, ctx, info: EntityInfo) -> Response:
+    app, can, tz = ctx.app, Permissions(ctx), ctx.settings.tz
+    base = f"/desk/{info.name}"
+    state = ListState.from_query(request.query_params)
+    ctx.require(info.perm("read"))
+    problem = None
+    try:
+        rows, total = records.list_records(ctx, info, filters=service_filters(ctx, info, state),
+                                           q=state.q or None, sort=state.sort or None,
+                                           limit=state.limit, offset=state.offset)
+    except ValidationError as exc:
+        rows, total, problem = [], 0, exc.message
+    pages = max(1, -(-total // state.limit))
+    if state.page > pages:
+        return redirect(state.url(base, page=pages))
+    columns = [info.field(c) for c in info.list_columns if info.field(c) is not None]
+    refs = {spec.name: fields.reference_labels(ctx, app, spec,
+                                               [getattr(r, spec.name) for r in rows])
+            for spec in columns if spec.foreign}
+    linkable = {spec.name: spec.foreign for spec in columns
+                if spec.foreign in app.exposed and can(app.exposed[spec.foreign].perm("read"))}
+    table = []
+    for record in rows:
+        cells = []
+        for spec in columns:
+            value = getattr(record, spec.name)
+            text = fields.display(spec, value, tz, refs.get(spec.name))
+            url = f"/desk/{linkable[spec.name]}/{value}" if spec.name in linkable and \
+                value is not None and value in refs.get(spec.name, {}) else None
+            cells.append({"text": text, "url": url, "kind": spec.kind})
+        table.append({"id": record.id, "url": f"{base}/{record.id}", "cells": cells,
+                      "label": fields.record_label(record)})
+    headers = [{"name": spec.name, "label": fields.label(info, spec.name),
+                "sorted": state.sorted_by(spec.name), "kind": spec.kind,
+                "url": state.url(base, sort=state.sort_link(spec.name), page=1)}
+               for spec in columns]
+    query = state.url("", page=1)
+    return render(
+        request, "list.html", ctx=ctx, info=info, title=_(info.title), base=base,
+        state=state, headers=headers, rows=table, total=total, pages=pages,
+        first=state.offset + 1 if total else 0, last=state.offset + len(rows),
+        prev_url=state.url(base, page=state.page - 1) if state.page > 1 else None,
+        next_url=state.url(base, page=state.page + 1) if state.page < pages else None,
+        first_url=state.url(base, page=1), last_url=state.url(base, page=pages),
+        filter_fields=filter_fields(info),
+        operators=[(k, _(v[1])) for k, v in OPERATORS.items()],
+        page_sizes=PAGE_SIZES, remove_filter_urls=[
+            state.url(base, page=1, filters=state.filters[:i] + state.filters[i + 1:])
+            for i in range(len(state.filters))],
+        documents=[(d.name, _(d.title)) for d in documents_for(app, info, can)],
+        can_create=can(info.perm("create")), problem=problem,
+        export_csv=f"{base}/export.csv{query}", export_xlsx=f"{base}/export.xlsx{query}",
+        max_export=MAX_EXPORT_ROWS, notice=_notice(request))
+
+
+def _notice(request: Request) -> str | None:
+    done = request.query_params.get("done")
+    if done not in NOTICES:
+        return None
+    if done == "action":
+        app = app_of(request)
+        name = request.query_params.get("action", "")
+        action = next((a for (_e, n), a in app.actions.items() if n == name), None)
+        return _(NOTICES[done]).format(action=_(action.title) if action else name)
+    return _(NOTICES[done])
+
+
+# --------------------------------------------------------------------------
+# form
+# --------------------------------------------------------------------------
+
+
+def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | None = None,
+              errors: dict | None = None, problem: str | None = None,
+              status: int = 200) -> Response:
+    """The form of ``record`` (None: a new one), optionally as typed with the errors found."""
+    app, can, tz = ctx.app, Permissions(ctx), ctx.settings.tz
+    base = f"/desk/{info.name}"
+    errors = dict(errors or {})
+    editable = can(info.perm("update")) if record is not None else can(info.perm("create"))
+    controls = []
+    for spec in fields.form_fields(info):
+        if raw is not None and spec.name in raw:
+            value = raw[spec.name]
+        elif record is not None:
+            value = fields.form_value(spec, getattr(record, spec.name), tz)
+        elif spec.name == "branch_id" and ctx.branch is not None:
+            value = str(ctx.branch.id)
+        else:
+            value = fields.form_value(spec, fields.column_default(info, spec.name), tz)
+        control = {"name": spec.name, "label": fields.label(info, spec.name),
+                   "widget": fields.widget(spec), "kind": spec.kind, "value": value,
+                   "required": not spec.nullable and spec.kind != "boolean",
+                   "max_length": spec.max_length, "error": errors.pop(spec.name, None),
+                   "options": None, "lookup": None}
+        if spec.kind == "enum":
+            control["options"] = [(c, _(c)) for c in spec.choices]
+        elif spec.foreign:
+            options = fields.reference_options(ctx, app, spec) if editable else None
+            if options is None:
+                target = fields.entity_class(app, spec.foreign)
+                labels = fields.reference_labels(ctx, app, spec, [int(value)]) \
+                    if value.isdigit() else {}
+                control["widget"] = "lookup"
+                control["lookup"] = {"url": f"/desk/{spec.foreign}/lookup"
+                                     if spec.foreign in app.exposed else None,
+                                     "label": labels.get(int(value), "") if value.isdigit()
+                                     else "", "target": target}
+            else:
+                if value.isdigit() and int(value) not in {i for i, _l in options}:
+                    options = [(int(value), f"#{value}"), *options]
+                control["options"] = [(str(i), text) for i, text in options]
+        controls.append(control)
+    details = []
+    actions, documents, audit, related = [], [], None, []
+    if record is not None:
+        for spec in fields.readonly_fields(info):
+            value = getattr(record, spec.name)
+            refs = fields.reference_labels(ctx, app, spec, [value]) if spec.foreign else None
+            details.append({"label": fields.label(info, spec.name),
+                            "text": fields.display(spec, value, tz, refs)})
+        actions = [{"name": a.name, "title": _(a.title),
+                    "params": [(p, fields.label(info, p)) for p in a.params]}
+                   for a in actions_for(app, info)
+                   if can(a.permission) and a.available(record)]
+        documents = [{"name": d.name, "title": _(d.title),
+                      "url": f"{base}/{record.id}/print/{d.name}"}
+                     for d in documents_for(app, info, can)]
+        if can("audit.read"):
+            audit = audit_rows(ctx, info, record)
+        related = [{"title": _(other.title), "field": fields.label(other, spec.name),
+                    "url": f"/desk/{other.name}?f={spec.name}&op=eq&v={record.id}"}
+                   for other in app.exposed.values() if can(other.perm("read"))
+                   for spec in other.fields if spec.foreign == info.name]
+    title = _(info.title)
+    heading = fields.record_label(record) if record is not None else \
+        _("New {entity}").format(entity=title)
+    return render(
+        request, "form.html", status, ctx=ctx, info=info, title=title, heading=heading,
+        base=base, record=record, controls=controls, details=details, editable=editable,
+        errors=[(name, fields.label(info, name) if info.field(name) else name, message)
+                for name, message in errors.items()],
+        problem=problem, actions=actions, documents=documents, audit=audit, related=related,
+        deletable=record is not None and info.deletable and can(info.perm("delete")),
+        action_url=f"{base}/{record.id}" if record is not None else f"{base}/new",
+        notice=_notice(request), field_names=[c["name"] for c in controls])
+
+
+def audit_rows(ctx, info: EntityInfo, record) -> list[dict]:
+    """The record's audit trail, newest first, with labels and readable values."""
+    tz = ctx.settings.tz
+    entries = list(reversed(history(ctx.session, info.cls.__table__.name, record.id)))
+    ids: dict[str, set] = {}
+    for entry in entries:
+        for name, change in (entry.changes or {}).items():
+            spec = info.field(name)
+            if spec is not None and spec.foreign:
+                ids.setdefault(name, set()).update(v for v in change if isinstance(v, int))
+    refs = {name: fields.reference_labels(ctx, ctx.app, info.field(name), found)
+            for name, found in ids.items()}
+    actions = {"insert": _("created"), "update": _("changed"), "delete": _("deleted")}
+    rows = []
+    for entry in entries:
+        changes = []
+        for name, (old, new) in (entry.changes or {}).items():
+            spec = info.field(name)
+            if spec is None or name in fields.HIDDEN_IN_FORMS:
+                continue
+
+            def shown(value, spec=spec, name=name):
+                if value is None:
+                    return ""
+                if spec.foreign:
+                    return refs.get(name, {}).get(value) or f"#{value}"
+                if spec.kind == "enum":
+                    return _(str(value))
+                if spec.kind == "boolean":
+                    return _("yes") if value else _("no")
+                if spec.kind == "datetime" and isinstance(value, str):
+                    return fields.display(spec, _parse_instant(value), tz)
+                return str(value)
+
+            changes.append({"label": fields.label(info, name), "old": shown(old),
+                            "new": shown(new)})
+        rows.append({"at": fields.local(entry.at, tz).strftime("%Y-%m-%d %H:%M:%S"),
+                     "actor": entry.actor, "action": actions.get(entry.action, entry.action),
+                     "changes": changes})
+    return rows
+
+
+def _parse_instant(text: str):
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+
+
+# --------------------------------------------------------------------------
+# routes
+# --------------------------------------------------------------------------
+
+
+def router() -> APIRouter:
+    routes = APIRouter(route_class=DeskRoute, include_in_schema=False)
+
+    @routes.get("/desk/_static/{name}")
+    def static(request: Request, name: str):
+        from kernel.documents.templating import search_path
+
+        if not STATIC_NAME.match(name):
+            raise NotFound(_("There is no such page."))
+        for _owner, folder in search_path(app_of(request)):
+            path = Path(folder) / "desk" / "static" / name
+            if path.is_file():
+                return FileResponse(path, media_type=STATIC_TYPES[name.rsplit(".", 1)[1]],
+                                    headers={"Cache-Control": "public, max-age=300",
+                                             "X-Content-Type-Options": "nosniff"})
+        raise NotFound(_("There is no such page."))
+
+    @routes.get("/")
+    def home(request: Request):
+        with desk_context(request) as ctx:
+            app, can = ctx.app, Permissions(ctx)
+            user = ctx.user
+            admin = ADMIN in user.roles
+            return render(request, "home.html", ctx=ctx, title=_("Home"),
+                          modules=home_modules(app, can), user=user,
+                          branch=user.home_branch, roles=[_(r) for r in user.roles],
+                          plugins=[(n, app.plugins[n].title or n, app.plugins[n].version)
+                                   for n in app.enabled_plugins] if admin else [],
+                          failed=app.failed_plugins if admin else {})
+
+    @routes.get("/desk")
+    def desk_root():
+        return redirect("/")
+
+    @routes.get("/desk/{entity}")
+    def list_view(request: Request, entity: str):
+        info = entity_info(request, entity)
+        with desk_context(request) as ctx:
+            return list_page(request, ctx, info)
+
+    @routes.get("/desk/{entity}/export.{fmt}")
+    def export(request: Request, entity: str, fmt: str):
+        info = entity_info(request, entity)
+        if fmt not in ("csv", "xlsx"):
+            raise NotFound(_("There is no such page."))
+        state = ListState.from_query(request.query_params)
+        with desk_context(request) as ctx:
+            pages = matching_rows(ctx, info, service_filters(ctx, info, state), state.q,
+                                  state.sort)
+            if fmt == "csv":
+                data, media = to_csv(ctx, info, pages), "text/csv; charset=utf-8"
+            else:
+                data = to_xlsx(ctx, info, pages, _(info.title))
+                media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        stamp = ctx.now().astimezone(ctx.settings.tz).strftime("%Y%m%d-%H%M")
+        return Response(data, media_type=media, headers={
+            "Content-Disposition": f'attachment; filename="{info.name}-{stamp}.{fmt}"',
+            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+    @routes.get("/desk/{entity}/lookup")
+    def lookup(request: Request, entity: str, q: str = ""):
+        info = entity_info(request, entity)
+        with desk_context(request) as ctx:
+            ctx.require(info.perm("read"))
+            found = fields.lookup(ctx, ctx.app, info.cls, q.strip()[:100])
+        return JSONResponse([{"id": i, "label": text} for i, text in found],
+                            headers={"Cache-Control": "no-store"})
+
+    @routes.post("/desk/{entity}/print")
+    async def print_many(request: Request, entity: str):
+        form = await request.form()
+        return await run_in_threadpool(_print_many, request, entity, form)
+
+    def _print_many(request: Request, entity: str, form):
+        from kernel.documents.registry import get_document
+        from kernel.documents.service import print_records
+
+        info = entity_info(request, entity)
+        ids = [int(i) for i in form.getlist("ids") if str(i).isdigit() and int(i) <= MAX_ID]
+        with desk_context(request, csrf=form.get("csrf")) as ctx:
+            document = get_document(ctx.app, str(form.get("document", "")))
+            if document.entity is not info.cls:
+                raise NotFound(_("There is no such page."))
+            if not ids:
+                raise ValidationError(_("Select the records to print first."), field="ids")
+            data = print_records(ctx, document.name, ids)
+        return _pdf(data, f"{info.name}-{len(ids)}.pdf", download=False)
+
+    @routes.get("/desk/{entity}/new")
+    def new_form(request: Request, entity: str):
+        info = entity_info(request, entity)
+        with desk_context(request) as ctx:
+            ctx.require(info.perm("create"))
+            return form_page(request, ctx, info, None)
+
+    @routes.post("/desk/{entity}/new")
+    async def create(request: Request, entity: str):
+        form = await request.form()
+        return await run_in_threadpool(_save, request, entity, None, form)
+
+    @routes.get("/desk/{entity}/{record_id}")
+    def form_view(request: Request, entity: str, record_id: str):
+        info = entity_info(request, entity)
+        with desk_context(request) as ctx:
+            record = records.get_record(ctx, info, record_id_of(record_id))
+            return form_page(request, ctx, info, record)
+
+    @routes.post("/desk/{entity}/{record_id}")
+    async def save(request: Request, entity: str, record_id: str):
+        form = await request.form()
+        return await run_in_threadpool(_save, request, entity, record_id_of(record_id), form)
+
+    def _save(request: Request, entity: str, record_id: int | None, form):
+        info = entity_info(request, entity)
+        csrf = form.get("csrf")
+        tz = app_of(request).site.config.tz
+        data, raw, early = fields.parse_form(info, form, tz, creating=record_id is None)
+        try:
+            with desk_context(request, csrf=csrf) as ctx:
+                if record_id is None:
+                    record = records.create_record(ctx, info, data)
+                else:
+                    record = records.update_record(ctx, info, record_id, data)
+                if early:  # malformed input the service could not see: write nothing
+                    raise records.FieldErrors(early)
+                saved_id = record.id
+            done = "created" if record_id is None else "saved"
+            return redirect(f"/desk/{info.name}/{saved_id}?done={done}")
+        except (ValidationError, Conflict) as exc:
+            found = {**early, **_field_errors(exc)}
+            problem = None if any(info.field(n) for n in found) else exc.message
+            status = exc.status
+        with desk_context(request, csrf=csrf) as ctx:
+            record = records.get_record(ctx, info, record_id) if record_id else None
+            return form_page(request, ctx, info, record, raw=raw, errors=found,
+                             problem=problem, status=status)
+
+    @routes.post("/desk/{entity}/{record_id}/delete")
+    async def delete(request: Request, entity: str, record_id: str):
+        form = await request.form()
+        return await run_in_threadpool(_delete, request, entity, record_id_of(record_id), form)
+
+    def _delete(request: Request, entity: str, record_id: int, form):
+        info = entity_info(request, entity)
+        try:
+            with desk_context(request, csrf=form.get("csrf")) as ctx:
+                records.delete_record(ctx, info, record_id)
+            return redirect(f"/desk/{info.name}?done=deleted")
+        except Conflict as exc:
+            problem, status = exc.message, exc.status
+        with desk_context(request, csrf=form.get("csrf")) as ctx:
+            record = records.get_record(ctx, info, record_id)
+            return form_page(request, ctx, info, record, problem=problem, status=status)
+
+    @routes.post("/desk/{entity}/{record_id}/action/{name}")
+    async def run_action(request: Request, entity: str, record_id: str, name: str):
+        form = await request.form()
+        return await run_in_threadpool(_action, request, entity, record_id_of(record_id), name,
+                                       form)
+
+    def _action(request: Request, entity: str, record_id: int, name: str, form):
+        info = entity_info(request, entity)
+        action = app_of(request).actions.get((info.name, name))
+        if action is None:
+            raise NotFound(_("There is no such page."))
+        params = {p: str(form.get(p)) for p in action.params if str(form.get(p) or "").strip()}
+        try:
+            with desk_context(request, csrf=form.get("csrf")) as ctx:
+                record = records.get_record(ctx, info, record_id)
+                ctx.require(action.permission, record)
+                if not action.available(record):
+                    raise Conflict(_("{action} is not possible in the record's current state")
+                                   .format(action=_(action.title)))
+                action.func(ctx, record, **params)
+            return redirect(f"/desk/{info.name}/{record_id}?done=action&action={name}")
+        except (ValidationError, Conflict) as exc:
+            problem, status = exc.message, exc.status
+        with desk_context(request, csrf=form.get("csrf")) as ctx:
+            record = records.get_record(ctx, info, record_id)
+            return form_page(request, ctx, info, record, problem=problem, status=status)
+
+    @routes.get("/desk/{entity}/{record_id}/print/{document}")
+    def print_one(request: Request, entity: str, record_id: str, document: str,
+                  download: bool = False):
+        from kernel.documents.registry import get_document
+        from kernel.documents.service import print_records
+
+        info = entity_info(request, entity)
+        number = record_id_of(record_id)
+        with desk_context(request) as ctx:
+            doc = get_document(ctx.app, document)
+            if doc.entity is not info.cls:
+                raise NotFound(_("There is no such page."))
+            data = print_records(ctx, doc.name, [number])
+        return _pdf(data, f"{doc.name.rsplit('.', 1)[-1]}-{number}.pdf", download=download)
+
+    @routes.api_route("/desk/{rest:path}", methods=["GET", "POST"])
+    def not_found(rest: str):
+        raise NotFound(_("There is no such page."))
+
+    return routes
+
+
+def _field_errors(exc: FixdeskError) -> dict[str, str]:
+    found = getattr(exc, "fields", None)
+    if found:
+        return dict(found)
+    return {exc.field: exc.message} if exc.field else {}
+
+
+def _pdf(data: bytes, filename: str, *, download: bool) -> Response:
+    disposition = "attachment" if download else "inline"
+    headers = {"Content-Disposition": f'{disposition}; filename="{filename}"',
+               "Cache-Control": "no-store",
+               "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"]}
+    return Response(data, media_type="application/pdf", headers=headers)
