@@ -67,6 +67,7 @@ def test_a_failing_migration_changes_nothing(make_site, app_of, tmp_path, monkey
     site = make_site([])
     app = app_of(site)
     before = set(inspect(app.engine).get_table_names())
+    heads_before = migrate.current_heads(app)
     original = migrate._has_branch
 
     def upgrade_then_fail(*args, **kwargs):
@@ -90,5 +91,5 @@ def test_a_failing_migration_changes_nothing(make_site, app_of, tmp_path, monkey
         migrate.upgrade(app)
     assert calls == ["kernel@head", "fdt_notes@head", "fdt_tags@head"]
     assert set(inspect(app.engine).get_table_names()) == before
-    assert migrate.current_heads(app) == ["kernel_0002"]
+    assert migrate.current_heads(app) == heads_before
     assert original is migrate._has_branch

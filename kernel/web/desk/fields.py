@@ -153,6 +153,8 @@ def form_value(spec: FieldInfo, value: Any, tz) -> str:
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
     if spec.kind == "json":
+        if isinstance(value, list) and all(isinstance(v, str) and "," not in v for v in value):
+            return ", ".join(value)
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
@@ -315,3 +317,30 @@ def lookup(ctx, app, cls, text: str, limit: int = 20) -> list[tuple[int, str]]:
         query = query.where(or_(*[cast(c, String).ilike(f"%{text}%") for c in columns]))
     rows = ctx.session.scalars(query.order_by(_label_order(cls)).limit(limit))
     return [(r.id, record_label(r)) for r in rows if ctx.can_see(r)]
+
+
+def resolve_references(ctx, app, info: EntityInfo, data: dict) -> dict[str, str]:
+    """Turn references typed as a code or name (not an id) into ids; problems by field.
+
+    A reference is found when exactly one visible record has that label, code or
+    name, or when exactly one contains the text.
+    """
+    errors = {}
+    for name, value in list(data.items()):
+        spec = info.field(name)
+        if spec is None or not spec.foreign or value is None or str(value).strip().isdigit():
+            continue
+        text = str(value).strip()
+        cls = entity_class(app, spec.foreign)
+        found = lookup(ctx, app, cls, text, limit=10) if cls is not None else []
+        exact = [i for i, shown in found
+                 if text in (shown, shown.split(" ", 1)[0], shown.split(" ", 1)[-1])]
+        chosen = exact or [i for i, _shown in found]
+        del data[name]
+        if len(chosen) == 1:
+            data[name] = chosen[0]
+        elif not chosen:
+            errors[name] = _("nothing matches {text}").format(text=text)
+        else:
+            errors[name] = _("several records match {text}: type more of it").format(text=text)
+    return errors

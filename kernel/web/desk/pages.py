@@ -216,10 +216,10 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
                 labels = fields.reference_labels(ctx, app, spec, [int(value)]) \
                     if value.isdigit() else {}
                 control["widget"] = "lookup"
-                control["lookup"] = {"url": f"/desk/{spec.foreign}/lookup"
-                                     if spec.foreign in app.exposed else None,
-                                     "label": labels.get(int(value), "") if value.isdigit()
-                                     else "", "target": target}
+                control["lookup"] = f"/desk/{spec.foreign}/lookup" \
+                    if spec.foreign in app.exposed and target is not None else ""
+                if value.isdigit() and int(value) in labels:
+                    control["value"] = labels[int(value)]
             else:
                 if value.isdigit() and int(value) not in {i for i, _l in options}:
                     options = [(int(value), f"#{value}"), *options]
@@ -435,6 +435,7 @@ def router() -> APIRouter:
         data, raw, early = fields.parse_form(info, form, tz, creating=record_id is None)
         try:
             with desk_context(request, csrf=csrf) as ctx:
+                early.update(fields.resolve_references(ctx, ctx.app, info, data))
                 if record_id is None:
                     record = records.create_record(ctx, info, data)
                 else:
@@ -445,7 +446,7 @@ def router() -> APIRouter:
             done = "created" if record_id is None else "saved"
             return redirect(f"/desk/{info.name}/{saved_id}?done={done}")
         except (ValidationError, Conflict) as exc:
-            found = {**early, **_field_errors(exc)}
+            found = {**_field_errors(exc), **early}
             problem = None if any(info.field(n) for n in found) else exc.message
             status = exc.status
         with desk_context(request, csrf=csrf) as ctx:

@@ -1,0 +1,20 @@
+"""The staff desk: server-rendered pages for every entity, action and document of a site.
+
+``/login`` and ``/logout``; ``/`` the home page (the modules the user may read);
+``/desk/<entity>`` a list (search, filters, sort, pages, batch print, CSV and
+Excel export); ``/desk/<entity>/<id>`` and ``/desk/<entity>/new`` a form
+(validation next to the fields, actions, printing with a preview, the audit
+history). Templates are ``templates/desk/*.html`` (a site or plugin may
+override them); the only script and stylesheet are our own
+``templates/desk/static/desk.js`` and ``desk.css``.
+"""
+
+from __future__ import annotations
+
+
+def install(web, app) -> None:
+    """Mount the desk's pages on ``web`` (after the API, so its catch-all comes last)."""
+    from kernel.web.desk import login, pages
+
+    web.include_router(login.router())
+    web.include_router(pages.router())
