@@ -14,15 +14,19 @@ from fastapi.testclient import TestClient
 from kernel.web.app import create_app
 
 
-def test_home_page_shows_company_branches_and_plugins(make_site):
+def test_home_page_shows_company_branch_and_plugins(make_site):
+    from kernel.demo import DEMO_PASSWORD
+
     site = make_site(["fdt_notes"], demo=True, company="华东办公设备服务有限公司")
     site.config.plugins.append("fdt_broken")
     with TestClient(create_app(site)) as client:
-        page = client.get("/")
-        assert page.status_code == 200
+        page = client.get("/")  # the desk's home page asks for a login first
+        assert page.status_code == 200 and page.url.path == "/login"
         assert "华东办公设备服务有限公司" in page.text
-        assert "嘉定分公司" in page.text and "fdt_notes" in page.text
-        assert "fdt_broken" in page.text  # a plugin that failed to load is shown, not fatal
+        home = client.post("/login", data={"username": "admin", "password": DEMO_PASSWORD})
+        assert home.status_code == 200 and home.url.path == "/"
+        assert "上海服务中心" in home.text and "fdt_notes" in home.text
+        assert "fdt_broken" in home.text  # a plugin that failed to load is shown, not fatal
         assert client.get("/healthz").json() == {"status": "ok", "plugins": ["fdt_notes"]}
 
 
@@ -42,13 +46,15 @@ def test_fixdesk_serve_answers_over_http(make_site):
         deadline = time.monotonic() + 30
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2,
+                                     follow_redirects=True)
                 break
             except httpx.TransportError:
                 assert server.poll() is None, server.stdout.read().decode()
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
-        assert response.status_code == 200 and "上海服务中心" in response.text
+        assert response.status_code == 200 and response.url.path == "/login"
+        assert "测试服务公司" in response.text
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -246,8 +246,21 @@ def entity_class(app, table: str):
     return cache[table]
 
 
+#: records named by other columns than a code and a name (a class may set ``__label_columns__``)
+LABEL_COLUMNS = {
+    "customer_address": ("label", "address"),
+    "customer_contact": ("name", "phone"),
+}
+
+
 def record_label(record) -> str:
     """A short name for a record: its code and name where it has them."""
+    table = type(record).__table__.name
+    own = getattr(type(record), "__label_columns__", None) or LABEL_COLUMNS.get(table)
+    if own:
+        text = " · ".join(str(v) for v in (getattr(record, c, None) for c in own)
+                          if v not in (None, ""))
+        return text or f"#{record.id}"
     parts = []
     for group in (CODE_COLUMNS, NAME_COLUMNS):
         for column in group:
@@ -310,7 +323,8 @@ def reference_options(ctx, app, spec: FieldInfo) -> list[tuple[int, str]] | None
 
 def lookup(ctx, app, cls, text: str, limit: int = 20) -> list[tuple[int, str]]:
     """Records of ``cls`` the user may see whose code or name contains ``text``."""
-    columns = [getattr(cls, c) for c in (*CODE_COLUMNS, *NAME_COLUMNS)
+    own = getattr(cls, "__label_columns__", None) or LABEL_COLUMNS.get(cls.__table__.name, ())
+    columns = [getattr(cls, c) for c in dict.fromkeys((*CODE_COLUMNS, *NAME_COLUMNS, *own))
                if c in cls.__table__.columns]
     query = _visible(app, select(cls), cls)
     if text and columns:

@@ -21,31 +21,20 @@ from kernel.audit import history
 from kernel.auth import ADMIN
 from kernel.entities import EntityInfo
 from kernel.errors import Conflict, FixdeskError, NotFound, ValidationError
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.web.deps import app_of
 from kernel.web.desk import fields
 from kernel.web.desk.export import MAX_EXPORT_ROWS, matching_rows, to_csv, to_xlsx
 from kernel.web.desk.listing import OPERATORS, PAGE_SIZES, ListState, service_filters
-from kernel.web.desk.render import (
-    SECURITY_HEADERS,
-    DeskRoute,
-    Permissions,
-    desk_context,
-    redirect,
-    render,
-)
+from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
 
 STATIC_NAME = re.compile(r"^[\w-]+\.(css|js|svg|png|ico)$")
 STATIC_TYPES = {"css": "text/css", "js": "text/javascript", "svg": "image/svg+xml",
                 "png": "image/png", "ico": "image/x-icon"}
 MAX_ID = 2**31 - 1
-NOTICES = {"created": "Created.", "saved": "Saved.", "deleted": "Deleted.",
-           "action": "Done: {action}."}
-
-
-def _notice_messages() -> tuple[str, ...]:
-    """The notices above, marked for the catalogue."""
-    return (_("Created."), _("Saved."), _("Deleted."), _("Done: {action}."))
+#: what ``?done=...`` after a redirect says
+NOTICES = {"created": N_("Created."), "saved": N_("Saved."), "deleted": N_("Deleted."),
+           "action": N_("Done: {action}.")}
 
 
 def entity_info(request: Request, name: str) -> EntityInfo:
@@ -71,6 +60,15 @@ def actions_for(app, info: EntityInfo) -> list:
     return [a for (entity, _n), a in app.actions.items() if entity == info.name]
 
 
+def creatable(info: EntityInfo, can) -> bool:
+    """Whether the generic form can make records of ``info`` for this user.
+
+    Entities whose every field is read-only are made by their plugin's own
+    services (a work order is registered, not typed in): no "New" for them.
+    """
+    return bool(fields.form_fields(info)) and can(info.perm("create"))
+
+
 # --------------------------------------------------------------------------
 # home
 # --------------------------------------------------------------------------
@@ -91,7 +89,7 @@ def home_modules(app, can) -> list[dict]:
             meta = app.plugins.get(plugin)
             title = _(meta.title) if meta is not None and meta.title else plugin
         entities = [{"info": info, "title": _(info.title), "url": f"/desk/{info.name}",
-                     "new_url": f"/desk/{info.name}/new" if can(info.perm("create")) else None}
+                     "new_url": f"/desk/{info.name}/new" if creatable(info, can) else None}
                     for info in groups[plugin]]
         actions = [_(a.title) for info in groups[plugin] for a in actions_for(app, info)
                    if can(a.permission)]
@@ -106,14 +104,15 @@ def home_modules(app, can) -> list[dict]:
 
 
 def filter_fields(info: EntityInfo) -> list[dict]:
-    return [{"name": f.name, "label": fields.label(info, f.name), "kind": f.kind,
+    return [{"name": f.name, "label": fields.label(info, f.name),
+             "kind": "reference" if f.foreign else f.kind,
              "choices": [(c, _(c)) for c in f.choices] if f.kind == "enum" else
              [(_("yes"), _("yes")), (_("no"), _("no"))] if f.kind == "boolean" else []}
             for f in info.fields if f.name not in fields.HIDDEN_IN_FORMS]
 
 
 def list_page(request: Request, ctx, info: EntityInfo) -> Response:
-    app, can, tz = ctx.app, Permissions(ctx), ctx.settings.tz
+    app, can, tz = ctx.app, ctx.can, ctx.settings.tz
     base = f"/desk/{info.name}"
     state = ListState.from_query(request.query_params)
     ctx.require(info.perm("read"))
@@ -150,19 +149,21 @@ def list_page(request: Request, ctx, info: EntityInfo) -> Response:
                for spec in columns]
     query = state.url("", page=1)
     return render(
-        request, "list.html", ctx=ctx, info=info, title=_(info.title), base=base,
-        state=state, headers=headers, rows=table, total=total, pages=pages,
+        request, "list.html", 422 if problem else 200, ctx=ctx, info=info,
+        title=_(info.title), base=base, state=state, headers=headers, rows=table, total=total,
+        pages=pages,
         first=state.offset + 1 if total else 0, last=state.offset + len(rows),
         prev_url=state.url(base, page=state.page - 1) if state.page > 1 else None,
         next_url=state.url(base, page=state.page + 1) if state.page < pages else None,
         first_url=state.url(base, page=1), last_url=state.url(base, page=pages),
         filter_fields=filter_fields(info),
+        choice_fields={f.name for f in info.fields if f.kind in ("enum", "boolean")},
         operators=[(k, _(v[1])) for k, v in OPERATORS.items()],
         page_sizes=PAGE_SIZES, remove_filter_urls=[
             state.url(base, page=1, filters=state.filters[:i] + state.filters[i + 1:])
             for i in range(len(state.filters))],
         documents=[(d.name, _(d.title)) for d in documents_for(app, info, can)],
-        can_create=can(info.perm("create")), problem=problem,
+        can_create=creatable(info, can), problem=problem,
         export_csv=f"{base}/export.csv{query}", export_xlsx=f"{base}/export.xlsx{query}",
         max_export=MAX_EXPORT_ROWS, notice=_notice(request))
 
@@ -188,10 +189,11 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
               errors: dict | None = None, problem: str | None = None,
               status: int = 200) -> Response:
     """The form of ``record`` (None: a new one), optionally as typed with the errors found."""
-    app, can, tz = ctx.app, Permissions(ctx), ctx.settings.tz
+    app, can, tz = ctx.app, ctx.can, ctx.settings.tz
     base = f"/desk/{info.name}"
     errors = dict(errors or {})
-    editable = can(info.perm("update")) if record is not None else can(info.perm("create"))
+    editable = bool(fields.form_fields(info)) and (
+        can(info.perm("update")) if record is not None else can(info.perm("create")))
     controls = []
     for spec in fields.form_fields(info):
         if raw is not None and spec.name in raw:
@@ -222,7 +224,8 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
                     control["value"] = labels[int(value)]
             else:
                 if value.isdigit() and int(value) not in {i for i, _l in options}:
-                    options = [(int(value), f"#{value}"), *options]
+                    kept = fields.reference_labels(ctx, app, spec, [int(value)])
+                    options = [(int(value), kept.get(int(value), f"#{value}")), *options]
                 control["options"] = [(str(i), text) for i, text in options]
         controls.append(control)
     details = []
@@ -257,7 +260,8 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
         problem=problem, actions=actions, documents=documents, audit=audit, related=related,
         deletable=record is not None and info.deletable and can(info.perm("delete")),
         action_url=f"{base}/{record.id}" if record is not None else f"{base}/new",
-        notice=_notice(request), field_names=[c["name"] for c in controls])
+        notice=_notice(request), field_names=[c["name"] for c in controls],
+        can_create=creatable(info, can))
 
 
 def audit_rows(ctx, info: EntityInfo, record) -> list[dict]:
@@ -278,7 +282,7 @@ def audit_rows(ctx, info: EntityInfo, record) -> list[dict]:
         changes = []
         for name, (old, new) in (entry.changes or {}).items():
             spec = info.field(name)
-            if spec is None or name in fields.HIDDEN_IN_FORMS:
+            if spec is None or name in fields.HIDDEN_IN_FORMS or name == "id":
                 continue
 
             def shown(value, spec=spec, name=name):
@@ -336,7 +340,7 @@ def router() -> APIRouter:
     @routes.get("/")
     def home(request: Request):
         with desk_context(request) as ctx:
-            app, can = ctx.app, Permissions(ctx)
+            app, can = ctx.app, ctx.can
             user = ctx.user
             admin = ADMIN in user.roles
             return render(request, "home.html", ctx=ctx, title=_("Home"),
@@ -409,6 +413,8 @@ def router() -> APIRouter:
         info = entity_info(request, entity)
         with desk_context(request) as ctx:
             ctx.require(info.perm("create"))
+            if not fields.form_fields(info):
+                raise NotFound(_("There is no such page."))
             return form_page(request, ctx, info, None)
 
     @routes.post("/desk/{entity}/new")
@@ -431,10 +437,12 @@ def router() -> APIRouter:
     def _save(request: Request, entity: str, record_id: int | None, form):
         info = entity_info(request, entity)
         csrf = form.get("csrf")
-        tz = app_of(request).site.config.tz
-        data, raw, early = fields.parse_form(info, form, tz, creating=record_id is None)
+        raw: dict = {}
+        early: dict = {}
         try:
             with desk_context(request, csrf=csrf) as ctx:
+                data, raw, early = fields.parse_form(info, form, ctx.settings.tz,
+                                                     creating=record_id is None)
                 early.update(fields.resolve_references(ctx, ctx.app, info, data))
                 if record_id is None:
                     record = records.create_record(ctx, info, data)
@@ -530,7 +538,5 @@ def _field_errors(exc: FixdeskError) -> dict[str, str]:
 def _pdf(data: bytes, filename: str, *, download: bool) -> Response:
     disposition = "attachment" if download else "inline"
     headers = {"Content-Disposition": f'{disposition}; filename="{filename}"',
-               "Cache-Control": "no-store",
-               "X-Content-Type-Options": "nosniff",
-               "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"]}
+               "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     return Response(data, media_type="application/pdf", headers=headers)

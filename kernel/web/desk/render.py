@@ -9,6 +9,7 @@ Jinja2 environment, one per language.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from urllib.parse import quote
 
@@ -17,15 +18,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kernel.auth import AuthenticationFailed
 from kernel.errors import FixdeskError
-from kernel.i18n import _, normalize_locale, translations, use_locale
+from kernel.i18n import N_, _, normalize_locale, translations, use_locale
 from kernel.web.deps import app_of, request_context
 
 LOGGER = logging.getLogger("fixdesk.desk")
 LANGUAGES = (("zh_CN", "中文"), ("en", "English"))
+#: the last language chosen in this browser (for pages shown before the user is known)
+LANG_COOKIE = "fixdesk_lang"
 #: sent with every desk page: our own scripts and styles only, framed only by ourselves
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'self'; "
@@ -52,12 +56,8 @@ def environment(app, locale: str) -> Environment:
         gettext = translations(locale)
         env.install_gettext_callables(gettext.gettext, gettext.ngettext, newstyle=True)
         env.globals["languages"] = LANGUAGES
-        env.globals["tr"] = gettext.gettext  # runtime msgids: entity titles, enum values
         cache[locale] = env
     return env
-
-
-LANG_COOKIE = "fixdesk_lang"
 
 
 def site_locale(request: Request) -> str:
@@ -91,8 +91,9 @@ def render(request: Request, template: str, status: int = 200, **values) -> HTML
 
 
 def _company_name(app) -> str:
-    name = app.__dict__.get("_desk_company")
-    if name is None:
+    """The company's short name for the page titles (read at most once a minute)."""
+    name, read_at = app.__dict__.get("_desk_company", (None, 0.0))
+    if name is None or time.monotonic() - read_at > 60:
         from kernel.masterdata import the_company
 
         try:
@@ -101,7 +102,7 @@ def _company_name(app) -> str:
                 name = company.short_name or company.name
         except FixdeskError:
             name = "fixdesk"
-        app.__dict__["_desk_company"] = name
+        app.__dict__["_desk_company"] = (name, time.monotonic())
     return name
 
 
@@ -120,20 +121,6 @@ def desk_context(request: Request, *, csrf: str | None = None):
             yield ctx
 
 
-class Permissions:
-    """The user's permissions, read once per request."""
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.table = ctx.app.permissions(ctx.session)
-        self.roles = ctx.user.roles if ctx.user is not None else None
-
-    def __call__(self, permission: str) -> bool:
-        if self.roles is None:
-            return True
-        return self.table.allows(self.roles, permission)
-
-
 def redirect(url: str, status: int = 303) -> RedirectResponse:
     return RedirectResponse(url, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -146,14 +133,14 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 
 TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not allowed",
-    409: "Not possible now",
-    422: "Invalid input",
-    429: "Too many attempts",
-    500: "Something went wrong",
+    400: N_("Bad request"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Not allowed"),
+    409: N_("Not possible now"),
+    422: N_("Invalid input"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong"),
 }
 
 
@@ -163,16 +150,10 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
         title = _(TITLES.get(status, "Something went wrong"))
         try:
             return render(request, "error.html", status, title=title, message=message,
-                          status=status)
+                          code=status)
         except Exception:  # the error page itself failed: plain text, still no trace
             LOGGER.exception("desk error page failed")
             return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
-
-
-def error_titles() -> tuple[str, ...]:
-    """The error page titles, marked for the catalogue."""
-    return (_("Bad request"), _("Not allowed"), _("Not found"), _("Not possible now"),
-            _("Invalid input"), _("Too many attempts"), _("Something went wrong"))
 
 
 def failure_response(request: Request, exc: Exception) -> Response:
@@ -189,6 +170,11 @@ def failure_response(request: Request, exc: Exception) -> Response:
                                       "administrator."))
 
 
+def _failure_in_locale(request: Request, exc: Exception) -> Response:
+    with use_locale(guess_locale(request)):
+        return failure_response(request, exc)
+
+
 class DeskRoute(APIRoute):
     """Desk routes answer HTML: errors become pages, a missing login a redirect to /login."""
 
@@ -198,8 +184,7 @@ class DeskRoute(APIRoute):
         async def run(request: Request) -> Response:
             try:
                 return await handler(request)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes a page
-                with use_locale(guess_locale(request)):
-                    return failure_response(request, exc)
+            except Exception as exc:  # every failure becomes a page, never a trace
+                return await run_in_threadpool(_failure_in_locale, request, exc)
 
         return run

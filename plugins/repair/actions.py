@@ -1,0 +1,97 @@
+"""The work order's business operations as kernel Actions.
+
+Each becomes ``POST /api/v1/repair_work_order/{id}/<name>`` (JSON body: the
+params) and a button on the order's desk form while ``available(order)`` is
+true. The functions are the services; the few services that return a part
+line or a labour entry are wrapped to answer the order.
+"""
+
+from __future__ import annotations
+
+from kernel import Action
+from kernel.i18n import N_
+
+from . import rules, services
+from .models import WorkOrder
+
+
+def _can(action: str):
+    def available(order) -> bool:
+        return rules.can(action, rules.OrderState.of(order))
+
+    return available
+
+
+def _can_pause(order) -> bool:
+    return (_can("pause")(order) and order.deadline_at is not None
+            and order.arrived_at is None and order.paused_at is None)
+
+
+def _can_resume(order) -> bool:
+    return _can("resume")(order) and order.paused_at is not None
+
+
+def _can_arrive(order) -> bool:
+    return _can("arrive")(order) and order.arrived_at is None
+
+
+def _add_part(ctx, order, **params):
+    services.add_part(ctx, order, **params)
+    return order
+
+
+def _return_part(ctx, order, **params):
+    services.return_part(ctx, order, **params)
+    return order
+
+
+def _add_labour(ctx, order, **params):
+    services.add_labour(ctx, order, **params)
+    return order
+
+
+def _action(name: str, title: str, func, permission: str, params: tuple[str, ...] = (),
+            available=None) -> Action:
+    return Action(entity=WorkOrder, name=name, title=title, func=func,
+                  permission=f"repair_work_order.{permission}",
+                  available=available or _can(name), params=params)
+
+
+ACTIONS = [
+    _action("edit", N_("Change details"), services.edit, "edit",
+            ("contact_name", "phone", "address", "fault_description", "fault_code", "urgent")),
+    _action("recategorize", N_("Change category"), services.recategorize, "categorize",
+            ("category", "reason")),
+    _action("dispatch", N_("Dispatch"), services.dispatch, "dispatch",
+            ("engineer", "partner_outlet", "appointment_at", "reason")),
+    _action("arrive", N_("Record arrival"), services.record_arrival, "arrive", ("at",),
+            available=_can_arrive),
+    _action("pause", N_("Pause deadline clock"), services.pause, "pause", ("reason",),
+            available=_can_pause),
+    _action("resume", N_("Resume deadline clock"), services.resume, "pause",
+            available=_can_resume),
+    _action("diagnose", N_("Diagnose"), services.diagnose, "diagnose",
+            ("diagnosis", "fault_code")),
+    _action("quote", N_("Quote"), services.quote, "quote",
+            ("labour", "parts", "travel", "note")),
+    _action("accept_quote", N_("Quote accepted"), services.accept_quote, "decide_quote",
+            ("note",)),
+    _action("reject_quote", N_("Quote rejected"), services.reject_quote, "decide_quote",
+            ("reason",)),
+    _action("start", N_("Start repair"), services.start, "repair", ("note",)),
+    _action("wait_for_parts", N_("Wait for parts"), services.wait_for_parts, "repair",
+            ("reason",)),
+    _action("hard_to_repair", N_("Hard to repair"), services.hard_to_repair, "repair",
+            ("reason",)),
+    _action("add_part", N_("Add part"), _add_part, "repair",
+            ("description", "quantity", "unit_cost", "part_code")),
+    _action("return_part", N_("Return part"), _return_part, "repair", ("line_id", "reason")),
+    _action("add_labour", N_("Add labour"), _add_labour, "repair",
+            ("hours", "engineer", "work_date", "note")),
+    _action("complete", N_("Complete"), services.complete, "complete",
+            ("method", "cause", "fault", "hours")),
+    _action("audit", N_("Review repair"), services.audit, "audit", ("passed", "note")),
+    _action("close", N_("Close"), services.close, "close", ("note",)),
+    _action("cancel", N_("Cancel"), services.cancel, "cancel", ("reason",)),
+    _action("reopen", N_("Reopen"), services.reopen, "reopen", ("reason",)),
+]

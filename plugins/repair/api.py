@@ -1,0 +1,76 @@
+"""HTTP routes that only translate to services: registering a repair request and recording
+a maintenance contract. Everything else on an order is an action of the generic API
+(``POST /api/v1/repair_work_order/{id}/<action>``, see :mod:`plugins.repair.actions`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Body, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from kernel import records
+from kernel.web.deps import request_context
+from kernel.web.errors import ERROR_RESPONSES
+
+from . import services
+
+
+class RegisterRequest(BaseModel):
+    """A repair request as the front desk takes it (R1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fault_description: str = Field(max_length=4000)
+    channel: str = Field(description="phone, email, web or walk_in")
+    customer: int | str | None = Field(None, description="customer id or code")
+    equipment: int | str | None = Field(None, description="equipment id or serial number")
+    reported_at: AwareDatetime | None = None
+    contact_name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    model: str | None = None
+    serial_no: str | None = None
+    fault_code: str | None = None
+    urgent: bool = False
+    service_mode: str | None = Field(None, description="on_site or carry_in")
+    internal: bool = False
+    exclusion: str | None = None
+    category: str | None = Field(None, description="A, B, C or D to override the derived one")
+    category_reason: str | None = None
+    earlier_order: int | str | None = Field(None, description="order id or number")
+    branch: str | None = Field(None, description="branch code (default: the user's)")
+
+
+class ContractRequest(BaseModel):
+    """A signed maintenance contract (R20)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(max_length=50)
+    customer: int | str
+    equipment: list[int | str] = Field(min_length=1, max_length=500)
+    start_date: dt.date
+    end_date: dt.date
+    visits_included: int | None = None
+    fee: str = "0"
+    note: str | None = None
+    branch: str | None = None
+
+
+def router() -> APIRouter:
+    routes = APIRouter(prefix="/api/repair", tags=["repair"], responses=ERROR_RESPONSES)
+
+    @routes.post("/work_orders", status_code=201, summary="Register a repair request")
+    def register(request: Request, body: RegisterRequest = Body(...)) -> dict:
+        with request_context(request) as ctx:
+            order = services.register(ctx, **body.model_dump(exclude_unset=True))
+            return records.to_dict(ctx.app.exposed["repair_work_order"], order)
+
+    @routes.post("/contracts", status_code=201, summary="Record a maintenance contract")
+    def create_contract(request: Request, body: ContractRequest = Body(...)) -> dict:
+        with request_context(request) as ctx:
+            contract = services.create_contract(ctx, **body.model_dump(exclude_unset=True))
+            return records.to_dict(ctx.app.exposed["repair_contract"], contract)
+
+    return routes

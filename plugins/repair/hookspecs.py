@@ -1,0 +1,154 @@
+"""Hooks the repair plugin offers to other plugins (added by ``fixdesk_addhooks``).
+
+Implement them in another plugin without importing this one: define a function
+of the same name marked ``@hookimpl``. They are called through the branch's
+hook relay (``ctx.hook``), with keyword arguments, inside the transaction of the
+service that calls them: an exception in an implementation rolls the whole
+operation back. ``order`` is always a flushed
+:class:`plugins.repair.models.WorkOrder` (it has its id and number) whose
+status is already the new one; read it, do not change it (call the repair
+services instead). Unless said otherwise a hook returns nothing.
+
+Who is expected to implement what: inventory reserves, issues and takes back
+parts (``repair_parts_needed``, ``repair_parts_returned``); billing prices
+quotes (``repair_quote_requested``) and invoices on completion
+(``repair_order_completed``); commission is computed from
+``repair_order_audited``; the survey and notifications are queued from
+``repair_order_closed`` and ``repair_order_status_changed``.
+"""
+
+from __future__ import annotations
+
+from kernel import hookspec
+
+
+@hookspec
+def repair_order_registered(ctx, order) -> None:
+    """Called when a repair request was registered (R1), after its number, category and
+    deadline are set and its first history entry is written.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the new work order (status ``pending``).
+    """
+
+
+@hookspec
+def repair_order_dispatched(ctx, order, previous: dict | None) -> None:
+    """Called when a work order was dispatched or re-dispatched (R7).
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the work order with its new ``engineer_id`` or ``partner_outlet`` and
+        ``appointment_at``.
+    :param previous: ``None`` for the first dispatch; for a re-dispatch the former
+        assignment, ``{"engineer_id": int | None, "partner_outlet": str | None,
+        "appointment_at": datetime | None}``.
+    """
+
+
+@hookspec
+def repair_order_status_changed(ctx, order, from_status: str | None, to_status: str,
+                                event: str, reason: str | None) -> None:
+    """Called after every entry in a work order's history: each status change, and the
+    events that keep the status (re-dispatch, arrival, pausing the deadline clock, ...).
+    Use it to tell the customer (R14: repaired, parts arrived, takes longer).
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the work order, already in ``to_status``.
+    :param from_status: the status before (``None`` on registration).
+    :param to_status: the status now (equal to ``from_status`` for events that keep it).
+    :param event: what happened: ``register``, ``dispatch``, ``arrive``, ``pause``,
+        ``resume``, ``diagnose``, ``quote``, ``accept_quote``, ``reject_quote``,
+        ``start``, ``wait_for_parts``, ``hard_to_repair``, ``complete``, ``audit``,
+        ``rework``, ``close``, ``cancel``, ``reopen``, ``recategorize``, ``edit``.
+    :param reason: the reason or note staff gave, if any.
+    """
+
+
+@hookspec
+def repair_parts_needed(ctx, order, line) -> None:
+    """Called when a part line is added to a work order (R24): reserve or issue the stock.
+
+    Without an implementation the line is just free text with a quantity and a unit
+    cost. Raise :class:`kernel.ValidationError` or :class:`kernel.Conflict` (for example
+    not enough stock) to refuse the line; the whole addition is rolled back.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the work order.
+    :param line: the new :class:`plugins.repair.models.WorkOrderLine` (flushed:
+        ``description``, ``part_code`` (may be None), ``quantity`` > 0, ``unit_cost``).
+    """
+
+
+@hookspec
+def repair_parts_returned(ctx, order, line) -> None:
+    """Called when a part line is given back (R24): a line taken off the order, or every
+    remaining line when the order is cancelled. Put the stock back.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the work order.
+    :param line: the :class:`plugins.repair.models.WorkOrderLine`, with ``returned_at``
+        and ``return_reason`` set.
+    """
+
+
+@hookspec(firstresult=True)
+def repair_quote_requested(ctx, order, lines: list, proposed: dict | None) -> dict | None:
+    """Price the quote of a paid job (R11, R27). Stops at the first non-None answer.
+
+    Called by the ``quote`` service. Without an answer the amounts staff entered
+    (``proposed``) are used.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the work order (category ``A``, diagnosed; ``engineer_id`` says the
+        grade for the labour rate).
+    :param lines: the order's part lines not given back
+        (:class:`plugins.repair.models.WorkOrderLine`, at cost).
+    :param proposed: what staff entered, ``{"labour": Decimal | None, "parts": Decimal |
+        None, "travel": Decimal | None}``, or None when they entered nothing.
+    :return: ``{"labour": amount, "parts": amount, "travel": amount}`` (Decimal, int or
+        str with at most two decimals; a missing key counts as staff's amount, else 0),
+        or None to leave the pricing to staff.
+    """
+
+
+@hookspec
+def repair_order_completed(ctx, order) -> None:
+    """Called when the repair is done and the report is written (R16): status
+    ``completed`` (on site) or ``ready_for_pickup`` (carry-in). Billing invoices here.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the work order, with ``report_fault``, ``report_cause``,
+        ``report_method``, its part lines and labour entries.
+    """
+
+
+@hookspec
+def repair_order_audited(ctx, order, passed: bool) -> None:
+    """Called when a supervisor reviewed the repair (R16, R17). A passed review is what
+    commission is computed from (R28); a failed one sends the order back for rework.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the work order (``audit_result``, ``audited_at``, ``audit_note``).
+    :param passed: whether the review passed.
+    """
+
+
+@hookspec
+def repair_order_closed(ctx, order) -> None:
+    """Called when a work order is closed: the voucher is signed on site or the customer
+    picked the unit up (R12, R13). The callback and survey (R19) start here.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the closed work order.
+    """
+
+
+@hookspec
+def repair_order_cancelled(ctx, order, reason: str) -> None:
+    """Called when a work order is cancelled, after its parts were given back.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the cancelled work order.
+    :param reason: why it was cancelled.
+    """
+

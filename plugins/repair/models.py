@@ -1,0 +1,328 @@
+"""The repair plugin's entities; tables are prefixed ``repair_``.
+
+Every column of these entities is read-only for the generic API and desk
+(``__readonly__``): rows are written by :mod:`plugins.repair.services` only,
+which the plugin's actions (``POST /api/v1/repair_work_order/{id}/dispatch``,
+...) and routes (``POST /api/repair/work_orders``) call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kernel import Base, BranchMixin, CompanyMixin, IdMixin, Money, TimestampMixin, UTCDateTime
+from kernel.i18n import N_
+
+from .rules import (
+    AuditResult,
+    Basis,
+    Category,
+    Channel,
+    Exclusion,
+    QuoteStatus,
+    ServiceMode,
+    Status,
+)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column: VARCHAR + CHECK, storing the member's value."""
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
+                values_callable=lambda members: [m.value for m in members],
+                validate_strings=True)
+
+
+def _all_columns_readonly(cls):
+    cls.__readonly__ = tuple(c.key for c in cls.__table__.columns)
+    return cls
+
+
+@_all_columns_readonly
+class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
+    """A repair order (维修工单): one line of the repair register (报修登记簿), R1–R16."""
+
+    __tablename__ = "repair_work_order"
+    __title__ = N_("Work order")
+    __deletable__ = False
+    __list_columns__ = ("number", "urgent", "status", "category", "customer_id",
+                        "serial_no", "reported_at", "deadline_at", "engineer_id")
+    __search__ = ("number", "contact_name", "phone", "serial_no", "model",
+                  "fault_description")
+    __labels__ = {
+        "number": N_("Number"), "customer_id": N_("Customer"),
+        "equipment_id": N_("Equipment"), "model": N_("Model"), "serial_no": N_("Serial number"),
+        "contact_name": N_("Contact"), "phone": N_("Phone"), "address": N_("Address"),
+        "channel": N_("Channel"), "service_mode": N_("Service mode"),
+        "fault_description": N_("Fault description"), "fault_code": N_("Fault code"),
+        "reported_at": N_("Reported at"), "category": N_("Category"),
+        "category_basis": N_("Category basis"), "category_reason": N_("Category reason"),
+        "exclusion": N_("Warranty exclusion"), "contract_id": N_("Maintenance contract"),
+        "earlier_order_id": N_("Earlier order"), "urgent": N_("Urgent"),
+        "status": N_("Status"), "deadline_at": N_("Arrival deadline"),
+        "paused_at": N_("Clock paused at"), "pause_reason": N_("Pause reason"),
+        "paused_minutes": N_("Paused working minutes"), "arrived_at": N_("Arrived at"),
+        "deadline_met": N_("Deadline met"), "missed_minutes": N_("Missed by (working minutes)"),
+        "engineer_id": N_("Engineer"), "partner_outlet": N_("Partner outlet"),
+        "dispatched_at": N_("Dispatched at"), "appointment_at": N_("Appointment"),
+        "diagnosis": N_("Diagnosis"), "diagnosed_at": N_("Diagnosed at"),
+        "quote_labour": N_("Quote: labour"), "quote_parts": N_("Quote: parts"),
+        "quote_travel": N_("Quote: travel"), "quote_total": N_("Quote: total"),
+        "quote_status": N_("Quote status"), "quoted_at": N_("Quoted at"),
+        "quote_decided_at": N_("Quote decided at"), "started_at": N_("Repair started at"),
+        "report_fault": N_("Report: fault"), "report_cause": N_("Report: cause"),
+        "report_method": N_("Report: method"), "completed_at": N_("Completed at"),
+        "audit_result": N_("Review"), "audited_at": N_("Reviewed at"),
+        "audit_note": N_("Review note"), "closed_at": N_("Closed at"),
+        "cancelled_at": N_("Cancelled at"), "cancel_reason": N_("Cancel reason"),
+        "reopen_count": N_("Reopened"),
+    }
+
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    # who and what (R1); the contact, phone and address are copied at registration
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("customer_equipment.id"),
+                                                     index=True)
+    model: Mapped[str | None] = mapped_column(String(150))
+    serial_no: Mapped[str | None] = mapped_column(String(100), index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    address: Mapped[str | None] = mapped_column(String(300))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    service_mode: Mapped[ServiceMode] = mapped_column(_enum(ServiceMode, "service_mode"))
+    fault_description: Mapped[str] = mapped_column(Text)
+    fault_code: Mapped[str | None] = mapped_column(String(50))
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    # category (R3–R5)
+    category: Mapped[Category] = mapped_column(_enum(Category, "category"))
+    category_basis: Mapped[Basis] = mapped_column(_enum(Basis, "category_basis"))
+    category_reason: Mapped[str | None] = mapped_column(String(300))
+    exclusion: Mapped[Exclusion | None] = mapped_column(_enum(Exclusion, "exclusion"))
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("repair_contract.id"),
+                                                    index=True)
+    earlier_order_id: Mapped[int | None] = mapped_column(ForeignKey("repair_work_order.id"),
+                                                         index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[Status] = mapped_column(_enum(Status, "status"), default=Status.PENDING,
+                                           index=True)
+    # the arrival deadline (R6, R8)
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    pause_reason: Mapped[str | None] = mapped_column(String(300))
+    paused_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    arrived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    deadline_met: Mapped[bool | None] = mapped_column(Boolean)
+    missed_minutes: Mapped[int | None] = mapped_column(Integer)
+    # dispatch (R7)
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
+    partner_outlet: Mapped[str | None] = mapped_column(String(200))
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    appointment_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # diagnosis and quote (R10, R11)
+    diagnosis: Mapped[str | None] = mapped_column(Text)
+    diagnosed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    quote_labour: Mapped[Decimal | None] = mapped_column(Money)
+    quote_parts: Mapped[Decimal | None] = mapped_column(Money)
+    quote_travel: Mapped[Decimal | None] = mapped_column(Money)
+    quote_total: Mapped[Decimal | None] = mapped_column(Money)
+    quote_status: Mapped[QuoteStatus] = mapped_column(_enum(QuoteStatus, "quote_status"),
+                                                      default=QuoteStatus.NONE)
+    quoted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    quote_decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # repair and report (R12–R16)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    report_fault: Mapped[str | None] = mapped_column(Text)
+    report_cause: Mapped[str | None] = mapped_column(Text)
+    report_method: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    audit_result: Mapped[AuditResult | None] = mapped_column(_enum(AuditResult,
+                                                                   "audit_result"))
+    audited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    audited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    audit_note: Mapped[str | None] = mapped_column(String(500))
+    # the end
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    customer = relationship("Customer")
+    equipment = relationship("CustomerEquipment")
+    engineer = relationship("Employee")
+    branch = relationship("Branch")
+    contract: Mapped[MaintenanceContract | None] = relationship()
+    earlier_order: Mapped[WorkOrder | None] = relationship(remote_side="WorkOrder.id")
+    lines: Mapped[list[WorkOrderLine]] = relationship(
+        back_populates="order", order_by="WorkOrderLine.id")
+    labour: Mapped[list[LabourEntry]] = relationship(
+        back_populates="order", order_by="LabourEntry.id")
+    history: Mapped[list[StatusChange]] = relationship(
+        back_populates="order", order_by="StatusChange.id")
+
+    @property
+    def active_lines(self) -> list[WorkOrderLine]:
+        """Part lines not given back."""
+        return [line for line in self.lines if line.returned_at is None]
+
+    @property
+    def parts_cost(self) -> Decimal:
+        """Cost of the parts used (quantity × unit cost of the lines not given back)."""
+        return sum((line.amount for line in self.active_lines), Decimal("0.00"))
+
+    @property
+    def labour_minutes(self) -> int:
+        return sum(entry.minutes for entry in self.labour)
+
+
+@_all_columns_readonly
+class WorkOrderLine(IdMixin, TimestampMixin, Base):
+    """A part used on a work order (free text, or an inventory item when inventory runs)."""
+
+    __tablename__ = "repair_work_order_line"
+    __title__ = N_("Work order part")
+    __permission__ = "repair_work_order"
+    __deletable__ = False
+    __list_columns__ = ("order_id", "description", "quantity", "unit_cost", "returned_at")
+    __search__ = ("description", "part_code")
+    __labels__ = {"order_id": N_("Work order"), "description": N_("Part"),
+                  "part_code": N_("Part code"), "quantity": N_("Quantity"),
+                  "unit_cost": N_("Unit cost"), "returned_at": N_("Returned at"),
+                  "return_reason": N_("Return reason")}
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
+    description: Mapped[str] = mapped_column(String(200))
+    part_code: Mapped[str | None] = mapped_column(String(50))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_cost: Mapped[Decimal] = mapped_column(Money)
+    returned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    return_reason: Mapped[str | None] = mapped_column(String(300))
+
+    order: Mapped[WorkOrder] = relationship(back_populates="lines")
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.unit_cost * self.quantity).quantize(Decimal("0.01"))
+
+
+@_all_columns_readonly
+class LabourEntry(IdMixin, TimestampMixin, Base):
+    """Working time of an engineer on a work order (the hours on the repair card)."""
+
+    __tablename__ = "repair_labour_entry"
+    __title__ = N_("Labour entry")
+    __permission__ = "repair_work_order"
+    __deletable__ = False
+    __list_columns__ = ("order_id", "employee_id", "work_date", "minutes", "note")
+    __search__ = ("note",)
+    __labels__ = {"order_id": N_("Work order"), "employee_id": N_("Engineer"),
+                  "work_date": N_("Date"), "minutes": N_("Minutes"), "note": N_("Note")}
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"), index=True)
+    work_date: Mapped[dt.date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(300))
+
+    order: Mapped[WorkOrder] = relationship(back_populates="labour")
+    employee = relationship("Employee")
+
+    @property
+    def hours(self) -> Decimal:
+        return (Decimal(self.minutes) / 60).quantize(Decimal("0.01"))
+
+
+@_all_columns_readonly
+class StatusChange(IdMixin, Base):
+    """One step in a work order's life: registration, each status change, re-dispatch,
+    pauses of the deadline clock, arrival, reviews, reopening; who, when and why."""
+
+    __tablename__ = "repair_status_change"
+    __title__ = N_("Work order history")
+    __permission__ = "repair_work_order"
+    __deletable__ = False
+    __list_columns__ = ("order_id", "at", "event", "from_status", "to_status", "actor",
+                        "reason")
+    __search__ = ("event", "actor", "reason")
+    __labels__ = {"order_id": N_("Work order"), "at": N_("When"), "event": N_("Event"),
+                  "from_status": N_("From"), "to_status": N_("To"), "actor": N_("Who"),
+                  "reason": N_("Reason"), "detail": N_("Detail")}
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    event: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[Status | None] = mapped_column(_enum(Status, "from_status"))
+    to_status: Mapped[Status] = mapped_column(_enum(Status, "to_status"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    order: Mapped[WorkOrder] = relationship(back_populates="history")
+
+
+@_all_columns_readonly
+class MaintenanceContract(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
+    """A maintenance contract (保养合同, R20): equipment covered for a period."""
+
+    __tablename__ = "repair_contract"
+    __title__ = N_("Maintenance contract")
+    __deletable__ = False
+    __list_columns__ = ("number", "customer_id", "start_date", "end_date", "visits_included",
+                        "fee")
+    __search__ = ("number", "note")
+    __labels__ = {"number": N_("Contract number"), "customer_id": N_("Customer"),
+                  "start_date": N_("Start"), "end_date": N_("End"),
+                  "visits_included": N_("Visits included"), "fee": N_("Contract fee"),
+                  "note": N_("Note"), "cancelled_at": N_("Cancelled at")}
+    __table_args__ = (UniqueConstraint("company_id", "number"),)
+
+    number: Mapped[str] = mapped_column(String(50))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    visits_included: Mapped[int | None] = mapped_column(Integer)
+    fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    note: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    customer = relationship("Customer")
+    items: Mapped[list[ContractEquipment]] = relationship(
+        back_populates="contract", order_by="ContractEquipment.id")
+
+
+@_all_columns_readonly
+class ContractEquipment(IdMixin, TimestampMixin, Base):
+    """A machine a maintenance contract covers."""
+
+    __tablename__ = "repair_contract_equipment"
+    __title__ = N_("Contract equipment")
+    __permission__ = "repair_contract"
+    __deletable__ = False
+    __list_columns__ = ("contract_id", "equipment_id")
+    __labels__ = {"contract_id": N_("Maintenance contract"), "equipment_id": N_("Equipment")}
+    __table_args__ = (UniqueConstraint("contract_id", "equipment_id"),)
+
+    contract_id: Mapped[int] = mapped_column(ForeignKey("repair_contract.id"), index=True)
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("customer_equipment.id"), index=True)
+
+    contract: Mapped[MaintenanceContract] = relationship(back_populates="items")
+    equipment = relationship("CustomerEquipment")
+
+
+#: the plugin's entities, in the order their tables are created
+ENTITIES = [MaintenanceContract, ContractEquipment, WorkOrder, WorkOrderLine, LabourEntry,
+            StatusChange]
