@@ -101,8 +101,9 @@ def run(label: str, db: str | None, args) -> None:
                 wall = time.perf_counter() - start
                 ordered = sorted(latencies)
                 p99 = ordered[int(len(ordered) * 0.99) - 1]
-                print(f"{label:<10} {method:<7} {workers} worker(s)  {len(ordered) / wall:7.0f} req/s"
-                      f"  p50 {statistics.median(ordered) * 1000:6.1f} ms"
+                p50 = statistics.median(ordered)
+                print(f"{label:<10} {method:<7} {workers} worker(s)"
+                      f"  {len(ordered) / wall:7.0f} req/s  p50 {p50 * 1000:6.1f} ms"
                       f"  p99 {p99 * 1000:6.1f} ms")
         finally:
             server.terminate()

@@ -251,15 +251,42 @@ def _check_password(user: User, password: str) -> bool:
 SCOPE_KEY = "fixdesk_branch_scope"
 
 
+def branch_parent(cls: type) -> tuple[str, type] | None:
+    """(foreign key column, parent class) of an entity scoped through its parent's branch.
+
+    A class declares ``__branch_parent__ = ("customer_id", "Customer")``: its rows
+    are visible when the parent row is (contacts and addresses of a customer).
+    """
+    declared = getattr(cls, "__branch_parent__", None)
+    if declared is None:
+        return None
+    column, parent = declared
+    if isinstance(parent, str):
+        parent = next(m.class_ for m in Base.registry.mappers if m.class_.__name__ == parent)
+    return column, parent
+
+
+def _through_parent() -> list[tuple[type, str, type]]:
+    found = []
+    for mapper in Base.registry.mappers:
+        parent = branch_parent(mapper.class_)
+        if parent is not None:
+            found.append((mapper.class_, *parent))
+    return found
+
+
 def _scope_queries(execute_state):
     scope = execute_state.session.info.get(SCOPE_KEY)
     if scope is None or not execute_state.is_select or execute_state.is_column_load \
             or execute_state.is_relationship_load:
         return
-    execute_state.statement = execute_state.statement.options(
-        with_loader_criteria(BranchMixin, lambda cls: cls.branch_id.in_(scope),
-                             include_aliases=True, track_closure_variables=False)
-    )
+    options = [with_loader_criteria(BranchMixin, lambda cls: cls.branch_id.in_(scope),
+                                    include_aliases=True)]
+    for cls, column, parent in _through_parent():
+        visible = select(parent.id).where(parent.branch_id.in_(scope)).scalar_subquery()
+        options.append(with_loader_criteria(cls, getattr(cls, column).in_(visible),
+                                            include_aliases=True))
+    execute_state.statement = execute_state.statement.options(*options)
 
 
 def install_branch_scope(sessions) -> None:

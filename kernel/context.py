@@ -93,6 +93,12 @@ class Context:
         from kernel.models import Branch
 
         branch_id = record.id if isinstance(record, Branch) else getattr(record, "branch_id", None)
+        from kernel.auth import branch_parent
+
+        parent = branch_parent(type(record))
+        if parent is not None and branch_id is None:
+            owner = self.session.get(parent[1], getattr(record, parent[0]))
+            branch_id = getattr(owner, "branch_id", None)
         if self.user is None or branch_id is None or self.user.sees_all_branches:
             return True
         return branch_id in self.user.branch_ids

@@ -116,7 +116,7 @@ def _add_customer(ctx, company_id, branch, code, name, tier, contact, phone, add
 
 
 def _add_users(ctx, company_id, branches) -> None:
-    from kernel.auth import User, UserRole, hash_password
+    from kernel.auth import User, UserBranch, UserRole, hash_password
 
     employees = {e.code: e for e in ctx.session.scalars(select(Employee))}
     password = hash_password(DEMO_PASSWORD)  # one hash: the same password for all
@@ -126,6 +126,7 @@ def _add_users(ctx, company_id, branches) -> None:
                     password_hash=password, home_branch_id=branches[branch].id,
                     employee_id=employee.id if employee else None, company_wide=company_wide)
         user.role_rows = [UserRole(role=r) for r in roles]
+        user.branch_rows = [UserBranch(branch_id=branches[b].id) for b in extra]
         ctx.session.add(user)
     ctx.session.flush()
 

@@ -147,6 +147,11 @@ def _condition(info: EntityInfo, key: str, raw: str):
         value = coerce(spec, raw, for_filter=True)
     except ValueError as exc:
         raise ValidationError(f"{key}: {exc}", field=key) from exc
+    if value is None:  # an empty value: "is empty" / "is not empty"; no order on nothing
+        if op in ("", "ne"):
+            return column.is_(None) if op == "" else column.is_not(None)
+        raise ValidationError(_("{key}: give a value to compare with").format(key=key),
+                              field=key)
     return {"": column == value, "ne": column != value, "gte": column >= value,
             "lte": column <= value, "gt": column > value, "lt": column < value}[op]
 

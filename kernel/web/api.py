@@ -54,10 +54,10 @@ def entity_router(info: EntityInfo) -> APIRouter:
     """CRUD routes for one entity, with models generated from its fields."""
     router = APIRouter(prefix=f"/api/v1/{info.name}", tags=[info.name],
                        responses=ERROR_RESPONSES)
-    Read = read_model(info)  # noqa: N806 - pydantic model classes
-    Create = write_model(info, partial=False)  # noqa: N806
-    Update = write_model(info, partial=True)  # noqa: N806
-    Page = page_model(info, Read)  # noqa: N806
+    Read = read_model(info)
+    Create = write_model(info, partial=False)
+    Update = write_model(info, partial=True)
+    Page = page_model(info, Read)
     equality = {f.name: _filter_type(f) for f in info.fields}
 
     def list_items(request: Request, q: str | None = Query(None, max_length=100),

@@ -220,3 +220,27 @@ def test_openapi_document(api):
     create = spec["components"]["schemas"]["CustomerCreate"]
     assert set(create["required"]) == {"code", "name", "tier"}
     assert api.get("/api/docs").status_code == 200
+
+
+def test_contacts_and_addresses_follow_their_customers_branch(api):
+    sh_front = api.as_user["lily"]
+    jd_customer = _id(api.app_state, Customer, code="C0003")
+    contacts = api.get("/api/v1/customer_contact", headers=sh_front,
+                       params={"customer_id": jd_customer}).json()
+    assert contacts["total"] == 0
+    every = api.get("/api/v1/customer_address", headers=sh_front, params={"limit": 500}).json()
+    assert jd_customer not in {a["customer_id"] for a in every["items"]}
+    admin = api.get("/api/v1/customer_contact", headers=api.as_user["root"],
+                    params={"customer_id": jd_customer}).json()
+    assert admin["total"] == 1
+    contact_id = admin["items"][0]["id"]
+    assert api.get(f"/api/v1/customer_contact/{contact_id}", headers=sh_front).status_code == 404
+    assert api.get(f"/api/v1/customer_contact/{contact_id}",
+                   headers=api.as_user["jdfront"]).status_code == 200
+
+
+def test_empty_filter_values(api):
+    h = api.as_user["root"]
+    assert api.get("/api/v1/customer", headers=h, params={"email": ""}).status_code == 200
+    bad = api.get("/api/v1/customer", headers=h, params={"created_at__gte": ""})
+    assert bad.status_code == 422

@@ -8,7 +8,7 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
-import kernel.db  # noqa: F401 - custom column types (Money, UTCDateTime) render as kernel.db.*
+import kernel.db
 
 revision = 'kernel_0004'
 down_revision = 'kernel_0003'
