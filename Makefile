@@ -8,8 +8,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # CJK font for Chinese PDFs, poppler-utils for checking PDFs in tests,
-# libharfbuzz-subset0 so WeasyPrint subsets fonts fast
-SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils libharfbuzz-subset0
+# libharfbuzz-subset0 so WeasyPrint subsets fonts fast, chromium for the browser tests
+SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils libharfbuzz-subset0 chromium
 DEMO_SITE := sites/demo
 
 .PHONY: setup system-packages demo test bench lint i18n clean
@@ -44,11 +44,7 @@ demo: setup
 test: setup
 	$(BIN)/pytest
 
-# Chromium and Playwright only for the comparison in bench/print_bench.py
 bench: setup
-	@dpkg-query -W -f='$${Status}' chromium 2>/dev/null | grep -q "ok installed" || \
-	  { if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/print_bench.py

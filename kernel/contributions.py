@@ -84,9 +84,10 @@ class JobHandler:
 class Action:
     """A business operation on one record, offered as an API call and a desk button.
 
-    ``func(ctx, record, **params)`` is the plugin's service; it checks state and
-    writes. ``available(record)`` says whether the button shows for the
-    record's current state. Exposed as ``POST /api/v1/<entity>/<id>/<name>``.
+    ``func(ctx, record, **params)`` is the plugin's service; it checks the
+    record's state (raising :class:`kernel.Conflict` with the reason) and
+    writes. ``available(record)`` says whether the desk shows the button for
+    the record's current state. Exposed as ``POST /api/v1/<entity>/<id>/<name>``.
     """
 
     entity: type

@@ -60,6 +60,8 @@ class Money(TypeDecorator):
     cache_ok = True
     SCALE = 100
     QUANT = Decimal("0.01")
+    #: far below what the BIGINT column holds (9.2e16 in units); no invoice comes near
+    LIMIT = Decimal("1e15")
 
     @classmethod
     def to_decimal(cls, value) -> Decimal:
@@ -72,6 +74,8 @@ class Money(TypeDecorator):
             raise ValueError(f"not an amount of money: {value!r}") from exc
         if not amount.is_finite():
             raise ValueError(f"not an amount of money: {value!r}")
+        if abs(amount) >= cls.LIMIT:
+            raise ValueError(f"amount of money too large: {value!r}")
         if amount != amount.quantize(cls.QUANT):
             raise ValueError(f"money has at most two decimal places: {value!r}")
         return amount.quantize(cls.QUANT, rounding=ROUND_HALF_UP)

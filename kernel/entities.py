@@ -11,6 +11,7 @@ Built from the SQLAlchemy mapping of the classes plugins return from
 ``__list_columns__``        columns of the desk's list view
 ``__search__``              text fields the search box looks in
 ``__deletable__ = False``   records are cancelled, never deleted
+``__default_sort__``        list order without an explicit sort (``"-urgent,-reported_at"``)
 """
 
 from __future__ import annotations
@@ -20,7 +21,18 @@ import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Enum, Integer, String, Text, Time
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Integer,
+    String,
+    Text,
+    Time,
+)
 
 from kernel.db import Money, UTCDateTime
 
@@ -39,6 +51,8 @@ class FieldInfo:
     max_length: int | None = None
     choices: tuple[str, ...] = ()
     foreign: str | None = None  # referenced table
+    #: largest integer the column holds (32-bit INTEGER or 64-bit BIGINT)
+    max_int: int | None = None
 
     @property
     def python_type(self) -> type:
@@ -89,7 +103,8 @@ def _kind(column) -> tuple[str, dict]:
     if isinstance(col_type, Time):
         return "time", {}
     if isinstance(col_type, Integer):
-        return "integer", {}
+        bits = 63 if isinstance(col_type, BigInteger) else 31
+        return "integer", {"max_int": 2**bits - 1}
     if isinstance(col_type, Text):
         return "text", {}
     if isinstance(col_type, String):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import operator
 from decimal import Decimal
 from typing import Any
 
@@ -64,9 +65,12 @@ def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(_("must be a whole number"))
         try:
-            return int(value)
+            number = int(value)
         except (TypeError, ValueError):
             raise ValueError(_("must be a whole number")) from None
+        if spec.max_int is not None and abs(number) > spec.max_int:
+            raise ValueError(_("is too large"))
+        return number
     if kind == "boolean":
         if isinstance(value, bool):
             return value
@@ -147,13 +151,17 @@ def _condition(info: EntityInfo, key: str, raw: str):
         value = coerce(spec, raw, for_filter=True)
     except ValueError as exc:
         raise ValidationError(f"{key}: {exc}", field=key) from exc
+    if spec.kind == "boolean" and op not in ("", "ne"):
+        raise ValidationError(_("{key}: yes/no fields compare only with = and !=").format(
+            key=key), field=key)
     if value is None:  # an empty value: "is empty" / "is not empty"; no order on nothing
         if op in ("", "ne"):
             return column.is_(None) if op == "" else column.is_not(None)
         raise ValidationError(_("{key}: give a value to compare with").format(key=key),
                               field=key)
-    return {"": column == value, "ne": column != value, "gte": column >= value,
-            "lte": column <= value, "gt": column > value, "lt": column < value}[op]
+    compare = {"": operator.eq, "ne": operator.ne, "gte": operator.ge, "lte": operator.le,
+               "gt": operator.gt, "lt": operator.lt}[op]
+    return compare(column, value)
 
 
 def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None,
@@ -177,6 +185,7 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
         query = query.where(or_(*[cast(getattr(info.cls, f), String).ilike(f"%{q}%")
                                   for f in info.search] or [False]))
     total = ctx.session.scalar(select(func.count()).select_from(query.subquery()))
+    sort = sort or getattr(info.cls, "__default_sort__", None)
     order = []
     for part in (sort or "-id").split(","):
         name = part.strip().lstrip("-")

@@ -189,14 +189,9 @@ def action_router(app) -> APIRouter:
 def _action_endpoint(info: EntityInfo, action):
     def run(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1),
             body: dict[str, Any] = Body(default_factory=dict)):
-        from kernel.errors import Conflict
-
         with request_context(request) as ctx:
             record = records.get_record(ctx, info, record_id)
             ctx.require(action.permission, record)
-            if not action.available(record):
-                raise Conflict(_("{action} is not possible in the record's current state")
-                               .format(action=action.name))
             unknown = set(body) - set(action.params)
             if unknown:
                 from kernel.errors import ValidationError

@@ -31,6 +31,8 @@ def _write_type(spec: FieldInfo) -> tuple[Any, dict]:
         return str, {"pattern": MONEY_PATTERN, "examples": ["557.00"]}
     if spec.kind == "enum":
         return Literal[spec.choices], {}
+    if spec.kind == "integer" and spec.max_int is not None:
+        return int, {"ge": -spec.max_int, "le": spec.max_int}
     return {"integer": int, "boolean": bool, "date": dt.date, "datetime": AwareDatetime,
             "time": dt.time, "json": Any}[spec.kind], {}
 

@@ -59,6 +59,7 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     __tablename__ = "repair_work_order"
     __title__ = N_("Work order")
     __deletable__ = False
+    __default_sort__ = "-urgent,-reported_at"  # R9: urgent jobs first
     __list_columns__ = ("number", "urgent", "status", "category", "customer_id",
                         "serial_no", "reported_at", "deadline_at", "engineer_id")
     __search__ = ("number", "contact_name", "phone", "serial_no", "model",

@@ -20,7 +20,8 @@ def test_money_parses_exact_amounts(value, expected):
     assert Money.to_decimal(value) == expected
 
 
-@pytest.mark.parametrize("value", [0.1, True, "abc", "1.005", "NaN", "Infinity"])
+@pytest.mark.parametrize("value", [0.1, True, "abc", "1.005", "NaN", "Infinity", "1e30",
+                                   "-1000000000000000"])
 def test_money_refuses_inexact_or_bad_values(value):
     with pytest.raises((TypeError, ValueError)):
         Money.to_decimal(value)

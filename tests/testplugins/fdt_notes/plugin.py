@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from kernel import (
     Action,
+    Conflict,
     JobHandler,
     Permission,
     ScheduledJob,
@@ -118,6 +119,8 @@ def reply_due(ctx, note, hours=6):
 
 def mark_urgent(ctx, note, reason=""):
     """An action: prefix the title; only for notes that are not urgent yet."""
+    if note.title.startswith("[加急]"):
+        raise Conflict("the note is urgent already")
     note.title = f"[加急] {note.title} {reason}".strip()
     return note
 
