@@ -394,7 +394,7 @@ def authenticate(app, username: str, password: str, now: dt.datetime) -> User:
     from kernel.context import Context
 
     wrong = AuthenticationFailed(_("wrong user name or password"))
-    with app.sessions.begin() as session:
+    with app.write_sessions.begin() as session:
         limits = Context(session=session, app=app)
         max_attempts = limits.setting("kernel.login_max_attempts")
         lock_minutes = limits.setting("kernel.login_lock_minutes")
@@ -463,5 +463,6 @@ def user_for_token(session: Session, token: str, now: dt.datetime) -> User:
         raise invalid
     if row.revoked_at or (row.expires_at and row.expires_at <= now) or not row.user.active:
         raise invalid
-    row.last_used_at = now
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
+        row.last_used_at = now  # not on every call: a read should not have to write
     return row.user

@@ -208,13 +208,23 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def _sqlite_begin(conn) -> None:
+    # A unit of work that will write (engine option ``fixdesk_writes``) takes the
+    # write lock at its start (IMMEDIATE). A deferred transaction that reads and
+    # then writes fails at once with "database is locked" when another writer got
+    # in between (a WAL snapshot cannot be upgraded); immediate ones queue on the
+    # busy timeout instead. Plain reads stay deferred and never block writers.
+    immediate = conn.get_execution_options().get("fixdesk_writes")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def make_engine(url: str | URL, **kwargs) -> Engine:
     """Create an engine: SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kwargs)

@@ -201,7 +201,7 @@ class Worker:
         mine = and_(table.c.id == job_id, table.c.locked_by == self.id,
                     table.c.attempts == attempt, table.c.status == RUNNING)
         try:
-            with self.app.sessions.begin() as session:
+            with self.app.write_sessions.begin() as session:
                 job = session.get(Job, job_id)
                 handler = self.app.job_handlers.get(job.name)
                 if handler is None:

@@ -182,8 +182,12 @@ class App:
         self._relays: dict[frozenset, object] = {}
         self.engine = make_engine(site.database_url, **engine_options)
         self.sessions = make_sessionmaker(self.engine)
-        install_audit(self.sessions)
-        install_branch_scope(self.sessions)
+        #: sessions for units of work that write: on SQLite they take the write lock first
+        self.write_sessions = make_sessionmaker(
+            self.engine.execution_options(fixdesk_writes=True))
+        for factory in (self.sessions, self.write_sessions):
+            install_audit(factory)
+            install_branch_scope(factory)
 
     @property
     def enabled_plugins(self) -> list[str]:
@@ -208,7 +212,7 @@ class App:
         """
         from kernel.context import Context
 
-        with self.sessions.begin() as session:
+        with self.write_sessions.begin() as session:
             user, branch = self._attach(session, user, branch)
             yield Context(session=session, app=self, user=user, branch=branch, **kwargs)
 

@@ -62,7 +62,7 @@ def request_context(request: Request, *, csrf: str | None = None):
 
     app = app_of(request)
     now = utcnow()
-    with app.sessions.begin() as session:
+    with app.write_sessions.begin() as session:
         user, expected_csrf = _authenticate(request, session, now)
         check_csrf(request, expected_csrf, csrf or request.headers.get(CSRF_HEADER))
         ctx = Context(session=session, app=app, user=user)

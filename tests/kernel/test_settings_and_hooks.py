@@ -104,8 +104,9 @@ def test_relays_are_cached_per_set_of_switches(site, app_of, fixdesk):
     fixdesk("--site", site.path, "hooks", "disable", "fdt_tags", "fdt_notes_added",
             "--branch", "JD")
     app = app_of(site)
-    with app.context(branch="JD") as first, app.context(branch="JD") as second:
-        assert first.hook is second.hook
-        assert first.hook.fdt_notes_added is second.hook.fdt_notes_added
+    with app.context(branch="JD") as first:
+        relay, caller = first.hook, first.hook.fdt_notes_added
+    with app.context(branch="JD") as second:
+        assert second.hook is relay and second.hook.fdt_notes_added is caller
     with app.context(branch="SH") as ctx:
         assert ctx.hook is app.pm.hook

@@ -79,7 +79,7 @@ def router() -> APIRouter:
         address = client_address(request)
         now = utcnow()
         with use_locale(locale):
-            with app.sessions.begin() as session:
+            with app.write_sessions.begin() as session:
                 blocked = address_blocked(session, address, now)
             if blocked:
                 return render(request, "login.html", 429, next=target, username=username,
@@ -88,11 +88,11 @@ def router() -> APIRouter:
             try:
                 user = authenticate(app, username, password, now)
             except AuthenticationFailed as exc:
-                with app.sessions.begin() as session:
+                with app.write_sessions.begin() as session:
                     record_failure(session, address, username, now)
                 return render(request, "login.html", 401, next=target, username=username,
                               error=exc.message)
-            with app.sessions.begin() as session:
+            with app.write_sessions.begin() as session:
                 token, _csrf = open_session(session, user.id, now, address)
         response = redirect(target)
         secure = request.url.scheme == "https"

@@ -94,14 +94,13 @@ def _company_name(app) -> str:
     """The company's short name for the page titles (read at most once a minute)."""
     name, read_at = app.__dict__.get("_desk_company", (None, 0.0))
     if name is None or time.monotonic() - read_at > 60:
-        from kernel.masterdata import the_company
+        from sqlalchemy import select
 
-        try:
-            with app.context() as ctx:
-                company = the_company(ctx)
-                name = company.short_name or company.name
-        except FixdeskError:
-            name = "fixdesk"
+        from kernel.models import Company
+
+        with app.sessions() as session:  # a plain read: never waits for the write lock
+            company = session.scalars(select(Company).order_by(Company.id).limit(1)).first()
+            name = (company.short_name or company.name) if company else "fixdesk"
         app.__dict__["_desk_company"] = (name, time.monotonic())
     return name
 
