@@ -41,6 +41,22 @@ class FieldErrors(ValidationError):
 # --------------------------------------------------------------------------
 
 
+TRUE_WORDS = ("1", "true", "yes", "on", "是")
+FALSE_WORDS = ("0", "false", "no", "off", "否")
+
+
+def parse_bool(value: Any) -> bool:
+    """``True``/``False`` from a bool or a word (true/false, yes/no, on/off, 1/0, 是/否)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError(_("must be true or false"))
+
+
 def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
     """``value`` (from JSON, a form or a query string) as the field's Python value.
 
@@ -72,14 +88,7 @@ def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
             raise ValueError(_("is too large"))
         return number
     if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(_("must be true or false"))
+        return parse_bool(value)
     if kind == "money":
         try:
             return Money.to_decimal(str(value) if isinstance(value, float | int) else value)

@@ -63,12 +63,9 @@ def parse_value(setting: Setting, raw: Any) -> Any:
         if isinstance(raw, kind) and kind is not int:
             return raw
         if kind is bool:
-            text = str(raw).strip().lower()
-            if text in ("1", "true", "yes", "on", "是"):
-                return True
-            if text in ("0", "false", "no", "off", "否"):
-                return False
-            raise bad
+            from kernel.records import parse_bool
+
+            return parse_bool(raw)
         if kind is int:
             if isinstance(raw, bool) or (isinstance(raw, str) and not raw.strip().lstrip(
                     "-").isdigit()):

@@ -62,6 +62,13 @@ def cli(ctx: click.Context, site_dir: str | None) -> None:
     ctx.obj = CliState(site_dir)
 
 
+def print_table(header: tuple[str, ...], rows) -> None:
+    """A header line, then one tab-separated line per row (easy to cut or paste into a sheet)."""
+    click.echo("\t".join(header))
+    for row in rows:
+        click.echo("\t".join("" if value is None else str(value) for value in row))
+
+
 def split_list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 

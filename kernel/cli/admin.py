@@ -6,15 +6,8 @@ import sys
 
 import click
 
-from kernel.cli import CliState, cli, pass_state, split_list
+from kernel.cli import CliState, cli, pass_state, print_table, split_list
 from kernel.i18n import _
-
-
-def _table(header: tuple[str, ...], rows: list[tuple]) -> None:
-    """Print a header line and one tab-separated line per row."""
-    click.echo("\t".join(header))
-    for row in rows:
-        click.echo("\t".join("" if v is None else str(v) for v in row))
 
 
 def _password(value: str | None, from_stdin: bool) -> str:
@@ -75,7 +68,7 @@ def user_list(state: CliState):
             scope = _("all") if u.sees_all_branches else ",".join(branches)
             rows.append((u.username, u.full_name, u.home_branch.code, ",".join(u.roles) or "-",
                          scope, _("active") if u.active else _("inactive")))
-    _table((_("USERNAME"), _("NAME"), _("BRANCH"), _("ROLES"), _("SEES"), _("STATE")), rows)
+    print_table((_("USERNAME"), _("NAME"), _("BRANCH"), _("ROLES"), _("SEES"), _("STATE")), rows)
 
 
 @user.command("set-roles", help=_("Replace a user's roles."))
@@ -154,7 +147,7 @@ def token_list(state: CliState, username):
                  _("revoked") if t.revoked_at else _("active"))
                 for t in ctx.session.scalars(select(ApiToken).where(
                     ApiToken.user_id == owner.id).order_by(ApiToken.id))]
-    _table((_("ID"), _("NAME"), _("CREATED"), _("EXPIRES"), _("STATE")), rows)
+    print_table((_("ID"), _("NAME"), _("CREATED"), _("EXPIRES"), _("STATE")), rows)
 
 
 @token.command("revoke", help=_("Revoke an API token."))
@@ -266,7 +259,7 @@ def settings_list(state: CliState, branch_code):
             scope = _("branch") if setting.per_branch else _("site")
             rows.append((key, format_value(value), type_name(setting.type), scope,
                          _(setting.description)))
-    _table((_("KEY"), _("VALUE"), _("TYPE"), _("SCOPE"), _("DESCRIPTION")), rows)
+    print_table((_("KEY"), _("VALUE"), _("TYPE"), _("SCOPE"), _("DESCRIPTION")), rows)
 
 
 @settings.command("set", help=_("Set a setting site-wide or for one branch."))
@@ -315,7 +308,7 @@ def hooks_list(state: CliState, branch_code):
                 state_text = (_("off in {branches}").format(branches=",".join(codes)) if codes
                               else _("on"))
             rows.append((plugin, hook, state_text))
-    _table((_("PLUGIN"), _("HOOK"), _("STATE")), rows)
+    print_table((_("PLUGIN"), _("HOOK"), _("STATE")), rows)
 
 
 def _switch(state: CliState, plugin: str, hook: str, branch_code: str, enabled: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kernel.cli import CliState, cli, pass_state
+from kernel.cli import CliState, cli, pass_state, print_table
 from kernel.i18n import _
 
 
@@ -44,13 +44,11 @@ def jobs_list(state: CliState, status, limit):
     with state.app() as app:
         rows = jobs_summary(app, status, limit)
         tz = app.site.config.tz
-    click.echo("\t".join((_("ID"), _("JOB"), _("STATUS"), _("ATTEMPTS"), _("RUN AT"),
-                          _("ERROR"))))
-    for job in rows:
-        click.echo("\t".join((str(job.id), job.name, job.status,
-                              f"{job.attempts}/{job.max_attempts}",
-                              job.run_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-                              (job.last_error or "").splitlines()[0] if job.last_error else "")))
+    print_table((_("ID"), _("JOB"), _("STATUS"), _("ATTEMPTS"), _("RUN AT"), _("ERROR")),
+                [(job.id, job.name, job.status, f"{job.attempts}/{job.max_attempts}",
+                  job.run_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+                  job.last_error.splitlines()[0] if job.last_error else "")
+                 for job in rows])
 
 
 @jobs.command("retry", help=_("Queue a failed job again."))

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from kernel.cli import CliState, cli, pass_state, split_list
+from kernel.cli import CliState, cli, pass_state, print_table, split_list
 from kernel.i18n import _
 
 
@@ -61,10 +61,9 @@ def print_command(state: CliState, document, record_id, show_list, ids, conditio
 
     with state.context() as ctx:
         if show_list:
-            click.echo("\t".join((_("DOCUMENT"), _("TITLE"), _("ENTITY"), _("PAPER"))))
-            for name, doc in ctx.app.documents.items():
-                click.echo("\t".join((name, _(doc.title), doc.entity.__tablename__,
-                                      doc.paper)))
+            print_table((_("DOCUMENT"), _("TITLE"), _("ENTITY"), _("PAPER")),
+                        [(name, _(doc.title), doc.entity.__tablename__, doc.paper)
+                         for name, doc in ctx.app.documents.items()])
             return
         if not document:
             raise click.UsageError(_("name a document (see: fixdesk print --list)"))
@@ -97,11 +96,12 @@ def templates_list(state: CliState):
     from kernel.documents.templating import which_template
 
     with state.app() as app:
-        click.echo("\t".join((_("DOCUMENT"), _("TEMPLATE"), _("FROM"), _("FILE"))))
+        rows = []
         for name, doc in app.documents.items():
             found = which_template(app, doc.template)
             owner, path = found if found else (_("missing"), "")
-            click.echo("\t".join((name, doc.template, owner, str(path))))
+            rows.append((name, doc.template, owner, path))
+    print_table((_("DOCUMENT"), _("TEMPLATE"), _("FROM"), _("FILE")), rows)
 
 
 @templates.command("copy", help=_("Copy a document's default template into the site to edit."))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kernel.cli import CliState, cli, pass_state, split_list
+from kernel.cli import CliState, cli, pass_state, print_table, split_list
 from kernel.i18n import _
 
 # --------------------------------------------------------------------------
@@ -169,10 +169,7 @@ def branch_list(state: CliState):
     with state.context() as ctx:
         rows = [(b.code, b.name, _(b.zone.value), b.phone or "", b.address or "")
                 for b in list_branches(ctx)]
-    header = (_("CODE"), _("NAME"), _("ZONE"), _("PHONE"), _("ADDRESS"))
-    click.echo("\t".join(header))
-    for row in rows:
-        click.echo("\t".join(row))
+    print_table((_("CODE"), _("NAME"), _("ZONE"), _("PHONE"), _("ADDRESS")), rows)
 
 
 # --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from kernel.branch_calendar import calendar_for
 from kernel.i18n import _
 from kernel.models import Branch, Customer, CustomerEquipment, Employee
 from kernel.numbering import next_number
+from kernel.records import parse_bool
 from kernel.settings import get_setting
 
 from . import rules
@@ -157,14 +158,11 @@ def _hours(value: Any, field: str) -> int:
 
 
 def _flag(value: Any, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValidationError(_("{field} must be true or false").format(field=field), field=field)
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise ValidationError(_("{field} must be true or false").format(field=field),
+                              field=field) from None
 
 
 def _choice(enum_cls, value: Any, field: str):
