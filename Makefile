@@ -37,7 +37,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@touch $@
 
 demo: setup
-	@test -f $(DEMO_SITE)/site.toml || $(BIN)/fixdesk new-site $(DEMO_SITE) --demo
+	@test -f $(DEMO_SITE)/site.toml || $(BIN)/fixdesk new-site $(DEMO_SITE) --demo --plugins repair
 	$(BIN)/fixdesk --site $(DEMO_SITE) migrate
 	$(BIN)/fixdesk --site $(DEMO_SITE) serve --host 127.0.0.1 --port 8000
 
