@@ -13,6 +13,7 @@ from kernel.i18n import N_
 
 from . import rules, services
 from .models import WorkOrder
+from .rules import Status
 
 
 def _can(action: str):
@@ -33,6 +34,16 @@ def _can_resume(order) -> bool:
 
 def _can_arrive(order) -> bool:
     return _can("arrive")(order) and order.arrived_at is None
+
+
+def _can_receive_unit(order) -> bool:
+    return Status(order.status) in services.NOT_REPAIRED and \
+        not services.unit_in_workshop(order)
+
+
+def _can_return_unit(order) -> bool:
+    return services.unit_in_workshop(order) and (
+        Status(order.status) == Status.CANCELLED or _can("close")(order))
 
 
 def _add_part(ctx, order, **params):
@@ -59,7 +70,8 @@ def _action(name: str, title: str, func, permission: str, params: tuple[str, ...
 
 ACTIONS = [
     _action("edit", N_("Change details"), services.edit, "edit",
-            ("contact_name", "phone", "address", "fault_description", "fault_code", "urgent")),
+            ("contact_name", "phone", "address", "fault_description", "fault_code", "urgent",
+             "promised_at")),
     _action("recategorize", N_("Change category"), services.recategorize, "categorize",
             ("category", "reason")),
     _action("dispatch", N_("Dispatch"), services.dispatch, "dispatch",
@@ -94,4 +106,8 @@ ACTIONS = [
     _action("close", N_("Close"), services.close, "close", ("note",)),
     _action("cancel", N_("Cancel"), services.cancel, "cancel", ("reason",)),
     _action("reopen", N_("Reopen"), services.reopen, "reopen", ("reason",)),
+    _action("receive_unit", N_("Take unit in"), services.receive_unit, "carry_in",
+            ("condition", "counterpart", "promised_at", "at"), available=_can_receive_unit),
+    _action("return_unit", N_("Hand unit back"), services.return_unit, "carry_in",
+            ("condition", "counterpart", "note", "at"), available=_can_return_unit),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kernel import records
@@ -73,4 +73,30 @@ def router() -> APIRouter:
             contract = services.create_contract(ctx, **body.model_dump(exclude_unset=True))
             return records.to_dict(ctx.app.exposed["repair_contract"], contract)
 
+    @routes.get("/work_orders/{order_id}/suggestions",
+                summary="Engineers to dispatch a work order to, best first, with reasons")
+    def suggestions(request: Request, order_id: int,
+                    skill: str | None = Query(None, max_length=50),
+                    limit: int = Query(10, ge=1, le=100)) -> list[dict]:
+        with request_context(request) as ctx:
+            return services.suggest_engineers(ctx, order_id, skill=skill, limit=limit)
+
+    @routes.get("/dispatch_queue",
+                summary="Undispatched work orders: urgent first, then the oldest report")
+    def dispatch_queue(request: Request, branch: str | None = Query(None, max_length=20),
+                       limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
+        with request_context(request) as ctx:
+            info = ctx.app.exposed["repair_work_order"]
+            return [records.to_dict(info, order)
+                    for order in services.dispatch_queue(ctx, branch, limit=limit)]
+
+    @routes.get("/history", summary="A returning customer's equipment and past orders (R2)")
+    def history(request: Request, customer_id: int | None = Query(None, ge=1, le=2**31 - 1),
+                serial_no: str | None = Query(None, max_length=100),
+                limit: int = Query(100, ge=1, le=1000)) -> dict:
+        with request_context(request) as ctx:
+            return services.customer_history(ctx, customer_id=customer_id,
+                                             serial_no=serial_no, limit=limit)
+
     return routes
+

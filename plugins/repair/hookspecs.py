@@ -59,7 +59,10 @@ def repair_order_status_changed(ctx, order, from_status: str | None, to_status: 
     :param event: what happened: ``register``, ``dispatch``, ``arrive``, ``pause``,
         ``resume``, ``diagnose``, ``quote``, ``accept_quote``, ``reject_quote``,
         ``start``, ``wait_for_parts``, ``hard_to_repair``, ``complete``, ``audit``,
-        ``rework``, ``close``, ``cancel``, ``reopen``, ``recategorize``, ``edit``.
+        ``rework``, ``close``, ``cancel``, ``reopen``, ``recategorize``, ``edit``,
+        ``receive_unit``, ``return_unit`` (carry-in register), and from the scheduled job
+        ``overdue`` (arrival deadline missed, R8) and ``late_repair`` (carry-in promised
+        date missed, R15).
     :param reason: the reason or note staff gave, if any.
     """
 
@@ -152,3 +155,19 @@ def repair_order_cancelled(ctx, order, reason: str) -> None:
     :param reason: why it was cancelled.
     """
 
+
+
+@hookspec
+def repair_history_extra(ctx, customer) -> list[dict] | dict | None:
+    """Add sections to a returning customer's history (R2), shown at registration beside
+    their equipment and past orders; complaints adds the open complaints here.
+
+    Called by :func:`plugins.repair.services.customer_history` (``GET
+    /api/repair/history``), read-only: do not write.
+
+    :param ctx: the :class:`kernel.Context` of the request (the user's branch scope).
+    :param customer: the :class:`kernel.models.Customer`.
+    :return: a section or a list of sections, each ``{"name": str, "title": str, "rows":
+        list[dict]}`` (``name`` unique, like ``"complaints"``; ``title`` translated; rows
+        JSON-serialisable), or None for nothing.
+    """

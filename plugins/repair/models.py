@@ -91,6 +91,8 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
         "audit_note": N_("Review note"), "closed_at": N_("Closed at"),
         "cancelled_at": N_("Cancelled at"), "cancel_reason": N_("Cancel reason"),
         "reopen_count": N_("Reopened"),
+        "overdue_flagged_at": N_("Flagged overdue at"), "promised_at": N_("Promised for"),
+        "promise_flagged_at": N_("Reported late at"),
     }
 
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -160,6 +162,10 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # overdue (R8) and carry-in promise (R13, R15): flagged once by ``repair.flag_overdue``
+    overdue_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    promised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    promise_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     customer = relationship("Customer")
     equipment = relationship("CustomerEquipment")
@@ -173,6 +179,8 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
         back_populates="order", order_by="LabourEntry.id")
     history: Mapped[list[StatusChange]] = relationship(
         back_populates="order", order_by="StatusChange.id")
+    unit_log: Mapped[list[UnitLog]] = relationship(
+        back_populates="order", order_by="UnitLog.id")
 
     @property
     def active_lines(self) -> list[WorkOrderLine]:
@@ -288,7 +296,8 @@ class MaintenanceContract(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Ba
     __labels__ = {"number": N_("Contract number"), "customer_id": N_("Customer"),
                   "start_date": N_("Start"), "end_date": N_("End"),
                   "visits_included": N_("Visits included"), "fee": N_("Contract fee"),
-                  "note": N_("Note"), "cancelled_at": N_("Cancelled at")}
+                  "note": N_("Note"), "cancelled_at": N_("Cancelled at"),
+                  "expiry_notice_at": N_("Expiry notice issued at")}
     __table_args__ = (UniqueConstraint("company_id", "number"),)
 
     number: Mapped[str] = mapped_column(String(50))
@@ -299,6 +308,8 @@ class MaintenanceContract(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Ba
     fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     note: Mapped[str | None] = mapped_column(Text)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: when the expiry notice (保养到期通知书, R20) was issued; set once
+    expiry_notice_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     customer = relationship("Customer")
     items: Mapped[list[ContractEquipment]] = relationship(
@@ -324,6 +335,43 @@ class ContractEquipment(IdMixin, TimestampMixin, Base):
     equipment = relationship("CustomerEquipment")
 
 
+class UnitDirection(enum.StrEnum):
+    """A line of the product in/out register (R13)."""
+
+    RECEIVED = "received"
+    RETURNED = "returned"
+
+
+UNIT_LABELS = (N_("received"), N_("returned"))
+
+
+@_all_columns_readonly
+class UnitLog(IdMixin, TimestampMixin, Base):
+    """The product in/out register (客户商品进出登记簿, R13): a customer's unit taken in for
+    repair, or handed back; when, who, in what condition."""
+
+    __tablename__ = "repair_unit_log"
+    __title__ = N_("Product in/out register")
+    __permission__ = "repair_work_order"
+    __deletable__ = False
+    __default_sort__ = "-at"
+    __list_columns__ = ("order_id", "direction", "at", "actor", "counterpart", "condition")
+    __search__ = ("actor", "counterpart", "condition")
+    __labels__ = {"order_id": N_("Work order"), "direction": N_("In/out"), "at": N_("When"),
+                  "actor": N_("Recorded by"), "counterpart": N_("Handed over by/to"),
+                  "condition": N_("Condition")}
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
+    direction: Mapped[UnitDirection] = mapped_column(_enum(UnitDirection, "direction"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    counterpart: Mapped[str | None] = mapped_column(String(100))
+    condition: Mapped[str | None] = mapped_column(String(500))
+
+    order: Mapped[WorkOrder] = relationship(back_populates="unit_log")
+
+
 #: the plugin's entities, in the order their tables are created
 ENTITIES = [MaintenanceContract, ContractEquipment, WorkOrder, WorkOrderLine, LabourEntry,
-            StatusChange]
+            StatusChange, UnitLog]

@@ -32,6 +32,7 @@ PERMISSIONS = {
     ("repair_work_order", "close"): (*SUPERVISORS, "front_desk"),
     ("repair_work_order", "cancel"): (*SUPERVISORS, "front_desk"),
     ("repair_work_order", "reopen"): SUPERVISORS,
+    ("repair_work_order", "carry_in"): (*SUPERVISORS, "front_desk", "engineer"),
     ("repair_contract", "read"): ALL_ROLES,
     ("repair_contract", "create"): SUPERVISORS,
 }
@@ -40,6 +41,11 @@ PERMISSIONS = {
 def _positive(value) -> None:
     if value <= 0:
         raise ValidationError(_("must be more than zero"))
+
+
+def _skill(value) -> None:
+    if not str(value).strip():
+        raise ValidationError(_("must not be empty"))
 
 
 @hookimpl
@@ -77,6 +83,12 @@ def fixdesk_settings():
         Setting("repair.repair_warranty_days", int, 90,
                 N_("Days a repair is guaranteed: the same fault again is repaired free"),
                 validate=_positive),
+        Setting("repair.contract_notice_days", int, 30,
+                N_("Days before a maintenance contract ends that its expiry notice is issued"),
+                validate=_positive),
+        Setting("repair.default_skill", str, "copier",
+                N_("Engineer skill a job needs when its model and fault name none"),
+                validate=_skill),
     ]
 
 
@@ -90,7 +102,39 @@ def fixdesk_actions():
 
 @hookimpl
 def fixdesk_routers():
-    """``POST /api/repair/work_orders`` (register) and ``/api/repair/contracts``."""
+    """``POST /api/repair/work_orders`` (register), ``/api/repair/contracts`` and the
+    reports under ``/api/repair/reports`` (JSON or ``?format=xlsx``)."""
     from .api import router
+    from .reports_api import reports_router
 
-    return [router()]
+    return [router(), reports_router()]
+
+
+@hookimpl
+def fixdesk_demo_data(ctx):
+    """Maintenance contracts and a few hundred historical work orders (made by the services)."""
+    from .demo import load_demo
+
+    load_demo(ctx)
+
+
+@hookimpl
+def fixdesk_documents():
+    """Service voucher, repair card, product receipt, maintenance record sheet, contract
+    expiry notice and survey card (templates in ``templates/repair/``)."""
+    from .documents import DOCUMENTS
+
+    return DOCUMENTS
+
+
+@hookimpl
+def fixdesk_scheduled_jobs():
+    """Flag overdue and late jobs every 5 minutes (R8, R15); contract expiry notices daily
+    at 08:00 (R20)."""
+    from kernel import ScheduledJob
+
+    from . import services
+
+    return [ScheduledJob("repair.flag_overdue", services.flag_overdue, interval_seconds=300),
+            ScheduledJob("repair.contract_expiry_notices",
+                         services.issue_contract_expiry_notices, daily_at="08:00")]

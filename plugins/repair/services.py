@@ -15,12 +15,13 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from kernel import Conflict, Money, NotFound, ValidationError
 from kernel.branch_calendar import calendar_for
 from kernel.i18n import _
-from kernel.models import Branch, Customer, CustomerEquipment, Employee
+from kernel.models import Branch, Customer, CustomerEquipment, Employee, Grade
+from kernel.notifications import notify
 from kernel.numbering import next_number
 from kernel.records import parse_bool
 from kernel.settings import get_setting
@@ -31,6 +32,8 @@ from .models import (
     LabourEntry,
     MaintenanceContract,
     StatusChange,
+    UnitDirection,
+    UnitLog,
     WorkOrder,
     WorkOrderLine,
 )
@@ -441,7 +444,12 @@ def edit(ctx, order, **changes) -> WorkOrder:
         "fault_description": lambda v: _text(v, "fault_description", max_length=4000),
         "fault_code": lambda v: _text(v, "fault_code", required=False, max_length=50),
         "urgent": lambda v: _flag(v, "urgent"),
+        "promised_at": lambda v: None if v in (None, "") else _when(v, "promised_at"),
     }
+    if changes.get("promised_at") not in (None, "") and \
+            order.service_mode != ServiceMode.CARRY_IN:
+        raise ValidationError(_("only carry-in repairs have a promised date"),
+                              field="promised_at")
     unknown = sorted(set(changes) - set(parsers))
     if unknown:
         raise ValidationError(_("{field} cannot be changed here").format(field=unknown[0]),
@@ -452,6 +460,8 @@ def edit(ctx, order, **changes) -> WorkOrder:
         if getattr(order, name) != value:
             detail[name] = [getattr(order, name), value]
             setattr(order, name, value)
+    if "promised_at" in detail:  # a new promise: missing it is reported again (R15)
+        order.promise_flagged_at = None
     if detail:
         _done(ctx, order, "edit", order.status, None, detail)
     return order
@@ -812,6 +822,8 @@ def close(ctx, order, note: str | None = None) -> WorkOrder:
     order = _order(ctx, order, "close")
     note = _text(note, "note", required=False)
     target = _check(order, "close")
+    if unit_in_workshop(order):  # picked up (R13): the register line goes out with it
+        _log_unit(ctx, order, UnitDirection.RETURNED, _now(ctx))
     order.closed_at = _now(ctx)
     _done(ctx, order, "close", target, note)
     ctx.hook.repair_order_closed(ctx=ctx, order=order)
@@ -887,3 +899,412 @@ def create_contract(ctx, *, number: str, customer, equipment: list, start_date, 
     ctx.session.add(contract)
     ctx.session.flush()
     return contract
+
+
+# ---------------------------------------------------------------------------
+# carry-in: the product in/out register and the promised date (R13, R15)
+# ---------------------------------------------------------------------------
+
+#: statuses in which a unit may be taken in (the repair is not done yet)
+NOT_REPAIRED = frozenset({Status.PENDING, Status.DISPATCHED, Status.QUOTED, Status.IN_REPAIR,
+                          Status.WAITING_PARTS, Status.HARD_TO_REPAIR})
+
+
+def unit_in_workshop(order: WorkOrder) -> bool:
+    """Whether the order's unit is in the workshop: its last register line took it in."""
+    return bool(order.unit_log) and order.unit_log[-1].direction == UnitDirection.RECEIVED
+
+
+def _log_unit(ctx, order: WorkOrder, direction: UnitDirection, at: dt.datetime,
+              counterpart: str | None = None, condition: str | None = None) -> UnitLog:
+    entry = UnitLog(order_id=order.id, direction=direction, at=at,
+                    user_id=ctx.user.id if ctx.user else None,
+                    actor=ctx.user.username if ctx.user else "system",
+                    counterpart=counterpart, condition=condition)
+    ctx.session.add(entry)
+    ctx.session.flush()
+    ctx.session.refresh(order, ["unit_log"])
+    return entry
+
+
+def _unit_moment(ctx, order: WorkOrder, at) -> dt.datetime:
+    moment = _now(ctx) if at in (None, "") else _when(at, "at")
+    _not_future(ctx, moment, "at")
+    if moment < order.reported_at:
+        raise ValidationError(_("the time lies before the report"), field="at")
+    return moment
+
+
+def receive_unit(ctx, order, condition: str | None = None, counterpart: str | None = None,
+                 promised_at=None, at=None) -> WorkOrder:
+    """Take the customer's unit in for repair (R13): a line in the product in/out register
+    (when, who, who handed it over, its condition), the promised date (``promised_at``)
+    and, for a job registered on site, the switch to carry-in (repaired in the workshop,
+    ready for pickup when done)."""
+    order = _order(ctx, order, "carry_in")
+    condition = _text(condition, "condition", required=False, max_length=500)
+    counterpart = _text(counterpart, "counterpart", required=False, max_length=100)
+    if order.status not in NOT_REPAIRED:
+        raise Conflict(_("cannot take the unit in: order {number} is {status}").format(
+            number=order.number, status=_(Status(order.status).value)), field="status")
+    if unit_in_workshop(order):
+        raise Conflict(_("the unit is in the workshop already"), field="direction")
+    moment = _unit_moment(ctx, order, at)
+    promised = _when(promised_at, "promised_at") if promised_at not in (None, "") else None
+    if promised is not None and promised <= moment:
+        raise ValidationError(_("the promised date must lie after the unit is taken in"),
+                              field="promised_at")
+    detail: dict = {"at": moment}
+    if order.service_mode != ServiceMode.CARRY_IN:
+        detail["service_mode"] = [order.service_mode, ServiceMode.CARRY_IN]
+        order.service_mode = ServiceMode.CARRY_IN
+    if promised is not None and promised != order.promised_at:
+        detail["promised_at"] = [order.promised_at, promised]
+        order.promised_at, order.promise_flagged_at = promised, None
+    _log_unit(ctx, order, UnitDirection.RECEIVED, moment, counterpart, condition)
+    return _done(ctx, order, "receive_unit", order.status, condition, detail)
+
+
+def return_unit(ctx, order, condition: str | None = None, counterpart: str | None = None,
+                note: str | None = None, at=None) -> WorkOrder:
+    """Hand the unit back (R13): a line in the in/out register, and the order is closed
+    (picked up) when it is ready for pickup or its quote was rejected. The unit of a
+    cancelled order goes back too; the order stays cancelled."""
+    order = _order(ctx, order, "carry_in")
+    condition = _text(condition, "condition", required=False, max_length=500)
+    counterpart = _text(counterpart, "counterpart", required=False, max_length=100)
+    if not unit_in_workshop(order):
+        raise Conflict(_("the unit is not in the workshop"), field="direction")
+    closes = rules.can("close", OrderState.of(order))
+    if not closes and order.status != Status.CANCELLED:
+        raise Conflict(_("the unit goes back when it is ready for pickup, the quote was "
+                         "rejected or the order was cancelled; order {number} is {status}")
+                       .format(number=order.number, status=_(Status(order.status).value)),
+                       field="status")
+    if closes:
+        ctx.require("repair_work_order.close", order)
+    moment = _unit_moment(ctx, order, at)
+    _log_unit(ctx, order, UnitDirection.RETURNED, moment, counterpart, condition)
+    _done(ctx, order, "return_unit", order.status, condition, {"at": moment})
+    if closes:
+        close(ctx, order, note)
+    return order
+
+
+# ---------------------------------------------------------------------------
+# dispatch suggestions and the morning queue (R7, R9)
+# ---------------------------------------------------------------------------
+
+#: skill → words in an order's model or fault that call for it (checked in this order)
+SKILL_WORDS: dict[str, tuple[str, ...]] = {
+    "copier": ("copier", "复印", "taskalfa", "bizhub", "imagerunner", "ir-adv"),
+    "printer": ("printer", "打印机", "laserjet"),
+    "fax": ("fax", "传真"),
+}
+#: orders that keep an engineer busy (assigned, not repaired yet)
+BUSY = frozenset({Status.DISPATCHED, Status.QUOTED, Status.IN_REPAIR, Status.WAITING_PARTS,
+                  Status.HARD_TO_REPAIR})
+GRADE_RANK = {Grade.EXPERT: 3, Grade.SENIOR: 2, Grade.REGULAR: 1, Grade.TRAINEE: 0}
+
+
+def needed_skill(ctx, order: WorkOrder) -> str:
+    """The skill an order calls for: a skill word in its model, else in its fault
+    description, else ``repair.default_skill`` (``copier``)."""
+    for text in (order.model, order.fault_description):
+        folded = (text or "").casefold()
+        for skill, words in SKILL_WORDS.items():
+            if any(word in folded for word in words):
+                return skill
+    return ctx.setting("repair.default_skill")
+
+
+def _place_texts(order: WorkOrder) -> tuple[list[str], list[str]]:
+    """(full addresses, districts) of the order's site."""
+    addresses, districts = [order.address or ""], []
+    site = order.equipment.address if order.equipment is not None else None
+    if site is None and order.customer is not None:
+        site = next((a for a in order.customer.addresses if a.is_default), None)
+    if site is not None:
+        addresses.append(site.address or "")
+        districts.append(site.district or "")
+    return [a for a in addresses if a], [d for d in districts if d]
+
+
+def _region_matches(region: str | None, addresses: list[str], districts: list[str]) -> bool:
+    region = (region or "").strip()
+    if not region:
+        return False
+    return any(region in text for text in addresses + districts) or \
+        any(district in region for district in districts)
+
+
+def suggest_engineers(ctx, order, skill: str | None = None, limit: int = 10) -> list[dict]:
+    """Engineers to dispatch ``order`` to (R7), best first, each with the reasons.
+
+    Candidates are the active employees the user may see who work in the field (a
+    service region or an equipment skill). They are ranked by: same branch as the order;
+    the skill the order calls for (``skill``, else :func:`needed_skill`); their service
+    region found in the order's address or district; fewest open orders (dispatched, not
+    repaired yet); higher grade; employee code.
+    """
+    order = _lookup(ctx, WorkOrder, order, "order", "number")
+    ctx.require("repair_work_order.dispatch", order)
+    skill = _text(skill, "skill", required=False, max_length=50) or needed_skill(ctx, order)
+    addresses, districts = _place_texts(order)
+    loads = dict(ctx.session.execute(
+        select(WorkOrder.engineer_id, func.count(WorkOrder.id))
+        .where(WorkOrder.engineer_id.is_not(None), WorkOrder.status.in_(BUSY),
+               WorkOrder.id != order.id)
+        .group_by(WorkOrder.engineer_id)).all())
+    people = ctx.session.scalars(select(Employee).where(
+        Employee.active.is_(True), Employee.company_id == order.company_id)).all()
+    ranked = []
+    for person in people:
+        skills = [str(s).strip().casefold() for s in person.skills or []]
+        if not person.service_region and not set(skills) & set(SKILL_WORDS):
+            continue  # office staff
+        same_branch = person.branch_id == order.branch_id
+        has_skill = skill.casefold() in skills
+        in_region = _region_matches(person.service_region, addresses, districts)
+        load = loads.get(person.id, 0)
+        reasons = [
+            _("same branch ({branch})") if same_branch else _("other branch ({branch})"),
+            _("skilled in {skill}") if has_skill else _("not skilled in {skill}"),
+        ]
+        if person.service_region:
+            reasons.append(_("covers {region}") if in_region
+                           else _("covers {region}, not this address"))
+        reasons.append(_("open orders: {count}"))
+        values = {"branch": person.branch.code, "skill": skill,
+                  "region": person.service_region, "count": load}
+        ranked.append(((not same_branch, not has_skill, not in_region, load,
+                        -GRADE_RANK.get(Grade(person.grade), 0), person.code), {
+            "employee_id": person.id, "code": person.code, "name": person.name,
+            "branch": person.branch.code, "grade": Grade(person.grade).value,
+            "service_region": person.service_region, "skills": list(person.skills or []),
+            "same_branch": same_branch, "skill_match": has_skill, "region_match": in_region,
+            "open_orders": load, "reasons": [r.format(**values) for r in reasons]}))
+    ranked.sort(key=lambda pair: pair[0])
+    return [{"rank": i, **row} for i, (_key, row) in enumerate(ranked[:limit], start=1)]
+
+
+def dispatch_queue(ctx, branch=None, limit: int = 200) -> list[WorkOrder]:
+    """Orders waiting to be dispatched (pending, no engineer or outlet) at ``branch``
+    (object, id or code; default the user's branch, else every branch the user sees):
+    urgent ones first (R9), then the oldest report first, so that yesterday's jobs come
+    before today's in the morning (R7)."""
+    ctx.require("repair_work_order.read")
+    query = select(WorkOrder).where(WorkOrder.status == Status.PENDING,
+                                    WorkOrder.engineer_id.is_(None),
+                                    WorkOrder.partner_outlet.is_(None))
+    if branch not in (None, ""):
+        branch = _lookup(ctx, Branch, branch, "branch", "code")
+    else:
+        branch = ctx.branch
+    if branch is not None:
+        query = query.where(WorkOrder.branch_id == branch.id)
+    return list(ctx.session.scalars(query.order_by(
+        WorkOrder.urgent.desc(), WorkOrder.reported_at, WorkOrder.id).limit(limit)))
+
+
+# ---------------------------------------------------------------------------
+# a returning customer's history (R2)
+# ---------------------------------------------------------------------------
+
+
+def _order_row(order: WorkOrder) -> dict:
+    return {
+        "id": order.id, "number": order.number, "reported_at": order.reported_at,
+        "status": Status(order.status).value, "category": Category(order.category).value,
+        "urgent": order.urgent, "serial_no": order.serial_no, "model": order.model,
+        "fault_description": order.fault_description, "fault_code": order.fault_code,
+        "engineer": order.engineer.name if order.engineer is not None else None,
+        "partner_outlet": order.partner_outlet, "completed_at": order.completed_at,
+        "closed_at": order.closed_at, "report_method": order.report_method,
+        "open": Status(order.status) in rules.OPEN,
+    }
+
+
+def customer_history(ctx, customer_id=None, serial_no: str | None = None,
+                     limit: int = 100) -> dict:
+    """What the front desk sees when a known customer or serial number is entered (R2):
+    the customer, their equipment (warranty and contracts today), their past orders most
+    recent first (also those of ``serial_no`` without a customer), and the sections other
+    plugins add through ``repair_history_extra`` (complaints, ...)."""
+    ctx.require("repair_work_order.read")
+    serial = _text(serial_no, "serial_no", required=False, max_length=100)
+    client = _lookup(ctx, Customer, customer_id, "customer", "code") \
+        if customer_id not in (None, "") else None
+    if serial is None and client is None:
+        raise ValidationError(_("give a customer or a serial number"), field="customer_id")
+    if serial is not None:
+        machine = ctx.session.scalar(select(CustomerEquipment).where(
+            CustomerEquipment.serial_no == serial))
+        owner = machine.customer if machine is not None else None
+        if owner is None:
+            earlier = ctx.session.scalar(select(WorkOrder).where(
+                WorkOrder.serial_no == serial, WorkOrder.customer_id.is_not(None))
+                .order_by(WorkOrder.reported_at.desc(), WorkOrder.id.desc()).limit(1))
+            owner = earlier.customer if earlier is not None else None
+        if client is not None and owner is not None and owner.id != client.id:
+            raise ValidationError(_("equipment {serial} does not belong to customer {code}")
+                                  .format(serial=serial, code=client.code), field="serial_no")
+        client = client or owner
+    if client is not None and not ctx.can_see(client):
+        raise NotFound(_("no {field} {value}").format(field="customer", value=customer_id),
+                       field="customer_id")
+    conditions = []
+    if client is not None:
+        conditions.append(WorkOrder.customer_id == client.id)
+    if serial is not None:
+        conditions.append(WorkOrder.serial_no == serial)
+    orders = ctx.session.scalars(select(WorkOrder).where(or_(*conditions)).order_by(
+        WorkOrder.reported_at.desc(), WorkOrder.id.desc()).limit(limit)).all()
+    if client is None and not orders:
+        raise NotFound(_("no {field} {value}").format(field="serial_no", value=serial),
+                       field="serial_no")
+    today = _local_date(ctx, _now(ctx))
+    equipment = []
+    for machine in (client.equipment if client is not None else []):
+        covers = [c for c in _contracts_of(ctx, machine)
+                  if not c.cancelled and c.start <= today <= c.end]
+        numbers = [ctx.session.get(MaintenanceContract, c.contract_id).number for c in covers]
+        equipment.append({
+            "id": machine.id, "serial_no": machine.serial_no, "brand": machine.brand,
+            "model": machine.model, "warranty_end": machine.warranty_end,
+            "in_warranty": machine.in_warranty(today), "contracts": numbers})
+    extra = []
+    if client is not None:
+        for answer in ctx.hook.repair_history_extra(ctx=ctx, customer=client):
+            if isinstance(answer, dict):
+                extra.append(answer)
+            elif answer:
+                extra.extend(answer)
+    return {
+        "customer": None if client is None else {
+            "id": client.id, "code": client.code, "name": client.name,
+            "tier": client.tier.value if hasattr(client.tier, "value") else client.tier,
+            "phone": client.phone, "branch": client.branch.code},
+        "serial_no": serial,
+        "equipment": equipment,
+        "orders": [_order_row(o) for o in orders],
+        "open_orders": sum(1 for o in orders if Status(o.status) in rules.OPEN),
+        "extra": extra,
+    }
+
+
+# ---------------------------------------------------------------------------
+# scheduled jobs: overdue jobs (R8, R15) and contract expiry notices (R20)
+# ---------------------------------------------------------------------------
+
+SUPERVISOR_ROLES = ("service_supervisor",)
+BRANCH_NOTICE_ROLES = ("service_supervisor", "branch_manager")
+
+
+def branch_recipients(ctx, branch_id: int, roles) -> list:
+    """Active users of the branch (home or extra branch) holding one of ``roles`` who have
+    an e-mail address."""
+    from kernel.auth import User, UserBranch, UserRole
+
+    return list(ctx.session.scalars(select(User).where(
+        User.active.is_(True), User.email.is_not(None), User.email != "",
+        User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(tuple(roles)))),
+        or_(User.home_branch_id == branch_id,
+            User.id.in_(select(UserBranch.user_id).where(UserBranch.branch_id == branch_id))))
+        .order_by(User.id)))
+
+
+def _local_text(ctx, moment: dt.datetime | None) -> str:
+    return moment.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _tell(ctx, branch_id: int, roles, template: str, context: dict) -> int:
+    recipients = branch_recipients(ctx, branch_id, roles)
+    for user in recipients:
+        notify(ctx, channel="email", to=user.email, template=template,
+               context={**context, "recipient": user.full_name}, locale=user.locale)
+    return len(recipients)
+
+
+def _overdue_context(ctx, order: WorkOrder, kind: str, due: dt.datetime) -> dict:
+    return {
+        "kind": kind, "number": order.number, "urgent": bool(order.urgent),
+        "customer": order.customer.name if order.customer is not None else "",
+        "address": order.address or "", "model": order.model or "",
+        "serial_no": order.serial_no or "", "fault": order.fault_description,
+        "status": Status(order.status).value, "due": _local_text(ctx, due),
+        "reported_at": _local_text(ctx, order.reported_at),
+        "engineer": order.engineer.name if order.engineer is not None
+        else (order.partner_outlet or ""),
+        "branch": order.branch.name,
+    }
+
+
+def flag_overdue(ctx) -> dict:
+    """Scheduled every 5 minutes (``repair.flag_overdue``). Flags, once each:
+
+    * on-site jobs past their arrival deadline without an arrival and with the clock
+      running (R8): ``overdue_flagged_at``, history event ``overdue``;
+    * carry-in jobs past their promised date and not repaired yet (R15):
+      ``promise_flagged_at``, history event ``late_repair``;
+
+    and e-mails the branch's service supervisors (``repair_overdue`` message). Returns
+    the numbers flagged, ``{"overdue": [...], "late": [...]}``.
+    """
+    now = _now(ctx)
+    flagged: dict[str, list[str]] = {"overdue": [], "late": []}
+    overdue = ctx.session.scalars(select(WorkOrder).where(
+        WorkOrder.service_mode == ServiceMode.ON_SITE, WorkOrder.deadline_at.is_not(None),
+        WorkOrder.deadline_at < now, WorkOrder.arrived_at.is_(None),
+        WorkOrder.paused_at.is_(None), WorkOrder.overdue_flagged_at.is_(None),
+        WorkOrder.status.in_(NOT_REPAIRED)).order_by(WorkOrder.id).with_for_update())
+    for order in overdue.all():
+        order.overdue_flagged_at = now
+        _record(ctx, order, "overdue", order.status, _("arrival deadline missed"),
+                {"deadline_at": order.deadline_at})
+        _tell(ctx, order.branch_id, SUPERVISOR_ROLES, "repair_overdue",
+              _overdue_context(ctx, order, "arrival", order.deadline_at))
+        flagged["overdue"].append(order.number)
+    late = ctx.session.scalars(select(WorkOrder).where(
+        WorkOrder.service_mode == ServiceMode.CARRY_IN, WorkOrder.promised_at.is_not(None),
+        WorkOrder.promised_at < now, WorkOrder.promise_flagged_at.is_(None),
+        WorkOrder.status.in_(NOT_REPAIRED)).order_by(WorkOrder.id).with_for_update())
+    for order in late.all():
+        order.promise_flagged_at = now
+        _record(ctx, order, "late_repair", order.status, _("promised date missed"),
+                {"promised_at": order.promised_at})
+        _tell(ctx, order.branch_id, SUPERVISOR_ROLES, "repair_overdue",
+              _overdue_context(ctx, order, "promised", order.promised_at))
+        flagged["late"].append(order.number)
+    return flagged
+
+
+def issue_contract_expiry_notices(ctx) -> list[str]:
+    """Scheduled daily at 08:00 (``repair.contract_expiry_notices``, R20): each contract
+    that is not cancelled and ends within ``repair.contract_notice_days`` (30) days from
+    today (site time zone; a contract ending today included, one ended yesterday not) gets
+    its expiry notice once: ``expiry_notice_at`` is set and the branch's supervisors and
+    managers are e-mailed (``repair_contract_expiry``). Returns the contract numbers."""
+    now = _now(ctx)
+    today = _local_date(ctx, now)
+    days = ctx.setting("repair.contract_notice_days")
+    contracts = ctx.session.scalars(select(MaintenanceContract).where(
+        MaintenanceContract.cancelled_at.is_(None),
+        MaintenanceContract.expiry_notice_at.is_(None),
+        MaintenanceContract.end_date >= today,
+        MaintenanceContract.end_date <= today + dt.timedelta(days=days))
+        .order_by(MaintenanceContract.end_date, MaintenanceContract.id).with_for_update())
+    issued = []
+    for contract in contracts.all():
+        contract.expiry_notice_at = now
+        branch = ctx.session.get(Branch, contract.branch_id)
+        _tell(ctx, contract.branch_id, BRANCH_NOTICE_ROLES, "repair_contract_expiry", {
+            "number": contract.number, "customer": contract.customer.name,
+            "start_date": contract.start_date.isoformat(),
+            "end_date": contract.end_date.isoformat(),
+            "days_left": (contract.end_date - today).days,
+            "equipment": ", ".join(item.equipment.serial_no for item in contract.items),
+            "branch": branch.name})
+        issued.append(contract.number)
+    ctx.session.flush()
+    return issued

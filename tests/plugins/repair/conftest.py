@@ -31,6 +31,18 @@ def local(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
+@pytest.fixture(autouse=True)
+def _without_demo_history(request, monkeypatch):
+    """Demo sites of these tests get the kernel's master data but not the repair plugin's
+    contracts and order history (:mod:`plugins.repair.demo`): the scenario tests run on
+    fixed dates with numbers and contracts of their own. A test module that wants the
+    history sets ``DEMO_HISTORY = True``."""
+    if not getattr(request.module, "DEMO_HISTORY", False):
+        import plugins.repair.demo
+
+        monkeypatch.setattr(plugins.repair.demo, "load_demo", lambda ctx: None)
+
+
 @pytest.fixture
 def repair_app(make_site, app_of):
     """A started demo site with the repair plugin, pinned warranties and an engineer user
