@@ -33,9 +33,11 @@ from sqlalchemy.orm import joinedload
 from kernel import NotFound, ValidationError
 from kernel.i18n import N_, _
 from kernel.models import Branch, Employee
+from kernel.spreadsheet import sheet_title
 
 from .models import LabourEntry, StatusChange, WorkOrder
 from .rules import OPEN, Status
+from .services import parse_date
 
 #: the longest date range one report covers
 MAX_DAYS = 366
@@ -66,18 +68,8 @@ class Report:
 # ---------------------------------------------------------------------------
 
 
-def _day(value: Any, field: str) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationError(_("{field} must be a date like 2026-05-29").format(field=field),
-                              field=field) from None
-
-
 def _period(start: Any, end: Any) -> tuple[dt.date, dt.date]:
-    first, last = _day(start, "start"), _day(end, "end")
+    first, last = parse_date(start, "start"), parse_date(end, "end")
     if last < first:
         raise ValidationError(_("the end date lies before the start date"), field="end")
     if (last - first).days >= MAX_DAYS:
@@ -361,7 +353,7 @@ def supervisor_daily(ctx, day, branch=None) -> list[dict]:
     ones, the overdue ones (deadline passed, engineer not arrived) and those not
     dispatched. Statuses at the end of the day come from the orders' history."""
     ctx.require(PERMISSION)
-    on = _day(day, "day")
+    on = parse_date(day, "day")
     low, high = _bounds(ctx, on, on)
     moment = min(high, ctx.now().astimezone(dt.UTC))
     branches = _branches(ctx, branch)
@@ -469,7 +461,7 @@ def to_xlsx(ctx, title: str, columns: tuple[Column, ...], rows: list[dict],
     from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=_sheet_title(title))
+    sheet = book.create_sheet(title=sheet_title(title))
     sheet.freeze_panes = "A3"
     for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(column.kind, 20)
@@ -494,9 +486,3 @@ def to_xlsx(ctx, title: str, columns: tuple[Column, ...], rows: list[dict],
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-def _sheet_title(title: str) -> str:
-    for char in "[]:*?/\\":
-        title = title.replace(char, " ")
-    return title[:31] or "Sheet"

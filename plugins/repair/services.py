@@ -100,7 +100,8 @@ def _when(value: Any, field: str) -> dt.datetime:
                               field=field) from None
 
 
-def _date(value: Any, field: str) -> dt.date:
+def parse_date(value: Any, field: str) -> dt.date:
+    """A date from a date or ISO text; :class:`ValidationError` naming ``field`` otherwise."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     try:
@@ -769,7 +770,7 @@ def add_labour(ctx, order, hours=None, engineer=None, work_date=None,
     entry = LabourEntry(
         order_id=order.id, employee_id=person.id, minutes=minutes,
         work_date=_local_date(ctx, _now(ctx)) if work_date in (None, "")
-        else _date(work_date, "work_date"),
+        else parse_date(work_date, "work_date"),
         note=_text(note, "note", required=False))
     ctx.session.add(entry)
     ctx.session.flush()
@@ -867,7 +868,7 @@ def create_contract(ctx, *, number: str, customer, equipment: list, start_date, 
     ctx.require("repair_contract.create")
     number = _text(number, "number", max_length=50)
     client = _lookup(ctx, Customer, customer, "customer", "code")
-    start_on, end_on = _date(start_date, "start_date"), _date(end_date, "end_date")
+    start_on, end_on = parse_date(start_date, "start_date"), parse_date(end_date, "end_date")
     if end_on < start_on:
         raise ValidationError(_("the contract ends before it starts"), field="end_date")
     machines = [_lookup(ctx, CustomerEquipment, e, "equipment", "serial_no")

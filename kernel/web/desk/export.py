@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from kernel import records
 from kernel.entities import EntityInfo
+from kernel.spreadsheet import sheet_title
 from kernel.web.desk import fields
 
 #: the most rows one export holds (an export is a report, not a backup)
@@ -89,7 +90,7 @@ def to_xlsx(ctx, info: EntityInfo, pages, title: str) -> bytes:
     tz = ctx.settings.tz
     specs = export_fields(info)
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=_sheet_title(title))
+    sheet = book.create_sheet(title=sheet_title(title))
     sheet.freeze_panes = "A2"
     for index, spec in enumerate(specs, start=1):
         width = {"text": 40, "date": 12, "datetime": 17, "money": 14}.get(spec.kind, 18)
@@ -115,9 +116,3 @@ def to_xlsx(ctx, info: EntityInfo, pages, title: str) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-def _sheet_title(title: str) -> str:
-    for char in "[]:*?/\\":
-        title = title.replace(char, " ")
-    return title[:31] or "Sheet"
