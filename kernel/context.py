@@ -75,10 +75,6 @@ class Context:
 
     # -- permissions -----------------------------------------------------
 
-    @property
-    def is_system(self) -> bool:
-        return self.user is None
-
     def can(self, permission: str) -> bool:
         """Whether the acting user holds ``permission`` (the system holds every permission)."""
         if self.user is None:

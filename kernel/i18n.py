@@ -80,8 +80,3 @@ def _(message: str) -> str:
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it (enum values, constants)."""
     return message
-
-
-def gettext_for(locale: str):
-    """A ``gettext`` function bound to ``locale`` (for templates and papers)."""
-    return translations(locale).gettext

@@ -29,9 +29,6 @@ from kernel.plugins import KERNEL
 from kernel.site import App
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-VERSION_TABLE = "alembic_version"
-
-
 def _config(app: App, plugins: list[str] | None = None) -> Config:
     """Alembic config over the kernel's versions and those of ``plugins`` (default: all found)."""
     names = [n for n, p in app.plugins.items() if plugins is None or n in plugins]
@@ -59,14 +56,14 @@ def _target_metadata(app: App, plugins: list[str] | None = None) -> MetaData:
     return metadata
 
 
-def _only_known_tables(app: App):
-    known = {t.name for t in app.tables()}
+def _only_tables(names: set[str]):
+    """An Alembic ``include_object`` that keeps only these tables and what belongs to them."""
 
-    def include_object(obj, name, type_, reflected, compare_to):
+    def include_object(obj, name, type_, _reflected, _compare_to):
         if type_ == "table":
-            return name in known
+            return name in names
         table = getattr(obj, "table", None)
-        return table is None or table.name in known
+        return table is None or table.name in names
 
     return include_object
 
@@ -90,7 +87,8 @@ def schema_differences(app: App) -> list:
     """What differs between the database and the loaded models (empty when in sync)."""
     with app.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"include_object": _only_known_tables(app), "compare_type": True}
+            connection, opts={"include_object": _only_tables({t.name for t in app.tables()}),
+                        "compare_type": True}
         )
         return compare_metadata(context, _target_metadata(app))
 
@@ -128,12 +126,7 @@ def make_revision(app: App, plugin: str, message: str, rev_id: str | None = None
     if str(version_path) not in locations:  # a plugin's first revision
         cfg.set_main_option("version_locations", os.pathsep.join([*locations, str(version_path)]))
     script = ScriptDirectory.from_config(cfg)
-    own_tables = {cls.__table__.name for cls in app.entities.get(plugin, [])}
-
-    def include_object(obj, name, type_, reflected, compare_to):
-        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
-        return table in own_tables
-
+    include_object = _only_tables({cls.__table__.name for cls in app.entities.get(plugin, [])})
     first = not _has_branch(script, plugin)
     if rev_id is None:  # readable, ordered ids: repair_0001, repair_0002, ...
         count = sum(1 for rev in script.walk_revisions() if plugin in rev.branch_labels)
