@@ -266,13 +266,19 @@ def branch_parent(cls: type) -> tuple[str, type] | None:
     return column, parent
 
 
+_parent_scoped: tuple[int, list] = (-1, [])
+
+
 def _through_parent() -> list[tuple[type, str, type]]:
-    found = []
-    for mapper in Base.registry.mappers:
-        parent = branch_parent(mapper.class_)
-        if parent is not None:
-            found.append((mapper.class_, *parent))
-    return found
+    """The parent-scoped entities; recomputed only when new classes were mapped (this runs
+    on every ORM query)."""
+    global _parent_scoped
+    mappers = Base.registry.mappers
+    if _parent_scoped[0] != len(mappers):
+        found = [(m.class_, *branch_parent(m.class_)) for m in mappers
+                 if branch_parent(m.class_) is not None]
+        _parent_scoped = (len(mappers), found)
+    return _parent_scoped[1]
 
 
 def _scope_queries(execute_state):

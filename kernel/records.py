@@ -255,7 +255,7 @@ def _validated(ctx, info: EntityInfo, data: dict, *, creating: bool) -> dict:
 
 def _foreign(ctx, table: str, record_id: int):
     """The referenced record, if it exists and the user may see it."""
-    cls = next((c for c in ctx.app.all_entity_classes() if c.__table__.name == table), None)
+    cls = ctx.app.entity_class(table)
     if cls is None:
         return True
     record = ctx.session.get(cls, record_id)

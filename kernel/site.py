@@ -170,6 +170,8 @@ class App:
 
         answers = call_each(self.pm, "fixdesk_entities")
         self.entities: dict[str, list[type]] = {n: list(a or []) for n, a in answers.items()}
+        self._classes_by_table = {cls.__table__.name: cls for classes in self.entities.values()
+                                  for cls in classes}
         self.settings_registry = collect_settings(self.pm)
         self.declared_permissions = [p for answer in self.pm.hook.fixdesk_permissions()
                                      for p in answer or []]
@@ -194,9 +196,9 @@ class App:
         """Plugins registered in this app (enabled and loaded), dependency order, no kernel."""
         return self.plugin_order[1:]
 
-    def all_entity_classes(self) -> list[type]:
-        """Every mapped class the kernel and the loaded plugins registered."""
-        return [cls for classes in self.entities.values() for cls in classes]
+    def entity_class(self, table: str) -> type | None:
+        """The mapped class of ``table`` among the kernel's and the loaded plugins' entities."""
+        return self._classes_by_table.get(table)
 
     def tables(self, plugins: list[str] | None = None) -> list:
         """Tables owned by the kernel and by ``plugins`` (default: the loaded ones)."""

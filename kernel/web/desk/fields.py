@@ -239,11 +239,7 @@ def with_zone(text: str, tz) -> str:
 
 def entity_class(app, table: str):
     """The mapped class of ``table`` among the site's entities, or None."""
-    cache = app.__dict__.setdefault("_desk_classes", {})
-    if table not in cache:
-        cache[table] = next((c for c in app.all_entity_classes()
-                             if c.__table__.name == table), None)
-    return cache[table]
+    return app.entity_class(table)
 
 
 #: records named by other columns than a code and a name (a class may set ``__label_columns__``)
