@@ -15,6 +15,7 @@ _EXPORTS = {
     "Action": "kernel.contributions",
     "Document": "kernel.contributions",
     "JobHandler": "kernel.contributions",
+    "Param": "kernel.contributions",
     "Permission": "kernel.contributions",
     "ScheduledJob": "kernel.contributions",
     "Setting": "kernel.contributions",

@@ -80,6 +80,40 @@ class JobHandler:
     lease_seconds: int = 300
 
 
+#: the kinds a :class:`Param` may have (what the desk shows and how input is read)
+PARAM_KINDS = ("string", "text", "integer", "number", "money", "boolean", "date",
+               "datetime", "choice", "reference")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One input of an action or a report: its name, kind and how the desk asks for it.
+
+    ``kind`` is one of :data:`PARAM_KINDS`: ``text`` is a multi-line string,
+    ``number`` a decimal, ``datetime`` a local date and time (the desk sends it with the
+    site's time zone), ``choice`` one of ``choices``, ``reference`` a record of the
+    exposed entity ``reference`` (a table name, such as ``"employee"``) given by id or
+    code. ``label`` is an English msgid (default: the entity field's label, else the
+    name). Services still validate every value: a param only shapes the form.
+    """
+
+    name: str
+    kind: str = "string"
+    label: str | None = None
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    reference: str | None = None
+    help: str | None = None
+
+    def __post_init__(self):
+        if self.kind not in PARAM_KINDS:
+            raise ValueError(f"param {self.name}: unknown kind {self.kind!r}")
+        if self.kind == "choice" and not self.choices:
+            raise ValueError(f"param {self.name}: a choice needs choices")
+        if self.kind == "reference" and not self.reference:
+            raise ValueError(f"param {self.name}: a reference names its entity")
+
+
 @dataclass(frozen=True)
 class Action:
     """A business operation on one record, offered as an API call and a desk button.

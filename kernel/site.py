@@ -6,6 +6,7 @@
     locale = "zh_CN"          # zh_CN | en
     timezone = "Asia/Shanghai"
     currency = "CNY"
+    public_url = "https://service.example.com"   # where customers reach the site (QR links)
 
     [database]
     url = "sqlite:///fixdesk.sqlite3"   # relative SQLite paths are inside the site folder
@@ -31,6 +32,8 @@ from kernel.i18n import SUPPORTED, _
 
 SITE_FILE = "site.toml"
 DEFAULT_DB = "sqlite:///fixdesk.sqlite3"
+#: what ``make demo`` serves; links printed for customers start here unless set
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 @dataclass
@@ -46,6 +49,8 @@ class SiteConfig:
     smtp: dict = field(default_factory=dict)
     #: created with demo data (``fixdesk serve`` then prints the demo accounts)
     demo: bool = False
+    #: the address customers reach the site at: links printed on papers (survey QR codes)
+    public_url: str = DEFAULT_PUBLIC_URL
 
     def __post_init__(self):
         if self.locale not in SUPPORTED:
@@ -59,6 +64,11 @@ class SiteConfig:
             raise SiteError(_("currency must be an ISO 4217 code such as CNY, not {value!r}")
                             .format(value=self.currency))
         self.plugins = list(dict.fromkeys(self.plugins))
+        self.public_url = str(self.public_url).strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", self.public_url):
+            raise SiteError(_("public_url must be an http(s) address such as "
+                              "https://service.example.com, not {value!r}").format(
+                                  value=self.public_url))
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -67,7 +77,7 @@ class SiteConfig:
     def to_toml(self) -> dict:
         data = {
             "site": {"locale": self.locale, "timezone": self.timezone, "currency": self.currency,
-                     **({"demo": True} if self.demo else {})},
+                     "public_url": self.public_url, **({"demo": True} if self.demo else {})},
             "database": {"url": self.database_url},
             "plugins": {"enabled": self.plugins},
         }
@@ -87,6 +97,7 @@ class SiteConfig:
                 currency=str(site.get("currency", "CNY")),
                 smtp=dict(data.get("smtp", {})),
                 demo=bool(site.get("demo", False)),
+                public_url=str(site.get("public_url", DEFAULT_PUBLIC_URL)),
             )
         except (TypeError, AttributeError) as exc:
             raise SiteError(_("malformed site.toml: {error}").format(error=exc)) from exc

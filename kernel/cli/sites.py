@@ -26,14 +26,18 @@ from kernel.i18n import _
 @click.option("--locale", default="zh_CN", help=_("zh_CN or en."))
 @click.option("--timezone", "tz", default="Asia/Shanghai", help=_("IANA time zone."))
 @click.option("--currency", default="CNY", help=_("ISO 4217 currency code."))
+@click.option("--public-url", metavar="URL",
+              help=_("Where customers reach the site, for links printed on papers "
+                     "(default http://127.0.0.1:8000)."))
 def new_site(directory, db_url, plugin_names, demo, company, branch_code, branch_name, zone,
-             locale, tz, currency):
+             locale, tz, currency, public_url):
     from kernel import demo as demo_data
     from kernel.provision import create_site
-    from kernel.site import DEFAULT_DB, SiteConfig
+    from kernel.site import DEFAULT_DB, DEFAULT_PUBLIC_URL, SiteConfig
 
     config = SiteConfig(database_url=db_url or DEFAULT_DB, plugins=split_list(plugin_names),
-                        locale=locale, timezone=tz, currency=currency)
+                        locale=locale, timezone=tz, currency=currency,
+                        public_url=public_url or DEFAULT_PUBLIC_URL)
     if demo:
         company = company or demo_data.COMPANY_NAME
         first = demo_data.BRANCHES[0]

@@ -13,7 +13,7 @@ from kernel import records
 from kernel.web.deps import request_context
 from kernel.web.errors import ERROR_RESPONSES
 
-from . import services
+from . import customer_history, dispatching, services
 
 
 class RegisterRequest(BaseModel):
@@ -79,7 +79,7 @@ def router() -> APIRouter:
                     skill: str | None = Query(None, max_length=50),
                     limit: int = Query(10, ge=1, le=100)) -> list[dict]:
         with request_context(request) as ctx:
-            return services.suggest_engineers(ctx, order_id, skill=skill, limit=limit)
+            return dispatching.suggest_engineers(ctx, order_id, skill=skill, limit=limit)
 
     @routes.get("/dispatch_queue",
                 summary="Undispatched work orders: urgent first, then the oldest report")
@@ -88,14 +88,14 @@ def router() -> APIRouter:
         with request_context(request) as ctx:
             info = ctx.app.exposed["repair_work_order"]
             return [records.to_dict(info, order)
-                    for order in services.dispatch_queue(ctx, branch, limit=limit)]
+                    for order in dispatching.dispatch_queue(ctx, branch, limit=limit)]
 
     @routes.get("/history", summary="A returning customer's equipment and past orders (R2)")
     def history(request: Request, customer_id: int | None = Query(None, ge=1, le=2**31 - 1),
                 serial_no: str | None = Query(None, max_length=100),
                 limit: int = Query(100, ge=1, le=1000)) -> dict:
         with request_context(request) as ctx:
-            return services.customer_history(ctx, customer_id=customer_id,
+            return customer_history.customer_history(ctx, customer_id=customer_id,
                                              serial_no=serial_no, limit=limit)
 
     return routes

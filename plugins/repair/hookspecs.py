@@ -162,7 +162,7 @@ def repair_history_extra(ctx, customer) -> list[dict] | dict | None:
     """Add sections to a returning customer's history (R2), shown at registration beside
     their equipment and past orders; complaints adds the open complaints here.
 
-    Called by :func:`plugins.repair.services.customer_history` (``GET
+    Called by :func:`plugins.repair.customer_history.customer_history` (``GET
     /api/repair/history``), read-only: do not write.
 
     :param ctx: the :class:`kernel.Context` of the request (the user's branch scope).

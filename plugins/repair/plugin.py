@@ -133,8 +133,8 @@ def fixdesk_scheduled_jobs():
     at 08:00 (R20)."""
     from kernel import ScheduledJob
 
-    from . import services
+    from . import scheduled
 
-    return [ScheduledJob("repair.flag_overdue", services.flag_overdue, interval_seconds=300),
+    return [ScheduledJob("repair.flag_overdue", scheduled.flag_overdue, interval_seconds=300),
             ScheduledJob("repair.contract_expiry_notices",
-                         services.issue_contract_expiry_notices, daily_at="08:00")]
+                         scheduled.issue_contract_expiry_notices, daily_at="08:00")]

@@ -129,6 +129,9 @@ ENUM_LABELS = (
 OPEN = frozenset({Status.PENDING, Status.DISPATCHED, Status.QUOTED, Status.IN_REPAIR,
                   Status.WAITING_PARTS, Status.HARD_TO_REPAIR, Status.COMPLETED,
                   Status.READY_FOR_PICKUP})
+#: statuses in which a unit may be taken in (the repair is not done yet)
+NOT_REPAIRED = frozenset({Status.PENDING, Status.DISPATCHED, Status.QUOTED, Status.IN_REPAIR,
+                          Status.WAITING_PARTS, Status.HARD_TO_REPAIR})
 #: statuses in which the repair is done (the repair warranty may start)
 DONE = frozenset({Status.COMPLETED, Status.READY_FOR_PICKUP, Status.CLOSED})
 

@@ -28,7 +28,7 @@ from kernel.migrate import schema_differences
 from kernel.models import Customer
 from kernel.settings import set_setting
 from kernel.web.app import create_app
-from plugins.repair import services
+from plugins.repair import customer_history, dispatching, services
 from plugins.repair.models import MaintenanceContract, StatusChange, UnitLog, WorkOrder
 
 from .conftest import local
@@ -140,7 +140,7 @@ def test_migrations_match_the_models(app, fixdesk):
 def test_needed_skill(app, model, fault, skill):
     order = WorkOrder(model=model, fault_description=fault)
     with app.context() as ctx:
-        assert services.needed_skill(ctx, order) == skill
+        assert dispatching.needed_skill(ctx, order) == skill
 
 
 def test_suggestions_rank_branch_skill_region_then_load(app, at):
@@ -155,7 +155,7 @@ def test_suggestions_rank_branch_skill_region_then_load(app, at):
         services.dispatch(ctx, busy[3], engineer="E002")
         services.cancel(ctx, busy[3], reason="客户自行修好")  # cancelled: no load
     with at("wufang", "2026-11-30 09:20") as ctx, use_locale("en"):
-        rows = services.suggest_engineers(ctx, target)
+        rows = dispatching.suggest_engineers(ctx, target)
     # SH + copier + 徐汇: E003 despite 2 open orders; SH + copier: E002 (0, regular),
     # E005 (0, trainee), E001 (1); SH without copier: E004. Office staff S001–S004 are
     # left out; JD's engineers are outside wufang's branch scope.
@@ -167,17 +167,17 @@ def test_suggestions_rank_branch_skill_region_then_load(app, at):
                                   "covers 浦东, not this address", "open orders: 1"]
     assert (rows[4]["skill_match"], rows[4]["region_match"]) == (False, False)
     with at("admin", "2026-11-30 09:20") as ctx, use_locale("en"):  # sees every branch
-        everyone = services.suggest_engineers(ctx, target)
+        everyone = dispatching.suggest_engineers(ctx, target)
     # then JD: E006 senior, E007 regular (both copier), E008 (printer)
     assert [r["code"] for r in everyone] == ["E003", "E002", "E005", "E001", "E004",
                                              "E006", "E007", "E008"]
     assert everyone[5]["reasons"] == ["other branch (JD)", "skilled in copier",
                                       "covers 嘉定, not this address", "open orders: 0"]
     with at("wufang", "2026-11-30 09:20") as ctx:  # a printer job: the skill decides
-        printer = services.suggest_engineers(ctx, target, skill="printer", limit=3)
+        printer = dispatching.suggest_engineers(ctx, target, skill="printer", limit=3)
     assert [r["code"] for r in printer] == ["E003", "E004", "E001"]
     with at("zhengli", "2026-11-30 09:20") as ctx, pytest.raises(PermissionDenied):
-        services.suggest_engineers(ctx, target)  # front desk does not dispatch
+        dispatching.suggest_engineers(ctx, target)  # front desk does not dispatch
 
 
 def test_dispatch_queue_urgent_first_then_oldest(app, at):
@@ -194,12 +194,12 @@ def test_dispatch_queue_urgent_first_then_oldest(app, at):
         elsewhere = _register(ctx, "LV93X10235")  # JD
     with at("wufang", "2026-11-30 09:05") as ctx:
         services.dispatch(ctx, dispatched, engineer="E001")
-        queue = [o.number for o in services.dispatch_queue(ctx, "SH")]
-        mine = [o.number for o in services.dispatch_queue(ctx)]  # the user's branch
+        queue = [o.number for o in dispatching.dispatch_queue(ctx, "SH")]
+        mine = [o.number for o in dispatching.dispatch_queue(ctx)]  # the user's branch
     assert queue == [friday_urgent, monday_urgent, friday, monday]
     assert mine == queue and elsewhere not in queue
     with at("huangtao", "2026-11-30 09:05") as ctx:
-        assert [o.number for o in services.dispatch_queue(ctx, "JD")] == [elsewhere]
+        assert [o.number for o in dispatching.dispatch_queue(ctx, "JD")] == [elsewhere]
 
 
 # ---------------------------------------------------------------------------
@@ -234,8 +234,8 @@ def test_customer_history(app, at):
     app.pm.register(Complaints(), name="complaints")
     try:
         with at("zhengli", "2026-11-30 10:10") as ctx:
-            by_customer = services.customer_history(ctx, customer_id=shenda)
-            by_serial = services.customer_history(ctx, serial_no="E335M820091")
+            by_customer = customer_history.customer_history(ctx, customer_id=shenda)
+            by_serial = customer_history.customer_history(ctx, serial_no="E335M820091")
     finally:
         app.pm.unregister(name="complaints")
     assert by_customer["customer"]["code"] == "C0001"
@@ -248,13 +248,13 @@ def test_customer_history(app, at):
                                      "rows": [{"customer": "C0001", "topic": "态度"}]}]
     assert by_serial["orders"] == by_customer["orders"]
     with at("zhengli", "2026-11-30 10:10") as ctx:
-        assert services.customer_history(ctx, customer_id=shenda)["extra"] == []
+        assert customer_history.customer_history(ctx, customer_id=shenda)["extra"] == []
         with pytest.raises(NotFound):
-            services.customer_history(ctx, serial_no="NO-SUCH-SERIAL")
+            customer_history.customer_history(ctx, serial_no="NO-SUCH-SERIAL")
         with pytest.raises(ValidationError):
-            services.customer_history(ctx, customer_id=shenda, serial_no="QXY20614")
+            customer_history.customer_history(ctx, customer_id=shenda, serial_no="QXY20614")
         with pytest.raises(ValidationError):
-            services.customer_history(ctx)
+            customer_history.customer_history(ctx)
 
 
 # ---------------------------------------------------------------------------

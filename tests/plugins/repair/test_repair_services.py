@@ -20,6 +20,7 @@ from kernel.migrate import schema_differences
 from kernel.models import Employee
 from kernel.settings import set_setting
 from plugins.repair import services
+from plugins.repair.events import load_order
 from plugins.repair.models import LabourEntry, StatusChange, WorkOrder, WorkOrderLine
 
 from .conftest import local
@@ -308,7 +309,7 @@ def test_parts_go_back_when_returned_or_cancelled(repair_app, as_user, recorder)
         services.return_part(ctx, number, drum.id, reason="未使用")
         with pytest.raises(Conflict, match="given back already"):
             services.return_part(ctx, number, drum.id)
-        assert services._order(ctx, number, "read").parts_cost == Decimal("70.00")
+        assert load_order(ctx, number, "read").parts_cost == Decimal("70.00")
     with as_user("wufang", "2026-12-01 11:00") as ctx:
         services.cancel(ctx, number, reason="客户不修了")
         with pytest.raises(Conflict, match="is cancelled: cannot complete"):
@@ -317,7 +318,7 @@ def test_parts_go_back_when_returned_or_cancelled(repair_app, as_user, recorder)
         "registered", "dispatched", "parts_needed 硒鼓 x1", "parts_needed 搓纸轮 x2",
         "parts_returned 硒鼓", "parts_returned 搓纸轮", "cancelled 客户不修了"]
     with repair_app.context() as ctx:
-        order = services._order(ctx, number, "read")
+        order = load_order(ctx, number, "read")
         assert (order.status.value, order.cancel_reason, order.parts_cost) == \
             ("cancelled", "客户不修了", Decimal("0.00"))
 
