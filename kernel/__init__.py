@@ -32,6 +32,8 @@ _EXPORTS = {
     "PluginError": "kernel.errors",
     "SiteError": "kernel.errors",
     "ValidationError": "kernel.errors",
+    "Column": "kernel.reports.registry",
+    "Report": "kernel.reports.registry",
     "hookimpl": "kernel.hookspecs",
     "hookspec": "kernel.hookspecs",
 }

@@ -106,6 +106,8 @@ class Param:
     help: str | None = None
 
     def __post_init__(self):
+        if not self.name.isidentifier():
+            raise ValueError(f"param {self.name!r}: a name must be an identifier")
         if self.kind not in PARAM_KINDS:
             raise ValueError(f"param {self.name}: unknown kind {self.kind!r}")
         if self.kind == "choice" and not self.choices:
@@ -122,6 +124,10 @@ class Action:
     record's state (raising :class:`kernel.Conflict` with the reason) and
     writes. ``available(record)`` says whether the desk shows the button for
     the record's current state. Exposed as ``POST /api/v1/<entity>/<id>/<name>``.
+
+    ``params`` are the inputs the service takes: :class:`Param` objects, or plain
+    names whose kind :func:`kernel.params.action_params` infers from the entity's
+    column of that name.
     """
 
     entity: type
@@ -130,4 +136,9 @@ class Action:
     func: Callable[..., Any]
     permission: str
     available: Callable[[Any], bool] = lambda record: True
-    params: tuple[str, ...] = ()
+    params: tuple[str | Param, ...] = ()
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """The names of the accepted params, in order."""
+        return tuple(p if isinstance(p, str) else p.name for p in self.params)

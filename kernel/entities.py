@@ -12,6 +12,11 @@ Built from the SQLAlchemy mapping of the classes plugins return from
 ``__search__``              text fields the search box looks in
 ``__deletable__ = False``   records are cancelled, never deleted
 ``__default_sort__``        list order without an explicit sort (``"-urgent,-reported_at"``)
+``__new_permission__``      the entity is made by its plugin's own page at ``/desk/<entity>/new``
+                            (served by the plugin's router): the desk's home, list and form
+                            show "New" to users holding ``<permission>.<this action>``
+                            (``"register"`` → ``repair_work_order.register``), even when no
+                            field is writable
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ class EntityInfo:
     deletable: bool
     branch_scoped: bool
     company_scoped: bool
+    #: action of the permission to make records on the plugin's own new-record page
+    new_permission: str | None = None
     field_map: dict = field(default_factory=dict, compare=False, repr=False)
 
     def field(self, name: str) -> FieldInfo | None:
@@ -147,6 +154,7 @@ def describe(cls: type, plugin: str) -> EntityInfo:
         deletable=getattr(cls, "__deletable__", True),
         branch_scoped="branch_id" in names,
         company_scoped="company_id" in names,
+        new_permission=getattr(cls, "__new_permission__", None),
         field_map={f.name: f for f in fields},
     )
 

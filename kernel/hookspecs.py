@@ -118,6 +118,20 @@ def fixdesk_job_handlers() -> list[Any]:
     """
 
 
+@hookspec
+def fixdesk_reports() -> list[Any]:
+    """Register reports: tables computed from the database (daily reports, registers, rates).
+
+    Called once when the site starts; the answers form the site's report registry
+    (``app.reports``). Each report is offered as ``GET /api/v1/reports/<name>`` (JSON,
+    Excel, CSV or PDF), on the desk at ``/desk/reports/<name>`` and by ``fixdesk report
+    run``, always run as the caller: its permission and branches.
+
+    :return: :class:`kernel.Report` objects; names are prefixed with the plugin name
+        (``repair.engineer_daily``).
+    """
+
+
 # -------------------------------------------------------------------------
 # Notifications
 # -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from kernel import masterdata, migrate
 from kernel.errors import PluginError, SiteError
 from kernel.i18n import _
 from kernel.plugins import dependency_order, dependents, discover, import_plugin
+from kernel.signing import SECRET_FILE, site_secret
 from kernel.site import SITE_FILE, App, Site, SiteConfig
 
 
@@ -44,6 +45,7 @@ def create_site(path: str | Path, config: SiteConfig, *, company: str, branch_co
     if path.exists() and not path.is_dir():
         raise SiteError(_("{path} is not a folder").format(path=path))
     site = Site(path, config)
+    had_secret = (site.path / SECRET_FILE).exists()
     site.path.mkdir(parents=True, exist_ok=True)
     db_created = False
     app = None
@@ -61,6 +63,7 @@ def create_site(path: str | Path, config: SiteConfig, *, company: str, branch_co
             if demo:
                 app.pm.hook.fixdesk_demo_data(ctx=ctx)
                 site.config.demo = True
+        site_secret(site)  # links signed for customers (kernel.signing)
         site.save()
     except BaseException:
         if app is not None:
@@ -70,6 +73,8 @@ def create_site(path: str | Path, config: SiteConfig, *, company: str, branch_co
             drop_database(site.database_url)
         if made_dir:
             shutil.rmtree(site.path, ignore_errors=True)
+        elif not had_secret:
+            (site.path / SECRET_FILE).unlink(missing_ok=True)
         raise
     finally:
         if app is not None:

@@ -125,11 +125,15 @@ def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
 
 
 def plain(value: Any) -> Any:
-    """A column value as JSON: money and dates as strings, enums as their value."""
+    """A column value as JSON: money and dates as strings (instants in UTC, ``…Z``), enums
+    as their value."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Decimal):
         return f"{value:.2f}"
+    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+        # one form for every instant, as the API's response models write it
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     return value

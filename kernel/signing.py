@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from itsdangerous import BadSignature, Signer
@@ -20,15 +21,21 @@ SECRET_ENV = "FIXDESK_SECRET_KEY"
 
 
 def _read_or_create(path: Path) -> str:
-    """The secret in ``path``; created atomically (O_EXCL) so that two processes starting
-    together agree on one key."""
+    """The secret in ``path``. A new one is written to a private temporary file first and
+    then linked into place, which fails if another process got there first: so two
+    processes starting together agree on one key, and nobody reads a half-written file."""
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    value = secrets.token_urlsafe(48)
+    fd, scratch = tempfile.mkstemp(prefix=".secret-", dir=path.parent)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:  # mkstemp makes it 0600
+            fh.write(value + "\n")
+        os.link(scratch, path)
     except FileExistsError:
         return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        value = secrets.token_urlsafe(48)
-        fh.write(value + "\n")
+    finally:
+        os.unlink(scratch)
     return value
 
 

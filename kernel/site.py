@@ -177,6 +177,7 @@ class App:
         from kernel.documents.registry import collect as collect_documents
         from kernel.entities import collect as collect_exposed
         from kernel.jobs import collect_handlers, collect_schedules
+        from kernel.reports.registry import collect as collect_reports
         from kernel.settings import collect as collect_settings
 
         answers = call_each(self.pm, "fixdesk_entities")
@@ -190,9 +191,15 @@ class App:
         self.exposed = collect_exposed(self.entities)
         self.actions = {(a.entity.__tablename__, a.name): a
                         for answer in self.pm.hook.fixdesk_actions() for a in answer or []}
+        self.reports = collect_reports(self.pm)
         self.job_handlers = collect_handlers(self.pm)
         self.schedules = collect_schedules(self.pm)
         self._relays: dict[frozenset, object] = {}
+        from kernel.db import utcnow
+
+        #: the clock every context of this app reads (requests, CLI, jobs); a scenario
+        #: test may set it to walk a story through the API on the story's dates
+        self.clock = utcnow
         self.engine = make_engine(site.database_url, **engine_options)
         self.sessions = make_sessionmaker(self.engine)
         #: sessions for units of work that write: on SQLite they take the write lock first
@@ -225,6 +232,7 @@ class App:
         """
         from kernel.context import Context
 
+        kwargs.setdefault("clock", self.clock)
         with self.write_sessions.begin() as session:
             user, branch = self._attach(session, user, branch)
             yield Context(session=session, app=self, user=user, branch=branch, **kwargs)

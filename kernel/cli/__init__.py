@@ -94,7 +94,14 @@ def _missing_table(exc: Exception) -> bool:
 
 
 def _register_commands() -> None:
-    from kernel.cli import admin, calendar, ops, printing, sites  # noqa: F401 - commands register themselves
+    from kernel.cli import (  # noqa: F401 - commands register themselves
+        admin,
+        calendar,
+        ops,
+        printing,
+        reports,
+        sites,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

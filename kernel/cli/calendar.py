@@ -67,7 +67,8 @@ def calendar_hours(state: CliState, branch_code, days, intervals):
             set_hours(ctx, ctx.branch, parse_days(days), parse_intervals(intervals))
         weekly = weekly_hours(ctx.session, ctx.branch.id)
     for number, name in enumerate(DAY_NAMES):
-        spans = ",".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in weekly.get(number, [])) or _("closed")
+        # "closed" untranslated: it is the keyword --set takes back
+        spans = ",".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in weekly.get(number, [])) or "closed"
         click.echo(f"{name}\t{spans}")
 
 

@@ -1,4 +1,4 @@
-"""Commands for printing documents and managing their templates."""
+"""Commands for printing documents and managing their (and reports') templates."""
 
 from __future__ import annotations
 
@@ -90,38 +90,49 @@ def templates():
     pass
 
 
-@templates.command("list", help=_("Each document's template and the file that wins."))
+def _paper_template(app, name: str) -> str:
+    """The template of document or report ``name``."""
+    from kernel.documents.registry import get_document
+
+    report = app.reports.get(name)
+    return report.template if report is not None else get_document(app, name).template
+
+
+@templates.command("list", help=_("Each document's and report's template and the file that "
+                                  "wins."))
 @pass_state
 def templates_list(state: CliState):
     from kernel.documents.templating import which_template
 
     with state.app() as app:
         rows = []
-        for name, doc in app.documents.items():
-            found = which_template(app, doc.template)
+        papers = [*((n, d.template) for n, d in app.documents.items()),
+                  *((n, r.template) for n, r in app.reports.items())]
+        for name, template in papers:
+            found = which_template(app, template)
             owner, path = found if found else (_("missing"), "")
-            rows.append((name, doc.template, owner, path))
+            rows.append((name, template, owner, path))
     print_table((_("DOCUMENT"), _("TEMPLATE"), _("FROM"), _("FILE")), rows)
 
 
-@templates.command("copy", help=_("Copy a document's default template into the site to edit."))
+@templates.command("copy", help=_("Copy a document's or report's default template into the "
+                                  "site to edit."))
 @click.argument("document")
 @pass_state
 def templates_copy(state: CliState, document):
-    from kernel.documents.registry import get_document
     from kernel.documents.templating import search_path
 
     with state.app() as app:
-        doc = get_document(app, document)
-        target = app.site.path / "templates" / doc.template
+        template = _paper_template(app, document)
+        target = app.site.path / "templates" / template
         if target.exists():
             raise click.ClickException(_("{file} exists already: edit it there").format(
                 file=target))
-        source = next((folder / doc.template for owner, folder in search_path(app)
-                       if owner != "site" and (folder / doc.template).is_file()), None)
+        source = next((folder / template for owner, folder in search_path(app)
+                       if owner != "site" and (folder / template).is_file()), None)
         if source is None:
             raise click.ClickException(_("no default template {template}").format(
-                template=doc.template))
+                template=template))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     click.echo(_("copied {source} to {target}").format(source=source, target=target))

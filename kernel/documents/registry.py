@@ -58,12 +58,18 @@ def get_document(app, name: str) -> Document:
 
 def log_print(ctx, document: Document, record) -> int:
     """Record one print of ``record``; returns its copy number (1 = the original)."""
-    record_id = str(record.id)
+    return log_paper(ctx, document.name, document.entity.__tablename__, str(record.id),
+                     getattr(record, "branch_id", None))
+
+
+def log_paper(ctx, name: str, entity: str, record_id: str, branch_id: int | None) -> int:
+    """Record one print of paper ``name`` about ``record_id`` (a record's id, or for a
+    paper that is not about a record a stable key of what it shows); returns its copy
+    number: 1 for the first print of that paper about that key."""
     previous = ctx.session.scalar(select(func.count()).select_from(PrintLog).where(
-        PrintLog.document == document.name, PrintLog.record_id == record_id))
+        PrintLog.document == name, PrintLog.record_id == record_id))
     user_id, actor = ctx.session.info.get("fixdesk_actor", (None, "system"))
-    ctx.session.add(PrintLog(at=ctx.now(), user_id=user_id, actor=actor,
-                             document=document.name, entity=document.entity.__tablename__,
-                             record_id=record_id, copy_number=previous + 1,
-                             branch_id=getattr(record, "branch_id", None)))
+    ctx.session.add(PrintLog(at=ctx.now(), user_id=user_id, actor=actor, document=name,
+                             entity=entity, record_id=record_id, copy_number=previous + 1,
+                             branch_id=branch_id))
     return previous + 1

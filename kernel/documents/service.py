@@ -1,4 +1,9 @@
-"""Printing records: what the CLI, the API and the desk call."""
+"""Printing records: what the CLI, the API and the desk call.
+
+:func:`render_paper` is the step shared with papers that are not about one record
+(reports, :mod:`kernel.reports.printing`): a template and its data, rendered in the
+sandbox for one paper size.
+"""
 
 from __future__ import annotations
 
@@ -55,18 +60,19 @@ def load_records(ctx, document: Document, ids: list[int]) -> list:
     return records
 
 
-def _base_context(ctx, document: Document, record, locale: str, copy_number: int) -> dict:
-    from kernel.masterdata import the_company
-    from kernel.models import Branch
+def paper_locale(ctx, locale: str | None = None) -> str:
+    """The language of a paper: the one asked for, else the user's, else the site's."""
+    return normalize_locale(locale or getattr(ctx.user, "locale", None) or ctx.settings.locale)
 
-    branch_id = getattr(record, "branch_id", None)
+
+def paper_context(ctx, *, branch, locale: str, copy_number: int) -> dict:
+    """The variables every paper has, printed for a record or not: company, branch, issue
+    time, copy mark, language, user and whether the site has a logo."""
+    from kernel.masterdata import the_company
+
     return {
         "company": the_company(ctx),
-        "branch": ctx.session.get(Branch, branch_id) if branch_id else ctx.branch,
-        "document": {"name": document.name, "title": translations(locale).gettext(
-            document.title), "paper": document.paper},
-        "record": record,
-        "number": getattr(record, "number", None) or str(record.id),
+        "branch": branch,
         "issued_at": ctx.now(),
         "copy_number": copy_number,
         "is_copy": copy_number > 1,
@@ -76,23 +82,45 @@ def _base_context(ctx, document: Document, record, locale: str, copy_number: int
     }
 
 
+def _base_context(ctx, document: Document, record, locale: str, copy_number: int) -> dict:
+    from kernel.models import Branch
+
+    branch_id = getattr(record, "branch_id", None)
+    branch = ctx.session.get(Branch, branch_id) if branch_id else ctx.branch
+    return {
+        **paper_context(ctx, branch=branch, locale=locale, copy_number=copy_number),
+        "document": {"name": document.name, "title": translations(locale).gettext(
+            document.title), "paper": document.paper},
+        "record": record,
+        "number": getattr(record, "number", None) or str(record.id),
+    }
+
+
+def render_paper(ctx, template: str, data: dict, *, locale: str, paper: str,
+                 orientation: str) -> RenderJob:
+    """Render ``template`` with ``data`` in the sandbox, ready for WeasyPrint: the part of
+    printing shared by documents and reports (a paper need not be about one record)."""
+    try:
+        html = environment(ctx.app, locale).get_template(template).render(data)
+    except SecurityError as exc:
+        raise pdf.PrintError(_("template {template} tried something unsafe: {error}")
+                             .format(template=template, error=exc)) from exc
+    except TemplateError as exc:
+        raise pdf.PrintError(_("template {template} failed: {error}").format(
+            template=template, error=exc)) from exc
+    width, height = PAPERS[paper]
+    if orientation == "landscape":
+        width, height = height, width
+    footer = translations(locale).gettext("page {page} of {pages}")
+    return RenderJob(html, width, height, footer)
+
+
 def prepare(ctx, document: Document, record, locale: str, copy_number: int) -> RenderJob:
     """Gather the record's data and render its HTML in the sandbox."""
     data = _base_context(ctx, document, record, locale, copy_number)
     data.update(document.gather(ctx, record) or {})
-    try:
-        html = environment(ctx.app, locale).get_template(document.template).render(data)
-    except SecurityError as exc:
-        raise pdf.PrintError(_("template {template} tried something unsafe: {error}")
-                             .format(template=document.template, error=exc)) from exc
-    except TemplateError as exc:
-        raise pdf.PrintError(_("template {template} failed: {error}").format(
-            template=document.template, error=exc)) from exc
-    width, height = PAPERS[document.paper]
-    if document.orientation == "landscape":
-        width, height = height, width
-    footer = translations(locale).gettext("page {page} of {pages}")
-    return RenderJob(html, width, height, footer)
+    return render_paper(ctx, document.template, data, locale=locale, paper=document.paper,
+                        orientation=document.orientation)
 
 
 def print_records(ctx, name: str, ids: list[int], *, locale: str | None = None,
@@ -104,8 +132,7 @@ def print_records(ctx, name: str, ids: list[int], *, locale: str | None = None,
     from kernel.documents.batch import render_many
 
     document = get_document(ctx.app, name)
-    locale = normalize_locale(locale or getattr(ctx.user, "locale", None)
-                              or ctx.settings.locale)
+    locale = paper_locale(ctx, locale)
     records = load_records(ctx, document, ids)
 
     def jobs():

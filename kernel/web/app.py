@@ -2,7 +2,7 @@
 
 ``/api/v1/...`` (OpenAPI at ``/api/v1/openapi.json``, interactive docs at
 ``/api/docs``) and the desk at ``/`` are built from the entities, actions,
-documents and routers that the site's enabled plugins register.
+documents, reports and routers that the site's enabled plugins register.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import text
 from kernel.site import App, Site
 from kernel.web import errors
 from kernel.web.api import action_router, entity_router, general_router
+from kernel.web.reports_api import reports_router
 
 
 def create_app(site: Site) -> FastAPI:
@@ -44,6 +45,7 @@ def create_app(site: Site) -> FastAPI:
         return {"status": "ok", "plugins": app_state.enabled_plugins}
 
     web.include_router(general_router())
+    web.include_router(reports_router())
     for info in app_state.exposed.values():
         web.include_router(entity_router(info))
     web.include_router(action_router(app_state))

@@ -65,6 +65,6 @@ def request_context(request: Request, *, csrf: str | None = None):
     with app.write_sessions.begin() as session:
         user, expected_csrf = _authenticate(request, session, now)
         check_csrf(request, expected_csrf, csrf or request.headers.get(CSRF_HEADER))
-        ctx = Context(session=session, app=app, user=user)
+        ctx = Context(session=session, app=app, user=user, clock=app.clock)
         ctx.csrf = expected_csrf
         yield ctx

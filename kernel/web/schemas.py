@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 
+from kernel.contributions import Param
 from kernel.entities import EntityInfo, FieldInfo
+from kernel.params import action_params
 
 MONEY_PATTERN = r"^-?\d+(\.\d{1,2})?$"
 
@@ -65,6 +76,83 @@ def write_model(info: EntityInfo, *, partial: bool) -> type[BaseModel]:
 def page_model(info: EntityInfo, item: type[BaseModel]) -> type[BaseModel]:
     return create_model(f"{_camel(info.name)}Page", items=(list[item], ...), total=(int, ...),
                         limit=(int, ...), offset=(int, ...))
+
+
+# --------------------------------------------------------------------------
+# action bodies
+# --------------------------------------------------------------------------
+
+#: per param kind: the JSON types accepted (values reach the service as sent: it parses
+#: and validates them) and how OpenAPI shows them
+PARAM_TYPES: dict[str, tuple[tuple[type, ...], list[dict]]] = {
+    "string": ((str,), [{"type": "string"}]),
+    "text": ((str,), [{"type": "string"}]),
+    "date": ((str,), [{"type": "string", "format": "date"}]),
+    "datetime": ((str,), [{"type": "string", "format": "date-time"}]),
+    "choice": ((str,), [{"type": "string"}]),
+    "integer": ((int, str), [{"type": "integer"}, {"type": "string"}]),
+    "number": ((int, float, str), [{"type": "number"}, {"type": "string"}]),
+    "money": ((int, float, str), [{"type": "number"}, {"type": "string"}]),
+    "boolean": ((bool, str), [{"type": "boolean"}, {"type": "string"}]),
+    "reference": ((int, str), [{"type": "integer", "minimum": 1}, {"type": "string"}]),
+}
+PARAM_EXAMPLES = {"date": "2026-05-29", "datetime": "2026-05-29T16:00:00+08:00",
+                  "money": "557.00", "number": "1.5", "boolean": True, "integer": 2}
+JSON_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+
+
+def _param_schema(param: Param) -> dict:
+    """The JSON Schema of one param: its JSON types (and null unless it is required)."""
+    alternatives = [dict(a) for a in PARAM_TYPES[param.kind][1]]
+    if param.kind == "choice":
+        alternatives[0]["enum"] = list(param.choices)
+    if not param.required:
+        alternatives.append({"type": "null"})
+    schema = alternatives[0] if len(alternatives) == 1 else {"anyOf": alternatives}
+    schema["title"] = param.label or param.name.replace("_", " ").capitalize()
+    notes = [param.help] if param.help else []
+    if param.kind == "reference":
+        notes.append(f"a {param.reference}, by id or code")
+    if notes:
+        schema["description"] = "; ".join(notes)
+    if param.kind in PARAM_EXAMPLES:
+        schema["examples"] = [PARAM_EXAMPLES[param.kind]]
+    return schema
+
+
+def _json_types(param: Param) -> PlainValidator:
+    """A check that a value has one of the param's JSON types, and keeps it as sent."""
+    types = PARAM_TYPES[param.kind][0]
+    expected = " or ".join(JSON_NAMES[t] for t in types)
+
+    def check(value: Any) -> Any:
+        if value is None and not param.required:
+            return value
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            raise PydanticCustomError("param_type", "must be {expected}",
+                                      {"expected": expected})
+        return value
+
+    return PlainValidator(check)
+
+
+def action_body_model(info: EntityInfo | None, action) -> type[BaseModel]:
+    """The JSON body of ``action``: a property per param, typed by its kind, optional
+    (null allowed) unless the param is required; unknown properties are refused.
+
+    Only JSON types are checked: values reach the service as sent, numbers and booleans
+    also in their string forms (``"2"``, ``"true"``), and the service validates them
+    and names the field when one is wrong. Dump with ``by_alias=True``.
+    """
+    fields: dict[str, Any] = {}
+    for param in action_params(info, action):
+        annotation = Annotated[Any, _json_types(param), WithJsonSchema(_param_schema(param))]
+        # inner names never shadow BaseModel's attributes (json, copy, model_*)
+        fields[f"p_{param.name}"] = (annotation, Field(... if param.required else None,
+                                                       alias=param.name))
+    entity = info.name if info is not None else action.entity.__tablename__
+    return create_model(f"{_camel(entity)}{_camel(action.name)}Params",
+                        __config__=ConfigDict(extra="forbid"), **fields)
 
 
 def _camel(name: str) -> str:

@@ -3,17 +3,19 @@
 Each becomes ``POST /api/v1/repair_work_order/{id}/<name>`` (JSON body: the
 params) and a button on the order's desk form while ``available(order)`` is
 true. The functions are the services; the few services that return a part
-line or a labour entry are wrapped to answer the order.
+line or a labour entry are wrapped to answer the order. Params are typed
+(:class:`kernel.Param`) so that the desk offers pickers and the API documents
+them; a plain name takes its kind from the work order's column of that name.
 """
 
 from __future__ import annotations
 
-from kernel import Action
+from kernel import Action, Param
 from kernel.i18n import N_
 
 from . import rules, services
 from .models import WorkOrder
-from .rules import Status
+from .rules import Category, Status
 
 
 def _can(action: str):
@@ -61,8 +63,34 @@ def _add_labour(ctx, order, **params):
     return order
 
 
-def _action(name: str, title: str, func, permission: str, params: tuple[str, ...] = (),
-            available=None) -> Action:
+def _when(name: str, label: str | None = None) -> Param:
+    """A date and time (the desk sends it with the site's time zone)."""
+    return Param(name, "datetime", label=label)
+
+
+def _required(name: str, kind: str = "string", label: str | None = None) -> Param:
+    """A param the service insists on (the desk marks it, the API schema requires it)."""
+    return Param(name, kind, label=label, required=True)
+
+
+def _employee(name: str = "engineer") -> Param:
+    """An employee by id or code (the desk offers the lookup of employees)."""
+    return Param(name, "reference", reference="employee")
+
+
+def _money(name: str, label: str) -> Param:
+    """An amount (number or string with at most two decimals)."""
+    return Param(name, "money", label=label)
+
+
+#: the reason the service insists on (cancel, reopen, pause, ...)
+REASON = _required("reason")
+#: who handed the unit over or took it back (carry-in register)
+COUNTERPART = Param("counterpart", label=N_("Handed over by/to"))
+
+
+def _action(name: str, title: str, func, permission: str,
+            params: tuple[str | Param, ...] = (), available=None) -> Action:
     return Action(entity=WorkOrder, name=name, title=title, func=func,
                   permission=f"repair_work_order.{permission}",
                   available=available or _can(name), params=params)
@@ -73,19 +101,22 @@ ACTIONS = [
             ("contact_name", "phone", "address", "fault_description", "fault_code", "urgent",
              "promised_at")),
     _action("recategorize", N_("Change category"), services.recategorize, "categorize",
-            ("category", "reason")),
+            (Param("category", "choice", choices=tuple(c.value for c in Category),
+                   required=True), REASON)),
     _action("dispatch", N_("Dispatch"), services.dispatch, "dispatch",
-            ("engineer", "partner_outlet", "appointment_at", "reason")),
-    _action("arrive", N_("Record arrival"), services.record_arrival, "arrive", ("at",),
+            (_employee(), "partner_outlet", _when("appointment_at"), "reason")),
+    _action("arrive", N_("Record arrival"), services.record_arrival, "arrive",
+            (_when("at", N_("Arrived at")),),
             available=_can_arrive),
-    _action("pause", N_("Pause deadline clock"), services.pause, "pause", ("reason",),
+    _action("pause", N_("Pause deadline clock"), services.pause, "pause", (REASON,),
             available=_can_pause),
     _action("resume", N_("Resume deadline clock"), services.resume, "pause",
             available=_can_resume),
     _action("diagnose", N_("Diagnose"), services.diagnose, "diagnose",
-            ("diagnosis", "fault_code")),
+            (_required("diagnosis", "text"), "fault_code")),
     _action("quote", N_("Quote"), services.quote, "quote",
-            ("labour", "parts", "travel", "note")),
+            (_money("labour", N_("Quote: labour")), _money("parts", N_("Quote: parts")),
+             _money("travel", N_("Quote: travel")), "note")),
     _action("accept_quote", N_("Quote accepted"), services.accept_quote, "decide_quote",
             ("note",)),
     _action("reject_quote", N_("Quote rejected"), services.reject_quote, "decide_quote",
@@ -94,20 +125,28 @@ ACTIONS = [
     _action("wait_for_parts", N_("Wait for parts"), services.wait_for_parts, "repair",
             ("reason",)),
     _action("hard_to_repair", N_("Hard to repair"), services.hard_to_repair, "repair",
-            ("reason",)),
+            (REASON,)),
     _action("add_part", N_("Add part"), _add_part, "repair",
-            ("description", "quantity", "unit_cost", "part_code")),
-    _action("return_part", N_("Return part"), _return_part, "repair", ("line_id", "reason")),
+            (_required("description", label=N_("Part")), _required("quantity", "integer"),
+             _required("unit_cost", "money"), "part_code")),
+    _action("return_part", N_("Return part"), _return_part, "repair",
+            (_required("line_id", "integer", N_("Part line")), "reason")),
     _action("add_labour", N_("Add labour"), _add_labour, "repair",
-            ("hours", "engineer", "work_date", "note")),
+            (_required("hours", "number"), _employee(),
+             Param("work_date", "date", label=N_("Date")), "note")),
     _action("complete", N_("Complete"), services.complete, "complete",
-            ("method", "cause", "fault", "hours")),
-    _action("audit", N_("Review repair"), services.audit, "audit", ("passed", "note")),
+            (_required("method", "text", N_("Report: method")),
+             _required("cause", "text", N_("Report: cause")),
+             Param("fault", "text", label=N_("Report: fault")), Param("hours", "number"))),
+    _action("audit", N_("Review repair"), services.audit, "audit",
+            (_required("passed", "boolean", N_("Review passed")), "note")),
     _action("close", N_("Close"), services.close, "close", ("note",)),
-    _action("cancel", N_("Cancel"), services.cancel, "cancel", ("reason",)),
-    _action("reopen", N_("Reopen"), services.reopen, "reopen", ("reason",)),
+    _action("cancel", N_("Cancel"), services.cancel, "cancel", (REASON,)),
+    _action("reopen", N_("Reopen"), services.reopen, "reopen", (REASON,)),
     _action("receive_unit", N_("Take unit in"), services.receive_unit, "carry_in",
-            ("condition", "counterpart", "promised_at", "at"), available=_can_receive_unit),
+            ("condition", COUNTERPART, _when("promised_at"), _when("at", N_("When"))),
+            available=_can_receive_unit),
     _action("return_unit", N_("Hand unit back"), services.return_unit, "carry_in",
-            ("condition", "counterpart", "note", "at"), available=_can_return_unit),
+            ("condition", COUNTERPART, "note", _when("at", N_("When"))),
+            available=_can_return_unit),
 ]

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kernel import records
 from kernel.web.deps import request_context
 from kernel.web.errors import ERROR_RESPONSES
 
-from . import customer_history, dispatching, services
+from . import callbacks, customer_history, dispatching, quality, services
 
 
 class RegisterRequest(BaseModel):
@@ -40,6 +40,15 @@ class RegisterRequest(BaseModel):
     category_reason: str | None = None
     earlier_order: int | str | None = Field(None, description="order id or number")
     branch: str | None = Field(None, description="branch code (default: the user's)")
+
+
+class DrawRequest(BaseModel):
+    """Which day's completed jobs to draw spot checks from (R17)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: dt.date | None = Field(None, description="completion day (default: yesterday)")
+    branch: str | None = Field(None, max_length=20, description="branch code (default: all)")
 
 
 class ContractRequest(BaseModel):
@@ -89,6 +98,20 @@ def router() -> APIRouter:
             info = ctx.app.exposed["repair_work_order"]
             return [records.to_dict(info, order)
                     for order in dispatching.dispatch_queue(ctx, branch, limit=limit)]
+
+    @routes.get("/work_orders/{order_id}/survey_link",
+                summary="The customer's signed survey link for an order (R19), to send or read out")
+    def survey_link(request: Request, order_id: int = Path(..., ge=1, le=2**31 - 1)) -> dict:
+        with request_context(request) as ctx:
+            return callbacks.survey_link(ctx, order_id)
+
+    @routes.post("/spot_checks/draw", status_code=201,
+                 summary="Draw the quality spot checks of a day's completed jobs (R17)")
+    def draw_spot_checks(request: Request, body: DrawRequest = Body(...)) -> list[dict]:
+        with request_context(request) as ctx:
+            info = ctx.app.exposed["repair_quality_check"]
+            return [records.to_dict(info, check) for check in quality.draw_spot_checks(
+                ctx, day=body.day, branch=body.branch)]
 
     @routes.get("/history", summary="A returning customer's equipment and past orders (R2)")
     def history(request: Request, customer_id: int | None = Query(None, ge=1, le=2**31 - 1),

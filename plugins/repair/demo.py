@@ -29,7 +29,8 @@ from kernel.branch_calendar import calendar_for
 from kernel.context import Context
 from kernel.models import Branch, CustomerEquipment, Employee
 
-from . import services
+from . import callbacks, quality, services
+from .models import Callback, QualityCheck
 from .rules import Category, ServiceMode, Status
 
 SEED = 20260601
@@ -262,8 +263,84 @@ class History:
         self.contracts()
         for plan in self.plan():
             self.run(plan)
+        self.spot_checks()
+        self.surveys()
         self.desk.done()
         self.ctx.session.flush()
+
+    # -- after the repair (R17, R19) -----------------------------------------
+
+    def spot_checks(self) -> None:
+        """Each morning's draw of the day before (R17), checked by the supervisor a few
+        hours later: most pass; a failed one is reworked and closed again."""
+        first = self.today - dt.timedelta(days=DAYS)
+        for offset in range(DAYS):
+            day = first + dt.timedelta(days=offset)
+            morning = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(7, 30), self.tz)
+            if morning.astimezone(dt.UTC) > self.now:
+                break
+            checks = quality.draw_spot_checks(self.desk.at("admin", morning), day=day,
+                                              rng=self.rng)
+            for check in checks:
+                self.check(check, morning)
+
+    def check(self, check: QualityCheck, morning: dt.datetime) -> None:
+        order = check.order
+        code = self.code_of[order.branch_id]
+        front, boss = DESK[code]
+        when = self.later(code, morning, self.rng.uniform(1, 6))
+        if when > self.now:
+            return
+        if self.rng.random() < 0.9 or Status(order.status) not in (Status.COMPLETED,
+                                                                   Status.READY_FOR_PICKUP,
+                                                                   Status.CLOSED):
+            quality.record_check(self.desk.at(boss, when), check, passed=True,
+                                 findings="抽查合格")
+            return
+        quality.record_check(self.desk.at(boss, when), check, passed=False,
+                             findings="抽查发现定影部位未清洁干净，返工")
+        hands = ENGINEER_ACCOUNTS.get(order.engineer.code, boss) if order.engineer else boss
+        again = self.later(code, when, 2)
+        if again > self.now:
+            return
+        services.complete(self.desk.at(hands, again), order, method="返工：重新清洁定影部位",
+                          cause="首次维修清洁不彻底", hours="0.5")
+        closed = self.later(code, again, 1)
+        if closed <= self.now:
+            services.close(self.desk.at(front, closed), order, "返工完成，客户确认")
+
+    def surveys(self) -> None:
+        """The callback of each closed job (R19): most customers answer (by phone, a few on
+        the survey card or through the QR link), some cannot be reached or decline, the
+        latest ones are still open."""
+        for callback in self.ctx.session.scalars(select(Callback).order_by(Callback.id)).all():
+            order = callback.order
+            code = self.code_of[order.branch_id]
+            front = DESK[code][0]
+            when = self.later(code, order.closed_at, self.rng.uniform(0.5, 7))
+            if when > self.now or callback.answered_at is not None:
+                continue
+            fate = self.rng.choices(["phone", "card", "link", "no_answer", "decline"],
+                                    [62, 8, 15, 10, 5])[0]
+            ratings = [self.rng.choices([4, 3, 2, 1], [62, 30, 6, 2])[0] for _ in range(4)]
+            comment = self.rng.choice([None, None, None, "师傅很专业，响应及时",
+                                       "希望能提前电话告知到达时间", "维修后效果很好"])
+            if fate in ("phone", "card"):
+                callbacks.record_survey(self.desk.at(front, when), callback, *ratings,
+                                        comments=comment, channel=fate)
+            elif fate == "link":
+                acting = self.desk.at("admin", when)
+                token = callbacks.survey_token(acting, order)
+                callbacks.answer_by_link(Context(session=self.ctx.session, app=self.ctx.app,
+                                                 branch=order.branch, clock=lambda at=when: at),
+                                         token, *ratings, comments=comment)
+            elif fate == "no_answer":
+                for attempt in range(self.rng.randint(1, 3)):
+                    moment = self.later(code, when, attempt * 3)
+                    if moment <= self.now:
+                        callbacks.no_answer(self.desk.at(front, moment), callback, "无人接听")
+            else:
+                callbacks.decline(self.desk.at(front, when), callback, "客户表示不需要回访")
 
     def run(self, plan: _Plan) -> None:
         code = self.code_of[plan.branch.id]

@@ -21,6 +21,7 @@ from decimal import Decimal
 from kernel.contributions import Document
 from kernel.i18n import N_
 
+from .callbacks import RATING_LABELS, survey_url
 from .models import MaintenanceContract, WorkOrder
 from .rules import Category, Status
 
@@ -61,22 +62,13 @@ EVENT_NAMES = {
 }
 
 #: the four ratings of the survey (R19), each on four levels (best first)
-SURVEY_QUESTIONS = (N_("Service attitude"), N_("Technical skill"), N_("Arrival time"),
-                    N_("Keeping promises"))
+SURVEY_QUESTIONS = RATING_LABELS
 SURVEY_LEVELS = ((4, N_("Very satisfied")), (3, N_("Satisfied")), (2, N_("Fair")),
                  (1, N_("Dissatisfied")))
 
 #: statuses in which the product receipt no longer entitles anyone to the unit (R13); it
 #: is also void once the in/out register shows the unit handed back
 RECEIPT_VOID = frozenset({Status.CLOSED, Status.CANCELLED})
-
-
-def survey_url(ctx, order: WorkOrder) -> str | None:
-    """The customer's signed survey link for ``order`` (R19), printed as the QR code.
-
-    None until the public survey page exists; the papers then encode the order number.
-    """
-    return None
 
 
 def _hours(minutes: int) -> Decimal:
@@ -92,7 +84,7 @@ def _contact(customer):
 def gather_order(ctx, order: WorkOrder) -> dict:
     """What every work-order paper prints: parties, machine, fault, report, lines, amounts."""
     paid = order.category == Category.PAID
-    url = survey_url(ctx, order)
+    url = survey_url(ctx, order) if order.category != Category.INTERNAL else None
     labour_minutes = order.labour_minutes
     unit_log = list(getattr(order, "unit_log", None) or [])
     received = next((e for e in reversed(unit_log) if e.direction.value == "received"), None)

@@ -13,8 +13,10 @@ Who is expected to implement what: inventory reserves, issues and takes back
 parts (``repair_parts_needed``, ``repair_parts_returned``); billing prices
 quotes (``repair_quote_requested``) and invoices on completion
 (``repair_order_completed``); commission is computed from
-``repair_order_audited``; the survey and notifications are queued from
-``repair_order_closed`` and ``repair_order_status_changed``.
+``repair_order_audited``, ``repair_survey_answered`` and ``repair_quality_checked``;
+notifications are queued from ``repair_order_status_changed``. The repair plugin itself
+implements ``repair_order_closed`` to send the customer the survey link (switch it off
+for a branch whose front desk phones customers instead).
 """
 
 from __future__ import annotations
@@ -155,6 +157,34 @@ def repair_order_cancelled(ctx, order, reason: str) -> None:
     :param reason: why it was cancelled.
     """
 
+
+@hookspec
+def repair_survey_answered(ctx, order, callback) -> None:
+    """Called when the customer's survey (R19) is answered: typed by staff from the
+    callback call or a returned card, or given through the signed link. Complaints
+    registers a complaint from poor ratings or comments here (R26); commission reads the
+    ratings (R28).
+
+    :param ctx: the :class:`kernel.Context` of the transaction (no user for answers given
+        through the link).
+    :param order: the rated work order.
+    :param callback: the :class:`plugins.repair.models.Callback` with ``rating_attitude``,
+        ``rating_skill``, ``rating_arrival``, ``rating_promise`` (1–4), ``comments`` and
+        ``channel`` (``phone``, ``card`` or ``link``).
+    """
+
+
+@hookspec
+def repair_quality_checked(ctx, order, check, passed: bool) -> None:
+    """Called when a quality spot check (R17) is recorded. A failed check has already sent
+    the order back for rework (status ``in_repair``); performance figures count it against
+    the engineer.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the checked work order.
+    :param check: the :class:`plugins.repair.models.QualityCheck` (``findings``).
+    :param passed: whether the check passed.
+    """
 
 
 @hookspec

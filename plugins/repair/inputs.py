@@ -154,9 +154,13 @@ def lookup(ctx, cls, value: Any, field: str, key: str):
         record = value if value in ctx.session else ctx.session.get(cls, value.id)
     elif isinstance(value, int) and not isinstance(value, bool):
         record = ctx.session.get(cls, value) if 0 < value <= MAX_ID else None
+    elif key == "id":
+        digits = str(value or "").strip()
+        record = ctx.session.get(cls, int(digits)) \
+            if digits.isdigit() and 0 < int(digits) <= MAX_ID else None
     else:
-        text = str(value or "").strip()
-        record = ctx.session.scalar(select(cls).where(getattr(cls, key) == text)) if text \
+        wanted = str(value or "").strip()
+        record = ctx.session.scalar(select(cls).where(getattr(cls, key) == wanted)) if wanted \
             else None
     if record is None or not ctx.can_see(record):
         raise NotFound(_("no {field} {value}").format(field=field, value=value), field=field)

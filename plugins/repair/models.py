@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     Enum,
     ForeignKey,
@@ -59,6 +60,7 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     __tablename__ = "repair_work_order"
     __title__ = N_("Work order")
     __deletable__ = False
+    __new_permission__ = "register"  # New opens the registration page (plugins/repair/desk.py)
     __default_sort__ = "-urgent,-reported_at"  # R9: urgent jobs first
     __list_columns__ = ("number", "urgent", "status", "category", "customer_id",
                         "serial_no", "reported_at", "deadline_at", "engineer_id")
@@ -88,7 +90,8 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
         "report_fault": N_("Report: fault"), "report_cause": N_("Report: cause"),
         "report_method": N_("Report: method"), "completed_at": N_("Completed at"),
         "audit_result": N_("Review"), "audited_at": N_("Reviewed at"),
-        "audit_note": N_("Review note"), "closed_at": N_("Closed at"),
+        "audit_note": N_("Review note"), "audited_by_id": N_("Reviewed by"),
+        "closed_at": N_("Closed at"),
         "cancelled_at": N_("Cancelled at"), "cancel_reason": N_("Cancel reason"),
         "reopen_count": N_("Reopened"),
         "overdue_flagged_at": N_("Flagged overdue at"), "promised_at": N_("Promised for"),
@@ -202,6 +205,7 @@ class WorkOrderLine(IdMixin, TimestampMixin, Base):
     """A part used on a work order (free text, or an inventory item when inventory runs)."""
 
     __tablename__ = "repair_work_order_line"
+    __branch_parent__ = ("order_id", "WorkOrder")  # seen with its order
     __title__ = N_("Work order part")
     __permission__ = "repair_work_order"
     __deletable__ = False
@@ -232,6 +236,7 @@ class LabourEntry(IdMixin, TimestampMixin, Base):
     """Working time of an engineer on a work order (the hours on the repair card)."""
 
     __tablename__ = "repair_labour_entry"
+    __branch_parent__ = ("order_id", "WorkOrder")  # seen with its order
     __title__ = N_("Labour entry")
     __permission__ = "repair_work_order"
     __deletable__ = False
@@ -260,6 +265,7 @@ class StatusChange(IdMixin, Base):
     pauses of the deadline clock, arrival, reviews, reopening; who, when and why."""
 
     __tablename__ = "repair_status_change"
+    __branch_parent__ = ("order_id", "WorkOrder")  # seen with its order
     __title__ = N_("Work order history")
     __permission__ = "repair_work_order"
     __deletable__ = False
@@ -321,6 +327,7 @@ class ContractEquipment(IdMixin, TimestampMixin, Base):
     """A machine a maintenance contract covers."""
 
     __tablename__ = "repair_contract_equipment"
+    __branch_parent__ = ("contract_id", "MaintenanceContract")
     __title__ = N_("Contract equipment")
     __permission__ = "repair_contract"
     __deletable__ = False
@@ -351,6 +358,7 @@ class UnitLog(IdMixin, TimestampMixin, Base):
     repair, or handed back; when, who, in what condition."""
 
     __tablename__ = "repair_unit_log"
+    __branch_parent__ = ("order_id", "WorkOrder")  # seen with its order
     __title__ = N_("Product in/out register")
     __permission__ = "repair_work_order"
     __deletable__ = False
@@ -372,6 +380,187 @@ class UnitLog(IdMixin, TimestampMixin, Base):
     order: Mapped[WorkOrder] = relationship(back_populates="unit_log")
 
 
+class AppointmentStatus(enum.StrEnum):
+    """Where an appointment with the customer stands (R7)."""
+
+    BOOKED = "booked"
+    KEPT = "kept"  # the engineer arrived
+    RESCHEDULED = "rescheduled"  # replaced by a new booking (another time or engineer)
+    CANCELLED = "cancelled"  # the order was cancelled, or re-dispatched without a time
+
+
+@_all_columns_readonly
+class Appointment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
+    """A visit booked with the customer when an order is dispatched (R7): who comes, when.
+    Re-dispatching keeps the former booking as ``rescheduled``; the arrival keeps it."""
+
+    __tablename__ = "repair_appointment"
+    __title__ = N_("Customer appointment")
+    __deletable__ = False
+    __default_sort__ = "starts_at"
+    __list_columns__ = ("starts_at", "order_id", "engineer_id", "partner_outlet", "status",
+                        "arrived_at")
+    __search__ = ("partner_outlet", "note")
+    __labels__ = {"order_id": N_("Work order"), "engineer_id": N_("Engineer"),
+                  "partner_outlet": N_("Partner outlet"), "starts_at": N_("Appointment"),
+                  "status": N_("Status"), "actor": N_("Booked by"), "note": N_("Note"),
+                  "arrived_at": N_("Arrived at"), "closed_at": N_("Closed at")}
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
+    partner_outlet: Mapped[str | None] = mapped_column(String(200))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[AppointmentStatus] = mapped_column(
+        _enum(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED,
+        index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(String(300))
+    arrived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: when it stopped being booked (kept, rescheduled, cancelled)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[WorkOrder] = relationship()
+    engineer = relationship("Employee")
+
+
+class CallbackStatus(enum.StrEnum):
+    """The callback task after a closed job (R19)."""
+
+    OPEN = "open"
+    DONE = "done"  # the survey is answered
+    UNREACHABLE = "unreachable"  # no answer after the set number of attempts
+    DECLINED = "declined"  # the customer did not want to answer
+
+
+class SurveyChannel(enum.StrEnum):
+    """How the survey answers came in (R19)."""
+
+    PHONE = "phone"  # staff called back and typed the answers
+    CARD = "card"  # the paper survey card came back
+    LINK = "link"  # the customer answered through the signed link (QR code)
+
+
+VOCABULARY_LABELS = (N_("booked"), N_("kept"), N_("rescheduled"), N_("open"), N_("done"),
+                     N_("unreachable"), N_("declined"), N_("card"), N_("link"),
+                     N_("random"), N_("manual"))
+RATINGS = ("rating_attitude", "rating_skill", "rating_arrival", "rating_promise")
+
+
+def _rating(name: str) -> CheckConstraint:
+    return CheckConstraint(f"{name} IS NULL OR {name} BETWEEN 1 AND 4", name=name)
+
+
+@_all_columns_readonly
+class Callback(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
+    """The callback task every closed job gets (R19), and the customer's survey: four
+    ratings on four levels (4 very satisfied … 1 dissatisfied) and comments. One per
+    order; the answers are given once."""
+
+    __tablename__ = "repair_callback"
+    __title__ = N_("Callback and survey")
+    __deletable__ = False
+    __default_sort__ = "due_at"
+    __list_columns__ = ("order_id", "engineer_id", "due_at", "status", "attempts",
+                        "rating_attitude", "rating_skill", "rating_arrival", "rating_promise")
+    __search__ = ("comments", "respondent", "note")
+    __labels__ = {"order_id": N_("Work order"), "engineer_id": N_("Engineer"),
+                  "due_at": N_("Call back by"), "status": N_("Status"),
+                  "attempts": N_("Attempts"), "last_attempt_at": N_("Last attempt"),
+                  "note": N_("Note"), "channel": N_("Answered by"),
+                  "rating_attitude": N_("Service attitude"),
+                  "rating_skill": N_("Technical skill"),
+                  "rating_arrival": N_("Arrival time"),
+                  "rating_promise": N_("Keeping promises"), "comments": N_("Comments"),
+                  "respondent": N_("Respondent"), "answered_at": N_("Answered at"),
+                  "recorded_by": N_("Recorded by"), "link_sent_at": N_("Survey link sent at"),
+                  "link_sent_to": N_("Survey link sent to")}
+    __table_args__ = (UniqueConstraint("order_id"), *(_rating(name) for name in RATINGS))
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"))
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[CallbackStatus] = mapped_column(
+        _enum(CallbackStatus, "callback_status"), default=CallbackStatus.OPEN, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(500))
+    # the survey (R19)
+    channel: Mapped[SurveyChannel | None] = mapped_column(_enum(SurveyChannel,
+                                                                "survey_channel"))
+    rating_attitude: Mapped[int | None] = mapped_column(Integer)
+    rating_skill: Mapped[int | None] = mapped_column(Integer)
+    rating_arrival: Mapped[int | None] = mapped_column(Integer)
+    rating_promise: Mapped[int | None] = mapped_column(Integer)
+    comments: Mapped[str | None] = mapped_column(Text)
+    respondent: Mapped[str | None] = mapped_column(String(100))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
+    link_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    link_sent_to: Mapped[str | None] = mapped_column(String(200))
+
+    order: Mapped[WorkOrder] = relationship()
+    engineer = relationship("Employee")
+
+    @property
+    def ratings(self) -> tuple[int | None, ...]:
+        """(attitude, skill, arrival time, keeping promises)."""
+        return tuple(getattr(self, name) for name in RATINGS)
+
+    @property
+    def score(self) -> Decimal | None:
+        """The mean of the four ratings (1–4), None before the answers."""
+        given = [r for r in self.ratings if r is not None]
+        return (Decimal(sum(given)) / len(given)).quantize(Decimal("0.01")) if given else None
+
+
+class CheckStatus(enum.StrEnum):
+    """A quality spot check (R17)."""
+
+    PENDING = "pending"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class DrawReason(enum.StrEnum):
+    """Why a job was spot-checked: drawn by the daily share, or chosen by a supervisor."""
+
+    RANDOM = "random"
+    MANUAL = "manual"
+
+
+@_all_columns_readonly
+class QualityCheck(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
+    """A supervisor's spot check of a completed job (R17): drawn at random from a share of
+    the day's completed jobs, or chosen; a failed check sends the job back for rework."""
+
+    __tablename__ = "repair_quality_check"
+    __title__ = N_("Quality spot check")
+    __deletable__ = False
+    __default_sort__ = "-drawn_at"
+    __list_columns__ = ("order_id", "engineer_id", "drawn_at", "reason", "status",
+                        "checked_at", "findings")
+    __search__ = ("findings", "checked_by")
+    __labels__ = {"order_id": N_("Work order"), "engineer_id": N_("Engineer"),
+                  "drawn_at": N_("Drawn at"), "reason": N_("Drawn by"),
+                  "status": N_("Result"), "checked_at": N_("Checked at"),
+                  "checked_by": N_("Checked by"), "findings": N_("Findings"),
+                  "drawn_by": N_("Chosen by")}
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
+    drawn_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    reason: Mapped[DrawReason] = mapped_column(_enum(DrawReason, "draw_reason"))
+    drawn_by: Mapped[str] = mapped_column(String(100))
+    status: Mapped[CheckStatus] = mapped_column(_enum(CheckStatus, "check_status"),
+                                                default=CheckStatus.PENDING, index=True)
+    checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    checked_by: Mapped[str | None] = mapped_column(String(100))
+    findings: Mapped[str | None] = mapped_column(Text)
+
+    order: Mapped[WorkOrder] = relationship()
+    engineer = relationship("Employee")
+
+
 #: the plugin's entities, in the order their tables are created
 ENTITIES = [MaintenanceContract, ContractEquipment, WorkOrder, WorkOrderLine, LabourEntry,
-            StatusChange, UnitLog]
+            StatusChange, UnitLog, Appointment, Callback, QualityCheck]

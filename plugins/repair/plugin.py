@@ -35,12 +35,28 @@ PERMISSIONS = {
     ("repair_work_order", "carry_in"): (*SUPERVISORS, "front_desk", "engineer"),
     ("repair_contract", "read"): ALL_ROLES,
     ("repair_contract", "create"): SUPERVISORS,
+    ("repair_appointment", "read"): ALL_ROLES,
+    ("repair_callback", "read"): ALL_ROLES,
+    ("repair_callback", "record"): (*SUPERVISORS, "front_desk"),
+    ("repair_quality_check", "read"): ALL_ROLES,
+    ("repair_quality_check", "draw"): SUPERVISORS,
+    ("repair_quality_check", "check"): SUPERVISORS,
 }
 
 
 def _positive(value) -> None:
     if value <= 0:
         raise ValidationError(_("must be more than zero"))
+
+
+def _percent(value) -> None:
+    if not 0 <= value <= 100:
+        raise ValidationError(_("must be from 0 to 100"))
+
+
+def _rating_level(value) -> None:
+    if not 1 <= value <= 4:
+        raise ValidationError(_("must be from 1 to 4"))
 
 
 def _skill(value) -> None:
@@ -56,7 +72,8 @@ def fixdesk_addhooks(pluginmanager):
 
 @hookimpl
 def fixdesk_entities():
-    """Work orders with their parts, labour and history; maintenance contracts."""
+    """Work orders with their parts, labour and history; maintenance contracts;
+    appointments, callbacks with surveys, quality spot checks."""
     from .models import ENTITIES
 
     return ENTITIES
@@ -64,13 +81,15 @@ def fixdesk_entities():
 
 @hookimpl
 def fixdesk_permissions():
-    """Front desk registers, supervisors dispatch, review and reopen, engineers repair."""
+    """Front desk registers and records surveys, supervisors dispatch, review, spot-check
+    and reopen, engineers repair."""
     return [Permission(entity, action, roles) for (entity, action), roles in PERMISSIONS.items()]
 
 
 @hookimpl
 def fixdesk_settings():
-    """Work order numbers, arrival deadlines per zone (per branch), the repair warranty."""
+    """Work order numbers, arrival deadlines per zone (per branch), the repair warranty,
+    callbacks and survey links, the spot-check share."""
     return [
         series_setting("repair_work_order", "WO-{branch}-{YYYY}-{#####}",
                        N_("Numbers of repair work orders")),
@@ -89,6 +108,20 @@ def fixdesk_settings():
         Setting("repair.default_skill", str, "copier",
                 N_("Engineer skill a job needs when its model and fault name none"),
                 validate=_skill),
+        Setting("repair.callback_within_hours", Decimal, Decimal("8"),
+                N_("Working hours after closing a job within which the customer is called "
+                   "back"), per_branch=True, validate=_positive),
+        Setting("repair.callback_attempts", int, 3,
+                N_("Calls without an answer before a callback is given up as unreachable"),
+                validate=_positive),
+        Setting("repair.survey_link_days", int, 30,
+                N_("Days a printed or sent survey link works"), validate=_positive),
+        Setting("repair.poor_rating", int, 2,
+                N_("Survey ratings at or below this level are reported to the supervisors"),
+                validate=_rating_level),
+        Setting("repair.spot_check_percent", Decimal, Decimal("10"),
+                N_("Share of each day's completed jobs drawn for a quality spot check (%)"),
+                per_branch=True, validate=_percent),
     ]
 
 
@@ -96,23 +129,28 @@ def fixdesk_settings():
 def fixdesk_actions():
     """Dispatch, arrive, diagnose, quote, start, complete, close, cancel, reopen, ..."""
     from .actions import ACTIONS
+    from .followup_actions import FOLLOW_UP_ACTIONS
 
-    return ACTIONS
+    return ACTIONS + FOLLOW_UP_ACTIONS
 
 
 @hookimpl
 def fixdesk_routers():
-    """``POST /api/repair/work_orders`` (register), ``/api/repair/contracts`` and the
-    reports under ``/api/repair/reports`` (JSON or ``?format=xlsx``)."""
+    """``POST /api/repair/work_orders`` (register), ``/api/repair/contracts``, dispatch help,
+    history, spot-check draws and survey links under ``/api/repair``; the reports under
+    ``/api/repair/reports``; the desk's registration page; the customer's public survey
+    page ``/survey/<token>``."""
+    from . import desk, survey_page
     from .api import router
     from .reports_api import reports_router
 
-    return [router(), reports_router()]
+    return [router(), reports_router(), survey_page.router(), desk.router()]
 
 
 @hookimpl
 def fixdesk_demo_data(ctx):
-    """Maintenance contracts and a few hundred historical work orders (made by the services)."""
+    """Maintenance contracts and a few hundred historical work orders with their callbacks,
+    surveys and spot checks (made by the services)."""
     from .demo import load_demo
 
     load_demo(ctx)
@@ -128,13 +166,33 @@ def fixdesk_documents():
 
 
 @hookimpl
+def fixdesk_reports():
+    """The repair register, deadline compliance, and the engineer's and supervisor's daily
+    reports (R1, R8, R18), the daily ones with papers of their own (``reports.py``)."""
+    from .reports import REPORTS
+
+    return list(REPORTS.values())
+
+
+@hookimpl
 def fixdesk_scheduled_jobs():
     """Flag overdue and late jobs every 5 minutes (R8, R15); contract expiry notices daily
-    at 08:00 (R20)."""
+    at 08:00 (R20); draw yesterday's quality spot checks daily at 07:30 (R17)."""
     from kernel import ScheduledJob
 
-    from . import scheduled
+    from . import quality, scheduled
 
     return [ScheduledJob("repair.flag_overdue", scheduled.flag_overdue, interval_seconds=300),
             ScheduledJob("repair.contract_expiry_notices",
-                         scheduled.issue_contract_expiry_notices, daily_at="08:00")]
+                         scheduled.issue_contract_expiry_notices, daily_at="08:00"),
+            ScheduledJob("repair.draw_spot_checks", quality.draw_yesterday, daily_at="07:30")]
+
+
+@hookimpl
+def repair_order_closed(ctx, order):
+    """Send the customer the survey link by SMS or e-mail (R19). A branch whose front desk
+    phones every customer instead switches this off: ``fixdesk hooks disable repair
+    repair_order_closed --branch JD``; the callback task is made either way."""
+    from .callbacks import send_survey_link
+
+    send_survey_link(ctx, order)

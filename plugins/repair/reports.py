@@ -1,4 +1,4 @@
-"""The repair reports (R1, R8, R18, R33): plain functions taking a context, returning rows.
+"""The repair reports (R1, R8, R17–R19, R33): plain functions taking a context, returning rows.
 
 * :func:`repair_register` — the repair register (报修登记簿) by day and branch: one line
   per order reported in a date range, with the register's columns (R1);
@@ -8,11 +8,16 @@
   engineer and day, the jobs worked on with their category and hours (R18);
 * :func:`supervisor_daily` — the supervisor's daily report (服务主任日报表) per branch:
   what happened that day and, at the end of it, the open jobs by status, overdue and
-  undispatched (R18).
+  undispatched (R18), with the lists of the overdue and undispatched orders;
+* :func:`engineer_scores` — each engineer's month: jobs closed, arrivals on time and
+  late, the survey ratings' means and poor ratings, spot checks passed and failed (R8,
+  R17, R19).
 
-Rows are dicts of plain Python values (dates, datetimes in UTC, Decimals, enum values);
-each report's columns (:data:`REPORTS`) name the keys, headers and kinds, and
-:func:`to_xlsx` writes any report to an Excel workbook (R33). The reader needs
+Rows are dicts of plain Python values (dates, datetimes in UTC, Decimals, enum values).
+:data:`REPORTS` registers each as a :class:`kernel.Report` (``fixdesk_reports``): the
+kernel reads the parameters, shows the table on the desk, exports it to Excel (R33) and
+prints it; the two daily reports have papers of their own
+(``templates/repair/engineer_daily.html``, ``supervisor_daily.html``). The reader needs
 ``repair_work_order.read``; branch scoping is the session's (a user sees the branches
 they may see), and ``branch`` narrows to one of them.
 """
@@ -20,47 +25,24 @@ they may see), and ``branch`` narrows to one of them.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from kernel import NotFound, ValidationError
+from kernel import Column, NotFound, Param, Report, ValidationError
 from kernel.i18n import N_, _
 from kernel.models import Branch, Employee
-from kernel.spreadsheet import sheet_title
 
-from .models import LabourEntry, StatusChange, WorkOrder
+from .inputs import parse_date
+from .models import Callback, CheckStatus, LabourEntry, QualityCheck, StatusChange, WorkOrder
 from .rules import OPEN, Status
-from .services import parse_date
 
 #: the longest date range one report covers
 MAX_DAYS = 366
 PERMISSION = "repair_work_order.read"
-
-
-@dataclass(frozen=True)
-class Column:
-    """A report column: the row key, its header (an English msgid) and how to show it:
-    ``text``, ``enum`` (translated value), ``date``, ``datetime``, ``int``, ``hours``,
-    ``share`` (a fraction shown as percent), ``bool``."""
-
-    key: str
-    label: str
-    kind: str = "text"
-
-
-@dataclass(frozen=True)
-class Report:
-    name: str
-    title: str
-    columns: tuple[Column, ...]
-    build: Callable[..., list[dict]]
 
 
 # ---------------------------------------------------------------------------
@@ -260,16 +242,17 @@ ENGINEER_DAILY_COLUMNS = (
     Column("number", N_("Work order")), Column("customer", N_("Customer")),
     Column("model", N_("Model")), Column("category", N_("Category"), "enum"),
     Column("service_mode", N_("Service mode"), "enum"), Column("status", N_("Status"), "enum"),
-    Column("hours", N_("Hours"), "hours"), Column("note", N_("Note")),
+    Column("hours", N_("Hours"), "hours", total=True), Column("note", N_("Note")),
 )
 
 
-def engineer_daily(ctx, start, end, engineer=None, branch=None) -> list[dict]:
-    """Per engineer and day from ``start`` to ``end``: each job they recorded working time
-    on (the hours on the repair card, R13/R16), with its category and the hours that day;
-    ordered by day, branch, engineer and order. ``engineer`` (code) narrows to one."""
+def engineer_daily(ctx, start, end=None, engineer=None, branch=None) -> list[dict]:
+    """Per engineer and day from ``start`` to ``end`` (default: ``start`` alone): each job
+    they recorded working time on (the hours on the repair card, R13/R16), with its
+    category and the hours that day; ordered by day, branch, engineer and order.
+    ``engineer`` (an employee or a code) narrows to one."""
     ctx.require(PERMISSION)
-    first, last = _period(start, end)
+    first, last = _period(start, start if end in (None, "") else end)
     branches = _branches(ctx, branch)
     query = (select(LabourEntry.work_date, LabourEntry.employee_id, LabourEntry.order_id,
                     func.sum(LabourEntry.minutes), func.count(LabourEntry.id))
@@ -278,7 +261,8 @@ def engineer_daily(ctx, start, end, engineer=None, branch=None) -> list[dict]:
                     WorkOrder.branch_id.in_([b.id for b in branches]))
              .group_by(LabourEntry.work_date, LabourEntry.employee_id, LabourEntry.order_id))
     if engineer not in (None, ""):
-        person = ctx.session.scalar(select(Employee).where(Employee.code == str(engineer)))
+        person = engineer if isinstance(engineer, Employee) else ctx.session.scalar(
+            select(Employee).where(Employee.code == str(engineer)))
         if person is None or not ctx.can_see(person):
             raise NotFound(_("no {field} {value}").format(field="engineer", value=engineer),
                            field="engineer")
@@ -331,18 +315,21 @@ DAY_EVENTS = {"register": "reported", "dispatch": "dispatched", "arrive": "arriv
 
 SUPERVISOR_DAILY_COLUMNS = (
     Column("day", N_("Date"), "date"), Column("branch", N_("Branch")),
-    Column("reported", N_("Reported"), "int"), Column("dispatched", N_("Dispatched"), "int"),
-    Column("arrived", N_("Arrived"), "int"),
-    Column("arrived_late", N_("Arrived after the deadline"), "int"),
-    Column("completed", N_("Completed"), "int"), Column("closed", N_("Closed"), "int"),
-    Column("cancelled", N_("Cancelled"), "int"),
-    *(Column(f"open_{s.value}", label, "int") for s, label in zip(OPEN_ORDER, (
+    Column("reported", N_("Reported"), "int", True),
+    Column("dispatched", N_("Dispatched"), "int", True),
+    Column("arrived", N_("Arrived"), "int", True),
+    Column("arrived_late", N_("Arrived after the deadline"), "int", True),
+    Column("completed", N_("Completed"), "int", True),
+    Column("closed", N_("Closed"), "int", True),
+    Column("cancelled", N_("Cancelled"), "int", True),
+    *(Column(f"open_{s.value}", label, "int", True) for s, label in zip(OPEN_ORDER, (
         N_("Open: pending"), N_("Open: dispatched"), N_("Open: quoted"),
         N_("Open: in repair"), N_("Open: waiting for parts"), N_("Open: hard to repair"),
         N_("Open: completed, not closed"), N_("Open: ready for pickup")), strict=True)),
-    Column("open", N_("Open in all"), "int"), Column("urgent_open", N_("Urgent open"), "int"),
-    Column("overdue", N_("Overdue (deadline passed, not arrived)"), "int"),
-    Column("undispatched", N_("Not dispatched"), "int"),
+    Column("open", N_("Open in all"), "int", True),
+    Column("urgent_open", N_("Urgent open"), "int", True),
+    Column("overdue", N_("Overdue (deadline passed, not arrived)"), "int", True),
+    Column("undispatched", N_("Not dispatched"), "int", True),
 )
 
 
@@ -351,7 +338,11 @@ def supervisor_daily(ctx, day, branch=None) -> list[dict]:
     dispatch), arrived (and of those late), completed, closed and cancelled that day;
     and at the end of the day (or now, for today) the open orders by status, the urgent
     ones, the overdue ones (deadline passed, engineer not arrived) and those not
-    dispatched. Statuses at the end of the day come from the orders' history."""
+    dispatched. Statuses at the end of the day come from the orders' history.
+
+    Each line also lists the orders behind two figures, for the paper:
+    ``overdue_orders`` and ``undispatched_orders`` (number, customer, urgent, reported at,
+    deadline, engineer, status at the end of the day), oldest report first."""
     ctx.require(PERMISSION)
     on = parse_date(day, "day")
     low, high = _bounds(ctx, on, on)
@@ -387,10 +378,11 @@ def supervisor_daily(ctx, day, branch=None) -> list[dict]:
             .group_by(StatusChange.order_id).subquery())
     states = ctx.session.execute(
         select(WorkOrder.branch_id, StatusChange.to_status, WorkOrder.urgent,
-               WorkOrder.deadline_at, WorkOrder.arrived_at)
+               WorkOrder.deadline_at, WorkOrder.arrived_at, WorkOrder.id)
         .join(last, last.c.id == StatusChange.id)
         .join(WorkOrder, WorkOrder.id == StatusChange.order_id)).all()
-    for branch_id, status, urgent, deadline_at, arrived_at in states:
+    listed: dict[str, dict[int, Status]] = {"overdue": {}, "undispatched": {}}
+    for branch_id, status, urgent, deadline_at, arrived_at, order_id in states:
         status = Status(status)
         if status not in OPEN:
             continue
@@ -400,89 +392,184 @@ def supervisor_daily(ctx, day, branch=None) -> list[dict]:
         line["urgent_open"] += bool(urgent)
         if status == Status.PENDING:
             line["undispatched"] += 1
+            listed["undispatched"][order_id] = status
         if deadline_at is not None and deadline_at < moment and \
                 (arrived_at is None or arrived_at >= moment):
             line["overdue"] += 1
+            listed["overdue"][order_id] = status
+    _list_orders(ctx, rows, listed)
     return [rows[b.id] for b in branches]
 
 
+def _list_orders(ctx, rows: dict[int, dict], listed: dict[str, dict[int, Status]]) -> None:
+    """Add to each branch's line the orders behind its overdue and undispatched figures."""
+    for line in rows.values():
+        line["overdue_orders"], line["undispatched_orders"] = [], []
+    wanted = set(listed["overdue"]) | set(listed["undispatched"])
+    if not wanted:
+        return
+    orders = ctx.session.scalars(
+        select(WorkOrder).options(joinedload(WorkOrder.customer), joinedload(WorkOrder.engineer))
+        .where(WorkOrder.id.in_(wanted))
+        .order_by(WorkOrder.reported_at, WorkOrder.number)).unique().all()
+    for order in orders:
+        for kind, statuses in listed.items():
+            if order.id in statuses:
+                rows[order.branch_id][f"{kind}_orders"].append({
+                    "number": order.number,
+                    "customer": order.customer.name if order.customer else order.contact_name,
+                    "urgent": order.urgent, "reported_at": order.reported_at,
+                    "deadline_at": order.deadline_at,
+                    "engineer": order.engineer.name if order.engineer else order.partner_outlet,
+                    "status": statuses[order.id].value})
+
+
 # ---------------------------------------------------------------------------
-# the catalogue and Excel (R33)
+# engineers' monthly scores (R8, R17, R19)
 # ---------------------------------------------------------------------------
 
+
+SCORE_COLUMNS = (
+    Column("branch", N_("Branch")), Column("engineer", N_("Engineer")),
+    Column("closed", N_("Jobs closed"), "int", True),
+    Column("on_time", N_("Arrived on time"), "int", True),
+    Column("late", N_("Arrived late"), "int", True),
+    Column("missed_minutes", N_("Missed by (working minutes)"), "int", True),
+    Column("surveys", N_("Surveys answered"), "int", True),
+    Column("attitude", N_("Service attitude"), "number"),
+    Column("skill", N_("Technical skill"), "number"),
+    Column("arrival", N_("Arrival time"), "number"),
+    Column("promise", N_("Keeping promises"), "number"),
+    Column("score", N_("Survey score"), "number"),
+    Column("poor", N_("Poor ratings"), "int", True),
+    Column("checks_passed", N_("Spot checks passed"), "int", True),
+    Column("checks_failed", N_("Spot checks failed"), "int", True),
+)
+
+
+def _month(value: Any) -> tuple[dt.date, dt.date]:
+    """The first and last day of a month given as ``YYYY-MM`` (or a date in it)."""
+    text = str(value or "").strip()
+    try:
+        first = dt.date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
+    except ValueError:
+        raise ValidationError(_("month must look like 2026-12"), field="month") from None
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first, following - dt.timedelta(days=1)
+
+
+def _mean(values: list[int]) -> Decimal | None:
+    if not values:
+        return None
+    return (Decimal(sum(values)) / len(values)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def engineer_scores(ctx, month, branch=None) -> list[dict]:
+    """Each engineer's figures for ``month`` (``YYYY-MM``), one line per engineer with any:
+    jobs closed; arrivals on time and late with the working minutes missed (R8); the
+    surveys answered that month with the mean of each of the four ratings and of all
+    four, and how many had a rating at or below ``repair.poor_rating`` (R19); spot checks
+    passed and failed (R17). Commission and appraisals start from these."""
+    ctx.require(PERMISSION)
+    first, last = _month(month)
+    low, high = _bounds(ctx, first, last)
+    places = _branches(ctx, branch)
+    ids = [b.id for b in places]
+    code_of = {b.id: b.code for b in places}
+    lines: dict[int, dict] = {}
+
+    def line(engineer_id: int) -> dict:
+        return lines.setdefault(engineer_id, {
+            "closed": 0, "on_time": 0, "late": 0, "missed_minutes": 0, "surveys": 0,
+            "poor": 0, "checks_passed": 0, "checks_failed": 0, "_ratings": [[], [], [], []]})
+
+    for engineer_id, count in ctx.session.execute(
+            select(WorkOrder.engineer_id, func.count(WorkOrder.id))
+            .where(WorkOrder.engineer_id.is_not(None), WorkOrder.closed_at >= low,
+                   WorkOrder.closed_at < high, WorkOrder.branch_id.in_(ids))
+            .group_by(WorkOrder.engineer_id)):
+        line(engineer_id)["closed"] = count
+    for engineer_id, met, minutes in ctx.session.execute(
+            select(WorkOrder.engineer_id, WorkOrder.deadline_met, WorkOrder.missed_minutes)
+            .where(WorkOrder.engineer_id.is_not(None), WorkOrder.deadline_met.is_not(None),
+                   WorkOrder.arrived_at >= low, WorkOrder.arrived_at < high,
+                   WorkOrder.branch_id.in_(ids))):
+        figures = line(engineer_id)
+        figures["on_time" if met else "late"] += 1
+        figures["missed_minutes"] += minutes or 0
+    threshold = ctx.setting("repair.poor_rating")
+    for callback in ctx.session.scalars(select(Callback).where(
+            Callback.engineer_id.is_not(None), Callback.answered_at >= low,
+            Callback.answered_at < high, Callback.branch_id.in_(ids))):
+        figures = line(callback.engineer_id)
+        figures["surveys"] += 1
+        for bucket, rating in zip(figures["_ratings"], callback.ratings, strict=True):
+            bucket.append(rating)
+        figures["poor"] += any(r is not None and r <= threshold for r in callback.ratings)
+    for engineer_id, status, count in ctx.session.execute(
+            select(QualityCheck.engineer_id, QualityCheck.status, func.count(QualityCheck.id))
+            .where(QualityCheck.engineer_id.is_not(None), QualityCheck.checked_at >= low,
+                   QualityCheck.checked_at < high, QualityCheck.branch_id.in_(ids))
+            .group_by(QualityCheck.engineer_id, QualityCheck.status)):
+        key = "checks_passed" if status == CheckStatus.PASSED else "checks_failed"
+        line(engineer_id)[key] += count
+    people = {e.id: e for e in ctx.session.scalars(
+        select(Employee).where(Employee.id.in_(list(lines))))}
+    rows = []
+    for engineer_id, figures in lines.items():
+        person = people[engineer_id]
+        ratings = figures.pop("_ratings")
+        means = [_mean(bucket) for bucket in ratings]
+        rows.append({
+            "month": first, "branch": person.branch.name,
+            "branch_code": code_of.get(person.branch_id, person.branch.code),
+            "engineer": f"{person.code} {person.name}", "engineer_code": person.code,
+            **figures, "attitude": means[0], "skill": means[1], "arrival": means[2],
+            "promise": means[3], "score": _mean([r for bucket in ratings for r in bucket])})
+    rows.sort(key=lambda r: (r["branch_code"], r["engineer_code"]))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# the catalogue: what fixdesk_reports registers
+# ---------------------------------------------------------------------------
+
+
+def _compliance_columns(rows: list[dict], by: str = "branch", **_params) -> tuple:
+    """The compliance report by branch has no engineer column."""
+    if by == "branch":
+        return tuple(c for c in COMPLIANCE_COLUMNS if c.key != "engineer")
+    return COMPLIANCE_COLUMNS
+
+
+START = Param("start", "date", label=N_("Start"), required=True)
+END = Param("end", "date", label=N_("End"), required=True)
+BRANCH = Param("branch", "reference", reference="branch",
+               help=N_("Empty: every branch you may see"))
 
 REPORTS = {
-    "register": Report("register", N_("Repair register"), REGISTER_COLUMNS, repair_register),
-    "compliance": Report("compliance", N_("Deadline compliance"), COMPLIANCE_COLUMNS,
-                         deadline_compliance),
-    "engineer_daily": Report("engineer_daily", N_("Engineer's daily work report"),
-                             ENGINEER_DAILY_COLUMNS, engineer_daily),
-    "supervisor_daily": Report("supervisor_daily", N_("Supervisor's daily report"),
-                               SUPERVISOR_DAILY_COLUMNS, supervisor_daily),
+    "register": Report(
+        "repair.register", N_("Repair register"), REGISTER_COLUMNS, repair_register,
+        params=(START, END, BRANCH), permission=PERMISSION, orientation="landscape"),
+    "compliance": Report(
+        "repair.compliance", N_("Deadline compliance"), COMPLIANCE_COLUMNS,
+        deadline_compliance, permission=PERMISSION, columns_for=_compliance_columns,
+        params=(START, END, Param("by", "choice", label=N_("Group by"),
+                                  choices=("branch", "engineer")), BRANCH)),
+    "engineer_daily": Report(
+        "repair.engineer_daily", N_("Engineer's daily work report"), ENGINEER_DAILY_COLUMNS,
+        engineer_daily, permission=PERMISSION, template="repair/engineer_daily.html",
+        params=(START, Param("end", "date", label=N_("End"),
+                             help=N_("Empty: the start day only")),
+                Param("engineer", "reference", label=N_("Engineer"), reference="employee"),
+                BRANCH)),
+    "engineer_scores": Report(
+        "repair.engineer_scores", N_("Engineers' monthly scores"), SCORE_COLUMNS,
+        engineer_scores, permission=PERMISSION, orientation="landscape",
+        params=(Param("month", label=N_("Month"), required=True,
+                      help=N_("Like 2026-12")), BRANCH)),
+    "supervisor_daily": Report(
+        "repair.supervisor_daily", N_("Supervisor's daily report"), SUPERVISOR_DAILY_COLUMNS,
+        supervisor_daily, permission=PERMISSION, template="repair/supervisor_daily.html",
+        params=(Param("day", "date", label=N_("Date"), required=True), BRANCH)),
 }
-
-
-def columns_for(report: Report, rows: list[dict] | None = None, **options) -> tuple[Column, ...]:
-    """The columns shown: the compliance report by branch has no engineer column."""
-    if report.name == "compliance" and options.get("by", "branch") == "branch":
-        return tuple(c for c in report.columns if c.key != "engineer")
-    return report.columns
-
-
-def cell(ctx, column: Column, value: Any) -> Any:
-    """A row value as a spreadsheet cell: dates and numbers stay dates and numbers, enum
-    values and yes/no are translated, datetimes shown in site time."""
-    if value is None:
-        return None
-    if column.kind == "enum":
-        return _(str(value))
-    if column.kind == "bool":
-        return _("yes") if value else _("no")
-    if column.kind == "datetime":
-        return value.astimezone(ctx.settings.tz).replace(tzinfo=None)
-    if column.kind in ("hours", "share"):
-        return float(value)
-    return value
-
-
-FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm", "hours": "0.00",
-           "share": "0.0%"}
-WIDTHS = {"date": 12, "datetime": 17, "int": 10, "hours": 8, "share": 10, "bool": 8,
-          "enum": 12}
-
-
-def to_xlsx(ctx, title: str, columns: tuple[Column, ...], rows: list[dict],
-            subtitle: str | None = None) -> bytes:
-    """An Excel workbook of one report: a title line, a bold frozen header (translated),
-    real dates and numbers."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=sheet_title(title))
-    sheet.freeze_panes = "A3"
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(column.kind, 20)
-    heading = WriteOnlyCell(sheet, value=title + (f"  {subtitle}" if subtitle else ""))
-    heading.font = Font(bold=True, size=13)
-    sheet.append([heading])
-    bold = Font(bold=True)
-    header = []
-    for column in columns:
-        label = WriteOnlyCell(sheet, value=_(column.label))
-        label.font = bold
-        header.append(label)
-    sheet.append(header)
-    for row in rows:
-        line = []
-        for column in columns:
-            value = WriteOnlyCell(sheet, value=cell(ctx, column, row.get(column.key)))
-            if column.kind in FORMATS:
-                value.number_format = FORMATS[column.kind]
-            line.append(value)
-        sheet.append(line)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

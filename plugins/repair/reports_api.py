@@ -1,7 +1,9 @@
-"""``GET /api/repair/reports/<report>``: the repair reports (:mod:`plugins.repair.reports`)
-as JSON (title, translated columns, rows) or, with ``?format=xlsx``, as an Excel
-workbook (R33). Each runs as the calling user: ``repair_work_order.read`` and the
-user's branches."""
+"""``GET /api/repair/reports/<report>``: the repair reports' first URLs, kept for the
+clients that use them. Each delegates to the kernel's report service
+(:mod:`kernel.reports.service`), which also serves them as ``GET /api/v1/reports/
+repair.<report>``; the answer keeps its first shape: JSON (title, translated columns,
+rows with amounts to two decimals) or, with ``?format=xlsx``, an Excel workbook (R33).
+Each runs as the calling user: ``repair_work_order.read`` and the user's branches."""
 
 from __future__ import annotations
 
@@ -16,31 +18,31 @@ from kernel.web.errors import ERROR_RESPONSES
 
 from . import reports
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Format = Literal["json", "xlsx"]
 
 
-def _answer(request: Request, name: str, options: dict, fmt: str, lang: str | None,
-            stamp: str):
+def _answer(request: Request, name: str, options: dict, fmt: str, lang: str | None):
     """Run report ``name`` as the caller and answer JSON (title, columns, rows) or a
     workbook, in the caller's language (``lang`` overrides)."""
     from kernel.i18n import _, use_locale
+    from kernel.reports.service import produce, run_with
     from kernel.web.desk.render import user_locale
 
     report = reports.REPORTS[name]
-    with request_context(request) as ctx, use_locale(lang or user_locale(request, ctx.user)):
-        rows = report.build(ctx, **options)
-        columns = reports.columns_for(report, rows, **options)
-        title = _(report.title)
-        if fmt == "xlsx":
-            data = reports.to_xlsx(ctx, title, columns, rows, stamp)
-            return Response(data, media_type=XLSX, headers={
-                "Content-Disposition": f'attachment; filename="repair-{name}-{stamp}.xlsx"',
-                "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
-        return {"title": title,
-                "columns": [{"key": c.key, "label": _(c.label), "kind": c.kind}
-                            for c in columns],
-                "rows": [{k: records.plain(v) for k, v in row.items()} for row in rows]}
+    with request_context(request) as ctx:
+        locale = lang or user_locale(request, ctx.user)
+        with use_locale(locale):
+            outcome = run_with(ctx, report, options)
+            if fmt == "xlsx":
+                done = produce(ctx, outcome, "xlsx", locale)
+                return Response(done.content, media_type=done.media_type, headers={
+                    "Content-Disposition": f'attachment; filename="{done.filename}"',
+                    "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+            return {"title": _(report.title),
+                    "columns": [{"key": c.key, "label": _(c.label), "kind": c.kind}
+                                for c in outcome.columns],
+                    "rows": [{k: records.plain(v) for k, v in row.items()}
+                             for row in outcome.rows]}
 
 
 def reports_router() -> APIRouter:
@@ -55,7 +57,7 @@ def reports_router() -> APIRouter:
                         branch: str | None = None, format: Format = "json",
                         lang: str | None = lang_query):
         return _answer(request, "register", {"start": start, "end": end, "branch": branch},
-                       format, lang, f"{start}-{end}")
+                       format, lang)
 
     @routes.get("/compliance", summary="Deadline compliance by branch or engineer")
     def compliance_report(request: Request, start: dt.date, end: dt.date,
@@ -63,24 +65,22 @@ def reports_router() -> APIRouter:
                           branch: str | None = None, format: Format = "json",
                           lang: str | None = lang_query):
         return _answer(request, "compliance",
-                       {"start": start, "end": end, "by": by, "branch": branch},
-                       format, lang, f"{by}-{start}-{end}")
+                       {"start": start, "end": end, "by": by, "branch": branch}, format, lang)
 
     @routes.get("/engineer_daily", summary="Engineer's daily work report (技术员工作日报表)")
     def engineer_daily_report(request: Request, start: dt.date, end: dt.date | None = None,
                               engineer: str | None = None, branch: str | None = None,
                               format: Format = "json",
                               lang: str | None = lang_query):
-        end = end or start
         return _answer(request, "engineer_daily",
-                       {"start": start, "end": end, "engineer": engineer, "branch": branch},
-                       format, lang, f"{start}-{end}")
+                       {"start": start, "end": end or start, "engineer": engineer,
+                        "branch": branch}, format, lang)
 
     @routes.get("/supervisor_daily", summary="Supervisor's daily report (服务主任日报表)")
     def supervisor_daily_report(request: Request, day: dt.date, branch: str | None = None,
                                 format: Format = "json",
                                 lang: str | None = lang_query):
         return _answer(request, "supervisor_daily", {"day": day, "branch": branch},
-                       format, lang, f"{day}")
+                       format, lang)
 
     return routes

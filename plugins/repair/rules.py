@@ -271,10 +271,10 @@ def deadline_hours(zone: str, urban_hours: Decimal, suburban_hours: Decimal) -> 
 
 
 def arrival_deadline(calendar, reported_at: dt.datetime, hours) -> dt.datetime:
-    """The arrival deadline: ``hours`` working hours of ``calendar`` (the branch's
+    """The arrival deadline (UTC): ``hours`` working hours of ``calendar`` (the branch's
     :class:`kernel.calendar.WorkingCalendar`) after the report. A report outside working
     time starts counting at the next working moment."""
-    return calendar.add_working_hours(reported_at, hours)
+    return calendar.add_working_hours(reported_at, hours).astimezone(dt.UTC)
 
 
 def shift_deadline(calendar, deadline: dt.datetime, paused: dt.timedelta) -> dt.datetime:
@@ -282,7 +282,7 @@ def shift_deadline(calendar, deadline: dt.datetime, paused: dt.timedelta) -> dt.
     A deadline at the end of a working interval (18:00) moves into the next one."""
     if paused <= dt.timedelta(0):
         return deadline
-    return calendar.add_working_hours(deadline, paused)
+    return calendar.add_working_hours(deadline, paused).astimezone(dt.UTC)
 
 
 def working_minutes(amount: dt.timedelta) -> int:

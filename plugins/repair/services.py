@@ -23,7 +23,7 @@ from kernel.models import Branch, Customer, CustomerEquipment, Employee
 from kernel.numbering import next_number
 from kernel.settings import get_setting
 
-from . import rules
+from . import appointments, callbacks, rules
 from .events import check_move, load_order, move, record_event
 from .inputs import (
     MAX_ID,
@@ -342,6 +342,7 @@ def dispatch(ctx, order, engineer=None, partner_outlet: str | None = None,
         move(ctx, order, "pause", order.status,
              _("the customer asked for an appointment after the deadline"),
              {"minutes": minutes, "deadline_at": [old, appointment]})
+    appointments.book(ctx, order, reason)
     ctx.hook.repair_order_dispatched(ctx=ctx, order=order, previous=previous)
     return order
 
@@ -406,6 +407,7 @@ def record_arrival(ctx, order, at=None) -> WorkOrder:
     if order.paused_at is not None:
         _resume(ctx, order, max(at, order.paused_at))
     order.arrived_at = at
+    appointments.keep(ctx, order, at)
     if order.deadline_at is not None:
         late = calendar_for(ctx, order.branch).working_hours_between(order.deadline_at, at) \
             if at > order.deadline_at else dt.timedelta(0)
@@ -614,11 +616,18 @@ def audit(ctx, order, passed=None, note: str | None = None) -> WorkOrder:
     order.audit_note = note
     move(ctx, order, "audit", order.status, note, {"passed": passed})
     if not passed:
-        target = check_move(order, "rework")
-        order.closed_at = None
-        move(ctx, order, "rework", target, note)
+        send_back_for_rework(ctx, order, note)
     ctx.hook.repair_order_audited(ctx=ctx, order=order, passed=passed)
     return order
+
+
+def send_back_for_rework(ctx, order: WorkOrder, reason: str,
+                         detail: dict | None = None) -> WorkOrder:
+    """A repaired (or closed) order goes back to ``in_repair`` for rework (R17): a failed
+    review or quality spot check. Its engineer stays assigned."""
+    target = check_move(order, "rework")
+    order.closed_at = None
+    return move(ctx, order, "rework", target, reason, detail)
 
 
 def close(ctx, order, note: str | None = None) -> WorkOrder:
@@ -631,6 +640,8 @@ def close(ctx, order, note: str | None = None) -> WorkOrder:
         _log_unit(ctx, order, UnitDirection.RETURNED, now_utc(ctx))
     order.closed_at = now_utc(ctx)
     move(ctx, order, "close", target, note)
+    if order.category != Category.INTERNAL:  # the callback and survey (R19)
+        callbacks.open_callback(ctx, order)
     ctx.hook.repair_order_closed(ctx=ctx, order=order)
     return order
 
@@ -643,6 +654,7 @@ def cancel(ctx, order, reason: str | None = None) -> WorkOrder:
     for line in order.active_lines:
         _give_back(ctx, order, line, reason)
     order.cancelled_at, order.cancel_reason = now_utc(ctx), reason
+    appointments.cancel(ctx, order)
     move(ctx, order, "cancel", target, reason)
     ctx.hook.repair_order_cancelled(ctx=ctx, order=order, reason=reason)
     return order

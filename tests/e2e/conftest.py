@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,24 +30,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A demo site (SQLite) with an admin and a Shanghai front-desk clerk, served over HTTP."""
+@contextmanager
+def serving(folder: Path, plugins: list[str], users: list[tuple[str, str, str, list[str]]],
+            prepare=None):
+    """A demo site with ``plugins`` in ``folder`` (SQLite), the accounts ``users``
+    (username, full name, branch, roles; password :data:`PASSWORD`), ``prepare(ctx)`` run
+    once, served by a real ``fixdesk serve`` on a free port: ``{"url", "site"}``."""
     from kernel.auth import add_user
     from kernel.masterdata import get_branch
     from kernel.provision import create_site
     from kernel.site import SiteConfig
 
-    folder = tmp_path_factory.mktemp("e2e") / "site"
-    site = create_site(folder, SiteConfig(plugins=[]), company="华东办公设备服务有限公司",
+    site = create_site(folder, SiteConfig(plugins=plugins), company="华东办公设备服务有限公司",
                        branch_code="SH", branch_name="上海服务中心", demo=True)
     app = site.start()
     try:
         with app.context() as ctx:
-            add_user(ctx, "e2e_admin", "系统管理员", PASSWORD, get_branch(ctx, "SH"),
-                     roles=["admin"])
-            add_user(ctx, "e2e_front", "前台 郑丽", PASSWORD, get_branch(ctx, "SH"),
-                     roles=["front_desk"])
+            for username, name, branch, roles in users:
+                add_user(ctx, username, name, PASSWORD, get_branch(ctx, branch), roles=roles)
+        if prepare is not None:
+            with app.context() as ctx:
+                prepare(ctx)
     finally:
         app.close()
     port = _free_port()
@@ -76,6 +80,15 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A demo site (SQLite) with an admin and a Shanghai front-desk clerk, served over HTTP."""
+    with serving(tmp_path_factory.mktemp("e2e") / "site", [],
+                 [("e2e_admin", "系统管理员", "SH", ["admin"]),
+                  ("e2e_front", "前台 郑丽", "SH", ["front_desk"])]) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

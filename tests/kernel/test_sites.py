@@ -16,11 +16,13 @@ def test_new_site_writes_site_toml_with_defaults(tmp_path, fixdesk):
     assert result.code == 0, result
     data = tomllib.loads((tmp_path / "acme" / "site.toml").read_text())
     assert data == {
-        "site": {"locale": "zh_CN", "timezone": "Asia/Shanghai", "currency": "CNY"},
+        "site": {"locale": "zh_CN", "timezone": "Asia/Shanghai", "currency": "CNY",
+                 "public_url": "http://127.0.0.1:8000"},
         "database": {"url": "sqlite:///fixdesk.sqlite3"},
         "plugins": {"enabled": []},
     }
     assert (tmp_path / "acme" / "fixdesk.sqlite3").exists()
+    assert (tmp_path / "acme" / "secret.key").exists()
     listing = fixdesk("--site", tmp_path / "acme", "branch", "list")
     assert listing.out == "CODE\tNAME\tZONE\tPHONE\tADDRESS\nHQ\tHQ\turban\t\t\n"
 

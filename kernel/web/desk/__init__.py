@@ -4,9 +4,10 @@
 ``/desk/<entity>`` a list (search, filters, sort, pages, batch print, CSV and
 Excel export); ``/desk/<entity>/<id>`` and ``/desk/<entity>/new`` a form
 (validation next to the fields, actions, printing with a preview, the audit
-history). Templates are ``templates/desk/*.html`` (a site or plugin may
-override them); the only script and stylesheet are our own
-``templates/desk/static/desk.js`` and ``desk.css``.
+history); ``/desk/reports/<name>`` a report (parameters, table, Excel, PDF).
+Templates are ``templates/desk/*.html`` (a site or plugin may override them);
+the only script and stylesheet are our own ``templates/desk/static/desk.js``
+and ``desk.css``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 def install(web, app) -> None:
     """Mount the desk's pages on ``web`` (after the API, so its catch-all comes last)."""
-    from kernel.web.desk import login, pages
+    from kernel.web.desk import login, pages, reports
 
     web.include_router(login.router())
+    web.include_router(reports.router())  # before the entity pages' /desk/{entity}/...
     web.include_router(pages.router())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -329,28 +330,44 @@ def lookup(ctx, app, cls, text: str, limit: int = 20) -> list[tuple[int, str]]:
     return [(r.id, record_label(r)) for r in rows if ctx.can_see(r)]
 
 
-def resolve_references(ctx, app, info: EntityInfo, data: dict) -> dict[str, str]:
-    """Turn references typed as a code or name (not an id) into ids; problems by field.
+def find_reference(ctx, app, table: str, text: str) -> tuple[int | None, str | None]:
+    """The id of the record of ``table`` that ``text`` (a label, code or name) names,
+    or None and the problem.
 
-    A reference is found when exactly one visible record has that label, code or
-    name, or when exactly one contains the text.
+    A record is found when exactly one visible record has that label, code or name,
+    or when exactly one contains the text.
     """
+    text = text.strip()
+    cls = entity_class(app, table)
+    if cls is None:
+        return None, _("nothing matches {text}").format(text=text)
+    found = lookup(ctx, app, cls, text, limit=10)
+    head = re.split(r" · | ", text, maxsplit=1)[0]
+    if not found and head != text:  # a whole label picked from the suggestions ("E002 李明")
+        found = [(i, shown) for i, shown in lookup(ctx, app, cls, head, limit=100)
+                 if shown == text]
+    exact = [i for i, shown in found
+             if text in (shown, shown.split(" ", 1)[0], shown.split(" ", 1)[-1])]
+    chosen = exact or [i for i, _shown in found]
+    if len(chosen) == 1:
+        return chosen[0], None
+    if not chosen:
+        return None, _("nothing matches {text}").format(text=text)
+    return None, _("several records match {text}: type more of it").format(text=text)
+
+
+def resolve_references(ctx, app, info: EntityInfo, data: dict) -> dict[str, str]:
+    """Turn references typed as a code or name (not an id) into ids; problems by field
+    (see :func:`find_reference`)."""
     errors = {}
     for name, value in list(data.items()):
         spec = info.field(name)
         if spec is None or not spec.foreign or value is None or str(value).strip().isdigit():
             continue
-        text = str(value).strip()
-        cls = entity_class(app, spec.foreign)
-        found = lookup(ctx, app, cls, text, limit=10) if cls is not None else []
-        exact = [i for i, shown in found
-                 if text in (shown, shown.split(" ", 1)[0], shown.split(" ", 1)[-1])]
-        chosen = exact or [i for i, _shown in found]
         del data[name]
-        if len(chosen) == 1:
-            data[name] = chosen[0]
-        elif not chosen:
-            errors[name] = _("nothing matches {text}").format(text=text)
+        found, problem = find_reference(ctx, app, spec.foreign, str(value))
+        if found is not None:
+            data[name] = found
         else:
-            errors[name] = _("several records match {text}: type more of it").format(text=text)
+            errors[name] = problem
     return errors

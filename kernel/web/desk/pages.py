@@ -23,7 +23,7 @@ from kernel.entities import EntityInfo
 from kernel.errors import Conflict, FixdeskError, NotFound, ValidationError
 from kernel.i18n import N_, _
 from kernel.web.deps import app_of
-from kernel.web.desk import fields
+from kernel.web.desk import action_form, fields
 from kernel.web.desk.export import MAX_EXPORT_ROWS, matching_rows, to_csv, to_xlsx
 from kernel.web.desk.listing import OPERATORS, PAGE_SIZES, ListState, service_filters
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
@@ -61,11 +61,15 @@ def actions_for(app, info: EntityInfo) -> list:
 
 
 def creatable(info: EntityInfo, can) -> bool:
-    """Whether the generic form can make records of ``info`` for this user.
+    """Whether the desk offers "New" (``/desk/<entity>/new``) for ``info`` to this user.
 
     Entities whose every field is read-only are made by their plugin's own
-    services (a work order is registered, not typed in): no "New" for them.
+    services (a work order is registered, not typed in): no "New" for them,
+    unless the entity names the permission of its plugin's own new-record page
+    (``__new_permission__``, such as ``"register"``).
     """
+    if info.new_permission:
+        return can(info.perm(info.new_permission))
     return bool(fields.form_fields(info)) and can(info.perm("create"))
 
 
@@ -75,14 +79,18 @@ def creatable(info: EntityInfo, can) -> bool:
 
 
 def home_modules(app, can) -> list[dict]:
-    """The enabled plugins' entities the user may read, grouped by plugin (kernel first)."""
+    """The enabled plugins' entities the user may read and reports the user may run,
+    grouped by plugin (kernel first)."""
+    from kernel.web.desk.reports import reports_by_module
+
     order = {name: i for i, name in enumerate(app.plugin_order)}
     groups: dict[str, list] = {}
     for info in app.exposed.values():
         if can(info.perm("read")):
             groups.setdefault(info.plugin, []).append(info)
+    reports = reports_by_module(app, can)
     modules = []
-    for plugin in sorted(groups, key=lambda p: order.get(p, len(order))):
+    for plugin in sorted(set(groups) | set(reports), key=lambda p: order.get(p, len(order))):
         if plugin == "kernel":
             title = _(fields.KERNEL_MODULE)
         else:
@@ -90,11 +98,11 @@ def home_modules(app, can) -> list[dict]:
             title = _(meta.title) if meta is not None and meta.title else plugin
         entities = [{"info": info, "title": _(info.title), "url": f"/desk/{info.name}",
                      "new_url": f"/desk/{info.name}/new" if creatable(info, can) else None}
-                    for info in groups[plugin]]
-        actions = [_(a.title) for info in groups[plugin] for a in actions_for(app, info)
+                    for info in groups.get(plugin, [])]
+        actions = [_(a.title) for info in groups.get(plugin, []) for a in actions_for(app, info)
                    if can(a.permission)]
         modules.append({"name": plugin, "title": title, "entities": entities,
-                        "actions": actions})
+                        "actions": actions, "reports": reports.get(plugin, [])})
     return modules
 
 
@@ -187,8 +195,12 @@ def _notice(request: Request) -> str | None:
 
 def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | None = None,
               errors: dict | None = None, problem: str | None = None,
-              status: int = 200) -> Response:
-    """The form of ``record`` (None: a new one), optionally as typed with the errors found."""
+              status: int = 200, failed_action: dict | None = None) -> Response:
+    """The form of ``record`` (None: a new one), optionally as typed with the errors found.
+
+    ``failed_action`` (``{"name", "raw", "errors"}``) shows that action's form again
+    as the user sent it, with the problems next to its inputs.
+    """
     app, can, tz = ctx.app, ctx.can, ctx.settings.tz
     base = f"/desk/{info.name}"
     errors = dict(errors or {})
@@ -236,8 +248,10 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
             refs = fields.reference_labels(ctx, app, spec, [value]) if spec.foreign else None
             details.append({"label": fields.label(info, spec.name),
                             "text": fields.display(spec, value, tz, refs)})
-        actions = [{"name": a.name, "title": _(a.title),
-                    "params": [(p, fields.label(info, p)) for p in a.params]}
+        failed = failed_action or {}
+        actions = [action_form.describe(ctx, info, a, raw=failed.get("raw"),
+                                        errors=failed.get("errors"))
+                   if a.name == failed.get("name") else action_form.describe(ctx, info, a)
                    for a in actions_for(app, info)
                    if can(a.permission) and a.available(record)]
         documents = [{"name": d.name, "title": _(d.title),
@@ -490,7 +504,8 @@ def router() -> APIRouter:
         action = app_of(request).actions.get((info.name, name))
         if action is None:
             raise NotFound(_("There is no such page."))
-        params = {p: str(form.get(p)) for p in action.params if str(form.get(p) or "").strip()}
+        raw = action_form.typed(action, form)
+        early: dict[str, str] = {}
         try:
             with desk_context(request, csrf=form.get("csrf")) as ctx:
                 record = records.get_record(ctx, info, record_id)
@@ -498,13 +513,24 @@ def router() -> APIRouter:
                 if not action.available(record):
                     raise Conflict(_("{action} is not possible in the record's current state")
                                    .format(action=_(action.title)))
+                params, early = action_form.read(ctx, info, action, raw)
+                if early:  # a reference that names no record: the service is not called
+                    raise records.FieldErrors(early)
                 action.func(ctx, record, **params)
             return redirect(f"/desk/{info.name}/{record_id}?done=action&action={name}")
-        except (ValidationError, Conflict) as exc:
-            problem, status = exc.message, exc.status
+        except FixdeskError as exc:
+            # a record the service did not find is the user's input when it names a param
+            if not isinstance(exc, ValidationError | Conflict) and exc.field not in raw:
+                raise
+            found = {k: v for k, v in _field_errors(exc).items() if k in raw}
+            problem, status = exc.message, 422 if isinstance(exc, NotFound) else exc.status
+            if early:  # these messages do not name the input: the label does
+                labels = action_form.labels(info, action)
+                problem = "; ".join(f"{labels[n]}: {message}" for n, message in early.items())
         with desk_context(request, csrf=form.get("csrf")) as ctx:
             record = records.get_record(ctx, info, record_id)
-            return form_page(request, ctx, info, record, problem=problem, status=status)
+            return form_page(request, ctx, info, record, problem=problem, status=status,
+                             failed_action={"name": name, "raw": raw, "errors": found})
 
     @routes.get("/desk/{entity}/{record_id}/print/{document}")
     def print_one(request: Request, entity: str, record_id: str, document: str,

@@ -177,17 +177,25 @@ def test_scenario_2_carry_in_papers_and_the_voided_receipt(repair_app, as_user, 
         repair_app.pm.unregister(name="billing_stand_in")
 
 
-def test_the_qr_code_encodes_the_survey_link_once_there_is_one(repair_app, as_user,
-                                                               monkeypatch):
-    from plugins.repair import documents
+def test_the_qr_code_encodes_the_signed_survey_link(repair_app, as_user):
+    from plugins.repair import callbacks, documents
 
     with as_user("zhengli", "2026-12-01 10:00") as ctx:
         order = services.register(ctx, channel="walk_in", equipment="QXY20614",
                                   fault_description="卡纸")
-        assert documents.gather_order(ctx, order)["qr_data"] == order.number
-        monkeypatch.setattr(documents, "survey_url", lambda ctx, order: "https://x/s/abc")
         data = documents.gather_survey(ctx, order)
-    assert (data["survey_url"], data["qr_data"]) == ("https://x/s/abc", "https://x/s/abc")
+        internal = services.register(ctx, channel="phone", internal=True,
+                                     fault_description="工具保养")
+        assert documents.gather_order(ctx, internal)["qr_data"] == internal.number
+    # the link works until 30 days after printing (2026-12-31), for this order only
+    assert data["qr_data"] == data["survey_url"]
+    assert data["survey_url"].startswith(f"http://127.0.0.1:8000/survey/{order.id}-20261231.")
+    token = data["survey_url"].rsplit("/", 1)[1]
+    with as_user(None, "2026-12-01 10:05") as ctx:
+        with pytest.raises(callbacks.SurveyClosed):  # not repaired yet
+            callbacks.order_for_token(ctx, token)
+        with pytest.raises(NotFound):
+            callbacks.order_for_token(ctx, token.replace(f"{order.id}-", f"{internal.id}-"))
 
 
 def test_another_branchs_front_desk_gets_not_found(repair_app, as_user):

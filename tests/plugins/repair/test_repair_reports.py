@@ -30,6 +30,7 @@ from openpyxl import load_workbook
 
 from kernel import NotFound, ValidationError
 from kernel.auth import create_token, get_user
+from kernel.reports.export import to_xlsx
 from plugins.repair import reports, services
 
 C = {"category": "C", "category_reason": "客户关系维护"}
@@ -253,7 +254,7 @@ def test_xlsx_holds_dates_numbers_and_chinese(orders, as_user):
     report = reports.REPORTS["register"]
     with as_user("admin", "2026-11-18 09:00") as ctx, use_locale("zh_CN"):
         rows = report.build(ctx, start="2026-11-16", end="2026-11-16")
-        data = reports.to_xlsx(ctx, "报修登记簿", report.columns, rows)
+        data = to_xlsx(ctx, "报修登记簿", report.columns, rows)
     lines = _sheet(data)
     assert lines[0][0] == "报修登记簿"
     header = lines[1]

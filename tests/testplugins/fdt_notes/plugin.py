@@ -39,7 +39,8 @@ def fixdesk_entities():
 def fixdesk_permissions():
     return [Permission("fdt_note", "read", ("front_desk", "engineer")),
             Permission("fdt_note", "create", ("front_desk",)),
-            Permission("fdt_note", "update", ("front_desk",))]
+            Permission("fdt_note", "update", ("front_desk",)),
+            Permission("fdt_notes.by_branch", "read", ("front_desk",))]
 
 
 @hookimpl
@@ -130,3 +131,49 @@ def fixdesk_actions():
     return [Action(Note, "mark_urgent", "Mark urgent", mark_urgent, "fdt_note.update",
                    available=lambda note: not note.title.startswith("[加急]"),
                    params=("reason",))]
+
+
+# -- a report -----------------------------------------------------------------
+
+
+def notes_by_branch(ctx, since, branch=None, min_amount=None, show="all"):
+    """Notes made since a date, per branch: how many, their amount, their share, the last."""
+    import datetime as dt
+
+    start = dt.datetime.combine(since, dt.time(0), ctx.settings.tz)
+    query = select(Note).where(Note.created_at >= start).order_by(Note.id)
+    if branch is not None:
+        query = query.where(Note.branch_id == branch.id)
+    if min_amount is not None:
+        query = query.where(Note.amount >= min_amount)
+    notes = [n for n in ctx.session.scalars(query) if ctx.can_see(n)]
+    if show == "urgent":
+        notes = [n for n in notes if n.title.startswith("[加急]")]
+    lines = {}
+    for note in notes:
+        found = ctx.session.get(Branch, note.branch_id)
+        line = lines.setdefault(found.code, {"branch": found.name, "code": found.code,
+                                             "notes": 0, "amount": Decimal("0"), "last": None})
+        line["notes"] += 1
+        line["amount"] += note.amount
+        line["last"] = note.created_at
+    rows = [lines[code] for code in sorted(lines)]
+    for row in rows:
+        row["share"] = (Decimal(row["notes"]) / len(notes)).quantize(Decimal("0.0001"))
+    return rows
+
+
+@hookimpl
+def fixdesk_reports():
+    from kernel import Column, Param, Report
+
+    return [Report(
+        "fdt_notes.by_branch", "Notes by branch",
+        (Column("branch", "Branch"), Column("notes", "Notes", "int", total=True),
+         Column("amount", "Amount", "money", total=True), Column("share", "Share", "share"),
+         Column("last", "Last note", "datetime")),
+        notes_by_branch,
+        params=(Param("since", "date", label="Since", required=True),
+                Param("branch", "reference", reference="branch"),
+                Param("min_amount", "money", label="At least"),
+                Param("show", "choice", choices=("all", "urgent"))))]

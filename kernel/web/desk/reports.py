@@ -1,0 +1,184 @@
+"""The desk's report pages: ``/desk/reports/<name>`` (a parameter form, and the table once
+run), its Excel export and its printed paper.
+
+The form is sent with GET, so a report's URL holds its parameters and can be
+bookmarked or shared (``/desk/reports/repair.supervisor_daily?day=2026-11-17&branch=SH
+&run=1``). Everything runs through :mod:`kernel.reports.service` as the logged-in user.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from kernel.errors import FixdeskError, NotFound
+from kernel.i18n import _
+from kernel.web.desk import fields
+from kernel.web.desk.render import DeskRoute, desk_context, render
+
+#: query names of the page that are not the report's parameters
+OWN_QUERY = ("run", "download", "format", "lang")
+
+
+def report_url(name: str, canonical: dict | None = None, suffix: str = "", **extra) -> str:
+    """The URL of a report page (or of its ``/export.xlsx`` or ``/print``) with parameters."""
+    query = urlencode([*(canonical or {}).items(), *extra.items()])
+    return f"/desk/reports/{name}{suffix}" + (f"?{query}" if query else "")
+
+
+def reports_by_module(app, can) -> dict[str, list[dict]]:
+    """The reports the user may run, by the plugin that offers them (for the home page)."""
+    modules: dict[str, list[dict]] = {}
+    for report in app.reports.values():
+        if can(report.permission):
+            modules.setdefault(report.module, []).append(
+                {"name": report.name, "title": _(report.title), "url": report_url(report.name)})
+    return modules
+
+
+def _raw(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if k not in OWN_QUERY}
+
+
+# --------------------------------------------------------------------------
+# the form
+# --------------------------------------------------------------------------
+
+
+def _reference_choices(ctx, param) -> list[tuple[str, str]] | None:
+    """(key, label) of the records a reference may name, keyed by code where the entity
+    has one (readable URLs); None when there are too many for a list."""
+    from sqlalchemy import select
+
+    from kernel.reports.params import field_of, reference_key
+
+    options = fields.reference_options(ctx, ctx.app, field_of(param))
+    if options is None:
+        return None
+    cls = ctx.app.entity_class(param.reference)
+    ids = [i for i, _label in options]
+    keys = {r.id: reference_key(r) for r in ctx.session.scalars(
+        select(cls).where(cls.id.in_(ids)))} if ids else {}
+    return [(keys.get(i, str(i)), label) for i, label in options]
+
+
+def controls(ctx, report, raw: dict, values: dict, errors: dict, fresh: bool) -> list[dict]:
+    """One form control per parameter, its widget by the parameter's kind; ``fresh`` (the
+    page before any run) fills required dates with today."""
+    from kernel.reports.params import canonical, label_of
+
+    shown = canonical(report.params, values)
+    today = ctx.now().astimezone(ctx.settings.tz).date().isoformat()
+    found = []
+    for param in report.params:
+        value = shown.get(param.name, str(raw.get(param.name, "") or ""))
+        if fresh and not value and param.required and param.kind == "date":
+            value = today
+        control = {"name": param.name, "label": label_of(param), "widget": param.kind,
+                   "value": value, "required": param.required,
+                   "error": errors.get(param.name), "options": None, "lookup": None,
+                   "help": _(param.help) if param.help else None}
+        if param.kind == "choice":
+            control["options"] = [(c, _(c)) for c in param.choices]
+        elif param.kind == "boolean":
+            control["options"] = [("1", _("yes")), ("0", _("no"))]
+        elif param.kind == "reference":
+            control["options"] = _reference_choices(ctx, param)
+            if control["options"] is None:
+                control["widget"] = "lookup"
+                if param.reference in ctx.app.exposed:
+                    control["lookup"] = f"/desk/{param.reference}/lookup"
+        found.append(control)
+    return found
+
+
+# --------------------------------------------------------------------------
+# the page
+# --------------------------------------------------------------------------
+
+
+def report_page(request: Request, ctx, report) -> Response:
+    """The form, and with ``run`` in the query the report's table (or the problems)."""
+    from kernel.reports import service
+    from kernel.reports.formatting import NUMERIC, text_table, totals_line
+    from kernel.reports.params import read_each
+
+    raw = _raw(request)
+    names = {p.name for p in report.params}
+    ran = "run" in request.query_params or not report.params
+    values, errors = read_each(ctx, report.params, raw) if ran else ({}, {})
+    outcome, problem = None, None
+    if ran and not errors:
+        try:
+            outcome = service.run_with(ctx, report, values)
+        except FixdeskError as exc:
+            if exc.status == 403:
+                raise
+            found = dict(getattr(exc, "fields", None) or {exc.field: exc.message})
+            errors = {k: v for k, v in found.items() if k in names}
+            problem = None if errors else exc.message
+    table = None
+    if outcome is not None:
+        tz = ctx.settings.tz
+        columns = outcome.columns
+        table = {"headers": [{"label": _(c.label), "numeric": c.kind in NUMERIC}
+                             for c in columns],
+                 "rows": text_table(columns, outcome.rows, tz),
+                 "totals": totals_line(columns, outcome.rows, tz),
+                 "numeric": [c.kind in NUMERIC for c in columns],
+                 "kinds": [c.kind for c in columns],
+                 "xlsx": report_url(report.name, outcome.canonical, "/export.xlsx"),
+                 "pdf": report_url(report.name, outcome.canonical, "/print"),
+                 "pdf_download": report_url(report.name, outcome.canonical, "/print",
+                                            download="1"),
+                 "link": report_url(report.name, outcome.canonical, run="1")}
+    stray = [message for name, message in errors.items() if name not in names]
+    problem = problem or (stray[0] if stray else None)
+    form = controls(ctx, report, raw, values, errors, fresh=not ran)
+    return render(
+        request, "report.html", 422 if errors or problem else 200, ctx=ctx,
+        title=_(report.title), report=report, controls=form,
+        errors=[(c["name"], c["label"], c["error"]) for c in form if c["error"]],
+        problem=problem, table=table, action_url=report_url(report.name))
+
+
+def router() -> APIRouter:
+    """The report pages (mounted before the generic entity pages)."""
+    routes = APIRouter(route_class=DeskRoute, include_in_schema=False)
+
+    def report_of(ctx, name: str):
+        report = ctx.app.reports.get(name)
+        if report is None:
+            raise NotFound(_("There is no such page."))
+        ctx.require(report.permission)
+        return report
+
+    @routes.get("/desk/reports/{name}")
+    def page(request: Request, name: str):
+        with desk_context(request) as ctx:
+            return report_page(request, ctx, report_of(ctx, name))
+
+    @routes.get("/desk/reports/{name}/export.xlsx")
+    def export(request: Request, name: str):
+        from kernel.reports.service import render as render_report
+
+        with desk_context(request) as ctx:  # the paper speaks the user's language
+            done = render_report(ctx, report_of(ctx, name), _raw(request), "xlsx")
+        return Response(done.content, media_type=done.media_type, headers={
+            "Content-Disposition": f'attachment; filename="{done.filename}"',
+            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+    @routes.get("/desk/reports/{name}/print")
+    def print_paper(request: Request, name: str, download: bool = False):
+        from kernel.reports.service import render as render_report
+
+        with desk_context(request) as ctx:  # the paper speaks the user's language
+            done = render_report(ctx, report_of(ctx, name), _raw(request), "pdf")
+        disposition = "attachment" if download else "inline"
+        return Response(done.content, media_type="application/pdf", headers={
+            "Content-Disposition": f'{disposition}; filename="{done.filename}"',
+            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+    return routes
