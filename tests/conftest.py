@@ -17,9 +17,12 @@ import pytest
 
 TESTS = Path(__file__).parent
 TESTPLUGINS = TESTS / "testplugins"
+#: helpers any test may import (``from pdf_tools import pdftotext``)
+SUPPORT = TESTS / "support"
 PG_SERVER = os.environ.get("FIXDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/")
 
 sys.path.insert(0, str(TESTPLUGINS))
+sys.path.insert(0, str(SUPPORT))
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(TESTPLUGINS), os.environ.get("PYTHONPATH")) if p)
 os.environ["FIXDESK_LANG"] = "en"

@@ -21,16 +21,23 @@ def header(columns) -> list[str]:
     return [_(c.label) for c in columns]
 
 
+def _words(kind: str, value: Any) -> str | None:
+    """An enum's or a yes/no's translated text; None for other kinds."""
+    if kind == "enum":
+        return _(str(getattr(value, "value", value)))
+    if kind == "bool":
+        return _("yes") if value else _("no")
+    return None
+
+
 def cell_text(column: Column, value: Any, tz) -> str:
     """``value`` as the desk, the paper, CSV and the terminal show it: enums and yes/no
     translated, instants in the site's time zone, hours with two decimals, shares in %."""
     if value is None or value == "":
         return ""
     kind = column.kind
-    if kind == "enum":
-        return _(str(getattr(value, "value", value)))
-    if kind == "bool":
-        return _("yes") if value else _("no")
+    if kind in ("enum", "bool"):
+        return _words(kind, value)
     if kind == "datetime" and isinstance(value, dt.datetime):
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     if kind == "date" and isinstance(value, dt.date):
@@ -50,10 +57,8 @@ def cell_value(column: Column, value: Any, tz) -> Any:
     if value is None:
         return None
     kind = column.kind
-    if kind == "enum":
-        return _(str(getattr(value, "value", value)))
-    if kind == "bool":
-        return _("yes") if value else _("no")
+    if kind in ("enum", "bool"):
+        return _words(kind, value)
     if kind == "datetime" and isinstance(value, dt.datetime):
         return value.astimezone(tz).replace(tzinfo=None)
     if kind in ("hours", "share"):

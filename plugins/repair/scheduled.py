@@ -59,6 +59,14 @@ def _overdue_context(ctx, order: WorkOrder, kind: str, due: dt.datetime) -> dict
     }
 
 
+def _flag(ctx, order: WorkOrder, event: str, reason: str, kind: str, field: str,
+          due: dt.datetime) -> None:
+    """The history entry of a missed deadline or promise, and the supervisors' e-mail."""
+    record_event(ctx, order, event, order.status, reason, {field: due})
+    tell_branch(ctx, order.branch_id, SUPERVISOR_ROLES, "repair_overdue",
+                _overdue_context(ctx, order, kind, due))
+
+
 def flag_overdue(ctx) -> dict:
     """Scheduled every 5 minutes (``repair.flag_overdue``). Flags, once each:
 
@@ -79,10 +87,8 @@ def flag_overdue(ctx) -> dict:
         WorkOrder.status.in_(NOT_REPAIRED)).order_by(WorkOrder.id).with_for_update())
     for order in overdue.all():
         order.overdue_flagged_at = now
-        record_event(ctx, order, "overdue", order.status, _("arrival deadline missed"),
-                     {"deadline_at": order.deadline_at})
-        tell_branch(ctx, order.branch_id, SUPERVISOR_ROLES, "repair_overdue",
-                    _overdue_context(ctx, order, "arrival", order.deadline_at))
+        _flag(ctx, order, "overdue", _("arrival deadline missed"), "arrival",
+              "deadline_at", order.deadline_at)
         flagged["overdue"].append(order.number)
     late = ctx.session.scalars(select(WorkOrder).where(
         WorkOrder.service_mode == ServiceMode.CARRY_IN, WorkOrder.promised_at.is_not(None),
@@ -90,10 +96,8 @@ def flag_overdue(ctx) -> dict:
         WorkOrder.status.in_(NOT_REPAIRED)).order_by(WorkOrder.id).with_for_update())
     for order in late.all():
         order.promise_flagged_at = now
-        record_event(ctx, order, "late_repair", order.status, _("promised date missed"),
-                     {"promised_at": order.promised_at})
-        tell_branch(ctx, order.branch_id, SUPERVISOR_ROLES, "repair_overdue",
-                    _overdue_context(ctx, order, "promised", order.promised_at))
+        _flag(ctx, order, "late_repair", _("promised date missed"), "promised",
+              "promised_at", order.promised_at)
         flagged["late"].append(order.number)
     return flagged
 

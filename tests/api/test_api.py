@@ -5,10 +5,11 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kernel.auth import add_user, create_token, get_user
+from kernel.auth import add_user, get_user
 from kernel.masterdata import get_branch
 from kernel.models import Customer, CustomerEquipment
 from kernel.web.app import create_app
@@ -20,15 +21,13 @@ def api(make_site):
     site = make_site(["fdt_notes"], demo=True, branch_code="SH", branch_name="上海服务中心")
     web = create_app(site)
     app = web.state.fixdesk
-    headers = {}
     with app.context() as ctx:
         sh, jd = get_branch(ctx, "SH"), get_branch(ctx, "JD")
         for username, roles, branch in [("root", ["admin"], sh), ("lily", ["front_desk"], sh),
                                         ("wangli", ["engineer"], sh),
                                         ("jdfront", ["front_desk"], jd)]:
             add_user(ctx, username, username, "password-123", branch, roles=roles)
-            _row, token = create_token(ctx, get_user(ctx.session, username), "test")
-            headers[username] = {"Authorization": f"Bearer {token}"}
+        headers = bearer_headers(ctx, "root", "lily", "wangli", "jdfront")
     with TestClient(web, raise_server_exceptions=False) as client:
         client.app_state = app
         client.as_user = headers

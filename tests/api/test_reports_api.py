@@ -9,10 +9,11 @@ import io
 import subprocess
 
 import pytest
+from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from kernel.auth import add_user, create_token, get_user
+from kernel.auth import add_user
 from kernel.masterdata import get_branch
 from kernel.web.app import create_app
 
@@ -28,7 +29,6 @@ def api(make_site):
     site = make_site(["fdt_notes"], demo=True, branch_code="SH", branch_name="上海服务中心")
     web = create_app(site)
     app = web.state.fixdesk
-    headers = {}
     with app.context() as ctx:
         sh, jd = get_branch(ctx, "SH"), get_branch(ctx, "JD")
         notes.add_note(ctx, sh.id, "换粉盒", "30.00")
@@ -36,8 +36,7 @@ def api(make_site):
         for username, role, branch in (("lily", "front_desk", sh), ("wangli", "engineer", sh),
                                        ("jdfront", "front_desk", jd)):
             add_user(ctx, username, username, "password-123", branch, roles=[role])
-            _row, token = create_token(ctx, get_user(ctx.session, username), "test")
-            headers[username] = {"Authorization": f"Bearer {token}"}
+        headers = bearer_headers(ctx, "lily", "wangli", "jdfront")
     with TestClient(web, raise_server_exceptions=False) as client:
         client.as_user = headers
         yield client

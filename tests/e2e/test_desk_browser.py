@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from pdf_tools import pdftotext
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "e2e-password-1"  # the users' password in conftest.py
@@ -33,13 +32,6 @@ pytestmark = pytest.mark.skipif(
     _missing() is not None and os.environ.get("CI") != "true",
     reason=f"browser tests need Debian's Chromium and Playwright: {_missing()}")
 
-
-def pdf_text(path: Path) -> str:
-    """The text of a PDF (poppler's ``pdftotext``)."""
-    tool = shutil.which("pdftotext")
-    assert tool, "pdftotext missing (apt-get install poppler-utils)"
-    return subprocess.run([tool, "-layout", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
 
 
 def log_in(page, base: str, username: str) -> None:
@@ -128,7 +120,7 @@ def test_admin_creates_finds_prints_and_audits_in_chinese(server, browser, scree
     saved = tmp_path / "equipment.pdf"
     download.value.save_as(saved)
     assert saved.read_bytes().startswith(b"%PDF")
-    text = pdf_text(saved)
+    text = pdftotext(saved, layout=True)
     assert "浦江精密仪器有限公司" in text and "PJ2026-0001" in text
     screenshot(page, "form", full_page=True)
     page.get_by_role("link", name="预览：设备档案").click()

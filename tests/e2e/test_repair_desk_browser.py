@@ -16,11 +16,12 @@ import datetime as dt
 import re
 
 import pytest
+from pdf_tools import pdftotext
 
 from kernel.demo import DEMO_PASSWORD
 
 from .conftest import serving
-from .test_desk_browser import pdf_text, pytestmark  # noqa: F401 (the same skip rule)
+from .test_desk_browser import pytestmark  # noqa: F401 (the same skip rule)
 
 
 def _contract(ctx) -> None:
@@ -152,7 +153,7 @@ def test_a_contract_job_through_the_desk(repair_server, browser, screenshot, tmp
         page.get_by_role("link", name="下载 PDF：服务凭证").click()
     saved = tmp_path / "voucher.pdf"
     download.value.save_as(saved)
-    voucher = pdf_text(saved)
+    voucher = pdftotext(saved, layout=True)
     assert number in voucher and "BY-2026-018" in voucher and "定影热敏电阻" in voucher
     assert "王建国" in voucher and "扫码评价我们的服务" in voucher  # the survey QR code
     _act(page, "结案")

@@ -9,6 +9,7 @@ import subprocess
 from decimal import Decimal
 
 import pytest
+from pdf_tools import pdffonts, pdftotext
 from sqlalchemy import func, select
 
 from kernel.documents import filters, pdf
@@ -20,18 +21,6 @@ from kernel.models import CustomerEquipment
 DOC = "kernel.equipment_record"
 
 
-def pdftotext(data: bytes, tmp_path, layout: bool = False) -> str:
-    path = tmp_path / "out.pdf"
-    path.write_bytes(data)
-    args = ["pdftotext", *(["-layout"] if layout else []), str(path), "-"]
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
-
-
-def pdffonts(data: bytes, tmp_path) -> str:
-    path = tmp_path / "fonts.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdffonts", str(path)], check=True, capture_output=True,
-                          text=True).stdout
 
 
 @pytest.fixture
@@ -84,11 +73,11 @@ def test_equipment_record_in_chinese_embeds_a_cjk_font_with_bold(app, tmp_path):
     equipment_id = _equipment_id(app, "E335M820091")
     with app.context() as ctx:
         data = print_records(ctx, DOC, [equipment_id], locale="zh_CN")
-    text = pdftotext(data, tmp_path)
+    text = pdftotext(data)
     assert "申达物流有限公司" in text and "E335M820091" in text
     assert "设备档案" in text and "上海服务中心" in text
     assert "第 1 页，共 1 页" in text
-    fonts = pdffonts(data, tmp_path)
+    fonts = pdffonts(data)
     assert "Noto-Sans-CJK-SC-Bold" in fonts and "Noto-Sans-CJK-SC " in fonts + " "
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # embedded
 
@@ -96,7 +85,7 @@ def test_equipment_record_in_chinese_embeds_a_cjk_font_with_bold(app, tmp_path):
 def test_english_paper(app, tmp_path):
     with app.context() as ctx:
         data = print_records(ctx, DOC, [_equipment_id(app, "QXY20614")], locale="en")
-    text = pdftotext(data, tmp_path)
+    text = pdftotext(data)
     assert "Equipment record" in text and "周志华" in text and "page 1 of 1" in text
 
 
@@ -106,8 +95,8 @@ def test_every_print_is_logged_and_reprints_say_copy(app, tmp_path):
         first = print_records(ctx, DOC, [equipment_id], locale="zh_CN")
     with app.context() as ctx:
         second = print_records(ctx, DOC, [equipment_id], locale="zh_CN")
-    assert "副本" not in pdftotext(first, tmp_path)
-    assert "副本 2" in pdftotext(second, tmp_path)
+    assert "副本" not in pdftotext(first)
+    assert "副本 2" in pdftotext(second)
     with app.sessions() as session:
         rows = session.scalars(select(PrintLog).order_by(PrintLog.id)).all()
     assert [(r.document, r.record_id, r.copy_number) for r in rows] == [
@@ -133,7 +122,7 @@ def test_batch_prints_each_record_on_new_pages_in_order(app, tmp_path):
     ids = [_equipment_id(app, s) for s in serials]
     with app.context() as ctx:
         data = print_records(ctx, DOC, ids, locale="zh_CN")
-    pages = pdftotext(data, tmp_path).split("\f")
+    pages = pdftotext(data).split("\f")
     assert [next(s for s in serials if s in page) for page in pages if page.strip()] == serials
 
 
@@ -143,7 +132,7 @@ def test_big_batches_use_worker_processes_and_keep_the_order(app, tmp_path):
                                .order_by(CustomerEquipment.id.desc()).limit(30)).all()
     with app.context() as ctx:
         data = print_records(ctx, DOC, [r.id for r in rows], locale="en", workers=2)
-    pages = [p for p in pdftotext(data, tmp_path).split("\f") if p.strip()]
+    pages = [p for p in pdftotext(data).split("\f") if p.strip()]
     assert len(pages) == 30
     assert [next(r.serial_no for r in rows if r.serial_no in p) for p in pages] == [
         r.serial_no for r in rows]
@@ -159,7 +148,7 @@ def _override(site, body: str) -> None:
 def test_a_site_template_overrides_the_default(site, app, tmp_path, fixdesk):
     _override(site, "<p>本站自定义：{{ equipment.serial_no }} {{ 557|capital }}</p>")
     with app.context() as ctx:
-        text = pdftotext(print_records(ctx, DOC, [_equipment_id(app, "QXY20614")]), tmp_path)
+        text = pdftotext(print_records(ctx, DOC, [_equipment_id(app, "QXY20614")]))
     assert "本站自定义：QXY20614 伍佰伍拾柒元整" in text
     listing = fixdesk("--site", site.path, "templates", "list").out.splitlines()
     assert listing[1].split("\t")[:3] == [DOC, "print/equipment_record.html", "site"]
@@ -256,7 +245,7 @@ def test_print_cli(site, app, fixdesk, tmp_path):
     jd = fixdesk("--site", site.path, "print", DOC, "--where", "branch_id=2", "-o",
                  tmp_path / "jd.pdf", "--lang", "en")
     assert jd.code == 0 and "record(s) printed" in jd.out
-    text = pdftotext((tmp_path / "jd.pdf").read_bytes(), tmp_path)
+    text = pdftotext((tmp_path / "jd.pdf").read_bytes())
     assert "LV93X10235" in text and "E335M820091" not in text
     ids = fixdesk("--site", site.path, "print", DOC, "--ids", "1,2", "-o", tmp_path / "b.pdf")
     assert ids.code == 0 and ids.out.startswith("2 record(s)")

@@ -8,12 +8,12 @@ the front desk. The site has the demo branches SH and JD.
 from __future__ import annotations
 
 import io
-import subprocess
 from decimal import Decimal
 
 import pluggy
 import pytest
 from openpyxl import load_workbook
+from pdf_tools import pdftotext
 from sqlalchemy import select
 
 from kernel import Column, Param, Report, ValidationError, hookimpl
@@ -26,12 +26,6 @@ from kernel.reports.params import read_params
 
 NAME = "fdt_notes.by_branch"
 
-
-def pdftotext(data: bytes, tmp_path) -> str:
-    path = tmp_path / "report.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
-                          capture_output=True, text=True).stdout
 
 
 @pytest.fixture
@@ -206,13 +200,13 @@ def test_the_generic_paper_is_printed_logged_and_copied(app, tmp_path):
     raw = {"since": "2020-01-01", "show": "all"}
     with app.context(user="lily") as ctx:
         first = service.render(ctx, NAME, raw, "pdf", "en")
-    text = pdftotext(first.content, tmp_path)
+    text = pdftotext(first.content, layout=True)
     assert "Notes by branch" in text and "上海服务中心" in text and "嘉定分公司" not in text
     assert "Since：2020-01-01" in text and "Show：all" in text
     assert "42.30" in text and "100.0%" in text and "Total" in text
     with app.context(user="lily") as ctx:
         again = service.render(ctx, NAME, raw, "pdf", "en")
-    assert "COPY 2" in pdftotext(again.content, tmp_path)
+    assert "COPY 2" in pdftotext(again.content, layout=True)
     with app.sessions() as session:
         logged = session.scalars(select(PrintLog).order_by(PrintLog.id)).all()
     assert [(p.document, p.entity, p.record_id, p.copy_number, p.actor) for p in logged] == [
@@ -240,7 +234,7 @@ def test_the_site_overrides_the_generic_paper(site, app, tmp_path, fixdesk):
         "<p>本站报表：{{ report.title }} {{ sums.amount|money }}</p>{% endblock %}")
     with app.context() as ctx:
         data = service.render(ctx, NAME, {"since": "2020-01-01"}, "pdf", "zh_CN").content
-    assert "本站报表：Notes by branch ¥150.00" in pdftotext(data, tmp_path)
+    assert "本站报表：Notes by branch ¥150.00" in pdftotext(data, layout=True)
     listing = fixdesk("--site", site.path, "templates", "list").out.splitlines()
     assert [NAME, "print/report.html", "site"] in [line.split("\t")[:3] for line in listing]
 
@@ -275,7 +269,7 @@ def test_cli_lists_and_runs_reports(site, app, fixdesk, tmp_path):
     paper = tmp_path / "notes.pdf"
     assert fixdesk("--site", site.path, "report", "run", NAME, "-p", "since=2020-01-01",
                    "--format", "pdf", "-o", paper).code == 0
-    assert "Notes by branch" in pdftotext(paper.read_bytes(), tmp_path)
+    assert "Notes by branch" in pdftotext(paper.read_bytes(), layout=True)
 
 
 @pytest.mark.parametrize("args, message", [

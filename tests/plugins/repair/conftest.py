@@ -7,6 +7,7 @@ the tests run on fixed dates, so they pin the warranties they rely on.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
@@ -137,3 +138,40 @@ def recorder(repair_app):
     repair_app.pm.register(found, name="recorder")
     yield found
     repair_app.pm.unregister(name="recorder")
+
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def web(make_site):
+    """The web app (ASGI) of a demo site with the repair plugin, without its demo history."""
+    from kernel.web.app import create_app
+
+    site = make_site(["repair"], demo=True, branch_code="SH", branch_name="上海服务中心")
+    web = create_app(site)
+    yield web
+    web.state.fixdesk.close()
+
+
+@pytest.fixture
+def login(web):
+    """``login("wufang")``: a desk session (HTTP client) of a demo user; ``.csrf`` is its
+    token."""
+    from fastapi.testclient import TestClient
+
+    from kernel.demo import DEMO_PASSWORD
+
+    clients = []
+
+    def open_session(username: str):
+        client = TestClient(web, raise_server_exceptions=False, follow_redirects=False)
+        clients.append(client)
+        answer = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        assert answer.status_code == 303, answer.text
+        client.csrf = CSRF.search(client.get("/").text).group(1)
+        return client
+
+    yield open_session
+    for client in clients:
+        client.close()

@@ -12,14 +12,12 @@ import datetime as dt
 import re
 
 import pytest
+from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kernel.auth import create_token, get_user
-from kernel.demo import DEMO_PASSWORD
 from kernel.i18n import translations
 from kernel.models import Employee
-from kernel.web.app import create_app
 from plugins.repair import services
 from plugins.repair.models import LabourEntry, WorkOrder, WorkOrderLine
 
@@ -27,33 +25,6 @@ zh = translations("zh_CN").gettext
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 #: when the test orders were reported (Monday, Shanghai): in the past, so that any "now" works
 REPORTED = "2026-11-30T10:00:00+08:00"
-
-
-@pytest.fixture
-def web(make_site):
-    """The web app of a demo site with the repair plugin (without its demo history)."""
-    site = make_site(["repair"], demo=True, branch_code="SH", branch_name="上海服务中心")
-    web = create_app(site)
-    yield web
-    web.state.fixdesk.close()
-
-
-@pytest.fixture
-def browser(web):
-    """``browser("wufang")``: a desk session of a demo user; ``.csrf`` is its token."""
-    clients = []
-
-    def login(username: str) -> TestClient:
-        client = TestClient(web, raise_server_exceptions=False, follow_redirects=False)
-        clients.append(client)
-        answer = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
-        assert answer.status_code == 303, answer.text
-        client.csrf = CSRF.search(client.get("/").text).group(1)
-        return client
-
-    yield login
-    for client in clients:
-        client.close()
 
 
 def _register(web, **changes) -> int:
@@ -95,9 +66,9 @@ def _control(page: str, action: str, name: str) -> str:
 # --------------------------------------------------------------------------
 
 
-def test_each_kind_gets_its_widget(web, browser):
+def test_each_kind_gets_its_widget(web, login):
     pending = _register(web)
-    supervisor = browser("wufang")
+    supervisor = login("wufang")
     page = supervisor.get(f"/desk/repair_work_order/{pending}").text
 
     appointment = _control(page, "dispatch", "appointment_at")  # datetime
@@ -145,9 +116,9 @@ def test_each_kind_gets_its_widget(web, browser):
     assert ' required aria-required="true"' in passed and 'value="true"' in passed
 
 
-def test_dispatch_with_a_picked_engineer_and_a_local_time(web, browser):
+def test_dispatch_with_a_picked_engineer_and_a_local_time(web, login):
     order_id = _register(web)
-    supervisor = browser("wufang")
+    supervisor = login("wufang")
     lookup = supervisor.get("/desk/employee/lookup", params={"q": "李明"}).json()
     label = next(item["label"] for item in lookup if item["label"].startswith("E002"))
     assert label == "E002 李明"
@@ -163,10 +134,10 @@ def test_dispatch_with_a_picked_engineer_and_a_local_time(web, browser):
     assert zh("Done: {action}.").format(action=zh("Dispatch")) in page
 
 
-def test_labour_and_parts_from_the_desk(web, browser):
+def test_labour_and_parts_from_the_desk(web, login):
     order_id = _register(web, dispatch={"engineer": "E001"}, diagnose={"diagnosis": "卡纸"},
                          quote={"labour": "100.00"}, accept_quote={}, start={})
-    supervisor = browser("wufang")
+    supervisor = login("wufang")
     base = f"/desk/repair_work_order/{order_id}/action"
     assert supervisor.post(f"{base}/add_part", data={
         "csrf": supervisor.csrf, "description": "搓纸轮", "quantity": "2",
@@ -182,9 +153,9 @@ def test_labour_and_parts_from_the_desk(web, browser):
         assert labour.employee_id == _employee_id(web, "E002")
 
 
-def test_a_failed_action_comes_back_as_typed_with_the_error_at_its_input(web, browser):
+def test_a_failed_action_comes_back_as_typed_with_the_error_at_its_input(web, login):
     order_id = _register(web)
-    supervisor = browser("wufang")
+    supervisor = login("wufang")
     url = f"/desk/repair_work_order/{order_id}/action/dispatch"
 
     bad_time = supervisor.post(url, data={
@@ -222,11 +193,11 @@ def test_a_failed_action_comes_back_as_typed_with_the_error_at_its_input(web, br
     assert order.dispatched_at is None
 
 
-def test_a_required_yes_no_from_the_desk(web, browser):
+def test_a_required_yes_no_from_the_desk(web, login):
     order_id = _register(web, dispatch={"engineer": "E002"}, diagnose={"diagnosis": "卡纸"},
                          quote={"labour": "100.00"}, accept_quote={}, start={},
                          complete={"method": "更换搓纸轮", "cause": "磨损"})
-    supervisor = browser("wufang")
+    supervisor = login("wufang")
     url = f"/desk/repair_work_order/{order_id}/action/audit"
     unanswered = supervisor.post(url, data={"csrf": supervisor.csrf, "passed": ""})
     assert unanswered.status_code == 422
@@ -244,11 +215,8 @@ def test_a_required_yes_no_from_the_desk(web, browser):
 
 @pytest.fixture
 def api(web):
-    headers = {}
     with web.state.fixdesk.context() as ctx:
-        for username in ("wufang", "wanggong"):
-            _row, token = create_token(ctx, get_user(ctx.session, username), "test")
-            headers[username] = {"Authorization": f"Bearer {token}"}
+        headers = bearer_headers(ctx, "wufang", "wanggong")
     with TestClient(web, raise_server_exceptions=False) as client:
         client.as_user = headers
         yield client

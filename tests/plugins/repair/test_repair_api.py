@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 
-from kernel.auth import create_token, get_user
 from kernel.web.app import create_app
 
 
@@ -15,11 +15,8 @@ def api(make_site):
     site = make_site(["repair"], demo=True, branch_code="SH", branch_name="上海服务中心")
     web = create_app(site)
     app = web.state.fixdesk
-    headers = {}
     with app.context() as ctx:
-        for username in ("zhengli", "wufang", "wanggong", "hejuan", "admin"):
-            _row, token = create_token(ctx, get_user(ctx.session, username), "test")
-            headers[username] = {"Authorization": f"Bearer {token}"}
+        headers = bearer_headers(ctx, "zhengli", "wufang", "wanggong", "hejuan", "admin")
     with TestClient(web, raise_server_exceptions=False) as client:
         client.as_user = headers
         yield client

@@ -7,11 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from kernel.demo import DEMO_PASSWORD
-from kernel.web.app import create_app
 from plugins.repair import services
 from plugins.repair.models import Callback, QualityCheck, WorkOrder
 
@@ -19,32 +16,12 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture
-def web(make_site):
-    site = make_site(["repair"], demo=True, branch_code="SH", branch_name="上海服务中心")
-    web = create_app(site)
-    with web.state.fixdesk.context(user="wufang") as ctx:  # scenario 1's contract
+def contract(web):
+    """Scenario 1's maintenance contract for 申达物流's Ricoh."""
+    with web.state.fixdesk.context(user="wufang") as ctx:
         services.create_contract(ctx, number="BY-2026-018", customer="C0001",
                                  equipment=["E335M820091"], start_date="2026-04-01",
                                  end_date="2099-03-31", visits_included=12, fee="4800.00")
-    yield web
-    web.state.fixdesk.close()
-
-
-@pytest.fixture
-def login(web):
-    clients = []
-
-    def open_session(username: str) -> TestClient:
-        client = TestClient(web, raise_server_exceptions=False, follow_redirects=False)
-        clients.append(client)
-        assert client.post("/login", data={"username": username,
-                                           "password": DEMO_PASSWORD}).status_code == 303
-        client.csrf = CSRF.search(client.get("/").text).group(1)
-        return client
-
-    yield open_session
-    for client in clients:
-        client.close()
 
 
 def _count(web, cls) -> int:
@@ -52,7 +29,7 @@ def _count(web, cls) -> int:
         return session.scalar(select(func.count()).select_from(cls))
 
 
-def test_the_front_desk_looks_up_the_history_then_registers(web, login):
+def test_the_front_desk_looks_up_the_history_then_registers(web, login, contract):
     front = login("zhengli")
     listing = front.get("/desk/repair_work_order")
     assert 'href="/desk/repair_work_order/new"' in listing.text
@@ -127,7 +104,7 @@ def _closed_order(web) -> int:
         return services.close(ctx, number).id
 
 
-def test_the_callback_survey_and_the_spot_check_from_the_desk(web, login):
+def test_the_callback_survey_and_the_spot_check_from_the_desk(web, login, contract):
     order_id = _closed_order(web)
     with web.state.fixdesk.sessions() as session:
         callback_id = session.scalar(select(Callback.id))

@@ -10,11 +10,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from kernel import Conflict, ValidationError, hookimpl
-from kernel.auth import PermissionDenied, create_token, get_user
+from kernel.auth import PermissionDenied, get_user
 from kernel.hookswitch import switch
 from kernel.jobs import Job
 from kernel.masterdata import get_branch
@@ -374,11 +375,8 @@ def test_other_branches_do_not_see_an_orders_lines_history_or_follow_up(repair_a
         services.complete(ctx, number, method="更换搓纸轮", cause="磨损", hours="0.5")
     with as_user("hejuan", "2026-11-30 12:00") as ctx:
         services.close(ctx, number)
-    headers = {}
     with repair_app.context() as ctx:
-        for username in ("zhengli", "hejuan"):
-            _row, token = create_token(ctx, get_user(ctx.session, username), "test")
-            headers[username] = {"Authorization": f"Bearer {token}"}
+        headers = bearer_headers(ctx, "zhengli", "hejuan")
     for entity in ("repair_work_order_line", "repair_status_change", "repair_callback",
                    "repair_appointment", "repair_labour_entry"):
         sh = web.get(f"/api/v1/{entity}", headers=headers["zhengli"])

@@ -8,9 +8,8 @@ catalogue) and titles on English prints.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
+from pdf_tools import pdffonts, pdftotext
 from sqlalchemy import select
 
 from kernel import NotFound, hookimpl
@@ -18,20 +17,6 @@ from kernel.documents.service import print_records
 from plugins.repair import services
 from plugins.repair.documents import DOCUMENTS
 from plugins.repair.models import MaintenanceContract, WorkOrder
-
-
-def pdftotext(data: bytes, tmp_path) -> str:
-    path = tmp_path / "out.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
-
-
-def pdffonts(data: bytes, tmp_path) -> str:
-    path = tmp_path / "fonts.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdffonts", str(path)], check=True, capture_output=True,
-                          text=True).stdout
 
 
 def _print(app, name: str, record_id: int, locale: str, user: str | None = None) -> bytes:
@@ -88,37 +73,36 @@ def test_scenario_1_contract_job_papers(repair_app, as_user, tmp_path):
     order_id = _order_id(repair_app, number)
 
     voucher = _print(repair_app, "repair.service_voucher", order_id, "zh_CN", "wanggong")
-    text = pdftotext(voucher, tmp_path)
+    text = pdftotext(voucher)
     for expected in ("申达物流有限公司", number, "BY-2026-018", "E335M820091",
                      "定影热敏电阻失效", "更换定影热敏电阻", "王建国"):
         assert expected in text, expected
     assert "¥" not in text  # a contract job: nothing to pay
-    fonts = pdffonts(voucher, tmp_path)
+    fonts = pdffonts(voucher)
     assert "Noto-Sans-CJK-SC" in fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # embedded
 
-    english = pdftotext(_print(repair_app, "repair.service_voucher", order_id, "en"), tmp_path)
+    english = pdftotext(_print(repair_app, "repair.service_voucher", order_id, "en"))
     assert "Service voucher" in english and "Arrived on time" in english
     assert "Contract service" in english and "BY-2026-018" in english
 
-    record = pdftotext(_print(repair_app, "repair.maintenance_record", order_id, "en"),
-                       tmp_path)
+    record = pdftotext(_print(repair_app, "repair.maintenance_record", order_id, "en"))
     assert "Maintenance record sheet" in record and number in record
     assert "Registered" in record and "Record arrival" in record and "wanggong" in record
     assert "1.25" in record and "定影热敏电阻" in record
 
-    survey = pdftotext(_print(repair_app, "repair.survey_card", order_id, "en"), tmp_path)
+    survey = pdftotext(_print(repair_app, "repair.survey_card", order_id, "en"))
     assert "Customer survey card" in survey and "申达物流有限公司" in survey
     for question in ("Service attitude", "Technical skill", "Arrival time",
                      "Keeping promises"):
         assert question in survey
 
     notice = _print(repair_app, "repair.contract_expiry_notice", contract_id, "zh_CN")
-    text = pdftotext(notice, tmp_path)
+    text = pdftotext(notice)
     assert "申达物流有限公司" in text and "BY-2026-018" in text and "E335M820091" in text
     assert "2027年3月31日" in text
     assert "Contract expiry notice" in pdftotext(
-        _print(repair_app, "repair.contract_expiry_notice", contract_id, "en"), tmp_path)
+        _print(repair_app, "repair.contract_expiry_notice", contract_id, "en"))
 
 
 def test_scenario_2_carry_in_papers_and_the_voided_receipt(repair_app, as_user, tmp_path):
@@ -131,7 +115,7 @@ def test_scenario_2_carry_in_papers_and_the_voided_receipt(repair_app, as_user, 
                                   promised_at="2026-12-08T17:00:00+08:00")
         order_id = _order_id(repair_app, number)
         receipt = pdftotext(_print(repair_app, "repair.product_receipt", order_id, "en",
-                                   "zhengli"), tmp_path)
+                                   "zhengli"))
         assert "Product receipt" in receipt and "周志华" in receipt and number in receipt
         assert "附电源线，右侧盖板有划痕" in receipt and "2026-12-08 17:00" in receipt
         assert "Present this receipt to collect" in receipt and "VOID" not in receipt
@@ -148,11 +132,11 @@ def test_scenario_2_carry_in_papers_and_the_voided_receipt(repair_app, as_user, 
             services.start(ctx, number)
             services.add_labour(ctx, number, "0.5", note="拆机检查")
         card = _print(repair_app, "repair.repair_card", order_id, "zh_CN")
-        text = pdftotext(card, tmp_path)
+        text = pdftotext(card)
         assert "周志华" in text and number in text and "硒鼓 NPG-28" in text
-        assert "Noto-Sans-CJK-SC" in pdffonts(card, tmp_path)
+        assert "Noto-Sans-CJK-SC" in pdffonts(card)
         assert "Repair card" in pdftotext(
-            _print(repair_app, "repair.repair_card", order_id, "en"), tmp_path)
+            _print(repair_app, "repair.repair_card", order_id, "en"))
 
         with as_user("liming", "2026-12-04 10:00") as ctx:
             services.complete(ctx, number, method="更换硒鼓，清洁搓纸轮", cause="硒鼓寿命到期",
@@ -161,16 +145,14 @@ def test_scenario_2_carry_in_papers_and_the_voided_receipt(repair_app, as_user, 
             services.return_unit(ctx, number, counterpart="周志华", note="银行转账")
 
         voucher = _print(repair_app, "repair.service_voucher", order_id, "zh_CN")
-        text = pdftotext(voucher, tmp_path)
+        text = pdftotext(voucher)
         assert "周志华" in text and number in text and "QXY20614" in text
         assert "¥557.00" in text and "伍佰伍拾柒元整" in text
-        assert "Noto-Sans-CJK-SC" in pdffonts(voucher, tmp_path)
-        english = pdftotext(_print(repair_app, "repair.service_voucher", order_id, "en"),
-                            tmp_path)
+        assert "Noto-Sans-CJK-SC" in pdffonts(voucher)
+        english = pdftotext(_print(repair_app, "repair.service_voucher", order_id, "en"))
         assert "Service voucher" in english and "Paid service" in english
 
-        receipt = pdftotext(_print(repair_app, "repair.product_receipt", order_id, "en"),
-                            tmp_path)
+        receipt = pdftotext(_print(repair_app, "repair.product_receipt", order_id, "en"))
         assert "VOID" in receipt and "Present this receipt to collect" not in receipt
         assert "COPY 2" in receipt  # the receipt was printed before: this is a copy
     finally:

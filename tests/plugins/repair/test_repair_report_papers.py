@@ -15,10 +15,9 @@ The papers are printed on Tuesday 09:00. PDFs are read with poppler's ``pdftotex
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from fastapi.testclient import TestClient
+from pdf_tools import pdffonts, pdftotext
 from sqlalchemy import select
 
 from kernel.auth import create_token, get_user
@@ -30,18 +29,6 @@ C = {"category": "C", "category_reason": "客户关系维护"}
 TUESDAY = "2026-11-17 09:00"
 
 
-def pdftotext(data: bytes, tmp_path) -> str:
-    path = tmp_path / "report.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
-                          capture_output=True, text=True).stdout
-
-
-def pdffonts(data: bytes, tmp_path) -> str:
-    path = tmp_path / "fonts.pdf"
-    path.write_bytes(data)
-    return subprocess.run(["pdffonts", str(path)], check=True, capture_output=True,
-                          text=True).stdout
 
 
 @pytest.fixture
@@ -83,7 +70,7 @@ def _paper(as_user, name: str, raw: dict, lang: str, user: str = "admin") -> byt
 
 def test_engineer_daily_work_report_in_chinese_and_english(monday, as_user, tmp_path):
     data = _paper(as_user, "repair.engineer_daily", {"start": "2026-11-16"}, "zh_CN")
-    text = pdftotext(data, tmp_path)
+    text = pdftotext(data, layout=True)
     assert "技术员工作日报表" in text  # the title, from the translated msgid
     for expected in ("王建国", "E001", monday["A"], "申达物流有限公司", "上海服务中心",
                      "赵磊", "E006", monday["D"], "嘉定实验学校", "嘉定分公司",
@@ -94,12 +81,12 @@ def test_engineer_daily_work_report_in_chinese_and_english(monday, as_user, tmp_
     pages = text.split("\f")
     assert "王建国" in pages[0] and "赵磊" not in pages[0] and "赵磊" in pages[1]
     assert pages[0].count("2.00") == 2 and pages[1].count("1.00") == 2
-    fonts = pdffonts(data, tmp_path)
+    fonts = pdffonts(data)
     assert "Noto-Sans-CJK-SC" in fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # embedded
 
     english = pdftotext(_paper(as_user, "repair.engineer_daily",
-                               {"start": "2026-11-16", "engineer": "E001"}, "en"), tmp_path)
+                               {"start": "2026-11-16", "engineer": "E001"}, "en"), layout=True)
     assert "Engineer's daily work report" in english and "Engineer signature" in english
     assert "Total hours (Jobs: 1)" in english  # one job, two entries
     assert monday["A"] in english and "王建国" in english and "赵磊" not in english
@@ -109,15 +96,15 @@ def test_engineer_daily_work_report_in_chinese_and_english(monday, as_user, tmp_
 def test_supervisor_daily_report_in_chinese_and_english(monday, as_user, tmp_path):
     data = _paper(as_user, "repair.supervisor_daily", {"day": "2026-11-16", "branch": "SH"},
                   "zh_CN")
-    text = pdftotext(data, tmp_path)
+    text = pdftotext(data, layout=True)
     assert "服务主任日报表" in text and "上海服务中心" in text and "嘉定分公司" not in text
     for expected in ("未结：待派工", "未结加急", monday["B"], "周志华", "李明",
                      monday["C"], "仁济"):
         assert expected in text, expected
-    assert "Noto-Sans-CJK-SC" in pdffonts(data, tmp_path)
+    assert "Noto-Sans-CJK-SC" in pdffonts(data)
 
     english = pdftotext(_paper(as_user, "repair.supervisor_daily", {"day": "2026-11-16"},
-                               "en"), tmp_path)
+                               "en"), layout=True)
     assert "Supervisor's daily report" in english
     assert "Service supervisor" in english and "Reviewed by branch manager" in english
     jd, sh = english.split("\f")[:2]  # one sheet per branch, by branch code
@@ -144,11 +131,11 @@ def test_a_supervisor_prints_only_their_branch_and_reprints_are_copies(monday, r
                            params=params)
         assert first.status_code == 200, first.text
         assert first.headers["content-type"] == "application/pdf"
-        text = pdftotext(first.content, tmp_path)
+        text = pdftotext(first.content, layout=True)
         assert "嘉定分公司" in text and "上海服务中心" not in text and monday["B"] not in text
         again = client.get("/api/v1/reports/repair.supervisor_daily", headers=headers,
                            params=params)
-        assert "副本 2" in pdftotext(again.content, tmp_path)
+        assert "副本 2" in pdftotext(again.content, layout=True)
         hidden = client.get("/api/v1/reports/repair.supervisor_daily", headers=headers,
                             params={**params, "branch": "SH"})
         assert hidden.status_code == 422 and set(hidden.json()["error"]["fields"]) == {"branch"}
@@ -166,7 +153,7 @@ def test_a_site_template_overrides_a_report_paper(monday, repair_app, as_user, t
         '{% extends "print/report.html" %}{% block content %}'
         "<p>本站日报：{{ rows|length }} 行，{{ sums.hours }} 小时</p>{% endblock %}")
     text = pdftotext(_paper(as_user, "repair.engineer_daily", {"start": "2026-11-16"},
-                            "zh_CN"), tmp_path)
+                            "zh_CN"), layout=True)
     assert "本站日报：2 行，3.00 小时" in text and "技术员工作日报表" in text
 
 
@@ -186,7 +173,7 @@ def test_every_repair_report_runs_in_every_format(monday, repair_app, as_user, t
     assert body["rows"] and files["xlsx"].startswith(b"PK") and files["csv"]
     if name == "repair.compliance":  # by engineer: the engineer column is shown
         assert "engineer" in [c["key"] for c in body["columns"]]
-    text = pdftotext(_paper(as_user, name, raw, "en", user="wufang"), tmp_path)
+    text = pdftotext(_paper(as_user, name, raw, "en", user="wufang"), layout=True)
     assert report.title in text
     if name == "repair.register":  # the generic paper: the table and its parameters
         assert monday["A"] in text and "Branch：SH 上海服务中心" in " ".join(text.split())

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import subprocess
 
 import pytest
+from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from pdf_tools import pdftotext
 from sqlalchemy import select
 
-from kernel.auth import add_user, create_token, get_user
+from kernel.auth import add_user, get_user
 from kernel.masterdata import get_branch
 from kernel.models import Employee
 from kernel.web.app import create_app
@@ -47,11 +48,8 @@ def desk(repair_app):
             select(Employee.id).where(Employee.code == "E003"))
     web = create_app(repair_app.site)
     app = web.state.fixdesk
-    tokens = {}
     with app.context() as ctx:
-        for username in ("zhengli", "wufang", "zhangwei"):
-            _row, token = create_token(ctx, get_user(ctx.session, username), "walkthrough")
-            tokens[username] = {"Authorization": f"Bearer {token}"}
+        tokens = bearer_headers(ctx, "zhengli", "wufang", "zhangwei")
     with TestClient(web, raise_server_exceptions=False) as client:
         client.tokens = tokens
 
@@ -62,10 +60,6 @@ def desk(repair_app):
         client.at = at
         yield client
 
-
-def pdftotext(data: bytes) -> str:
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, check=True,
-                          capture_output=True).stdout.decode()
 
 
 def test_a_paid_job_from_the_phone_call_to_the_survey(desk):
@@ -126,10 +120,10 @@ def test_a_paid_job_from_the_phone_call_to_the_survey(desk):
     assert order["service_mode"] == "carry_in"
     receipt = desk.get(f"/api/v1/repair_work_order/{oid}/print/repair.product_receipt",
                        headers=front)
-    assert receipt.status_code == 200 and "作废" not in pdftotext(receipt.content)
+    assert receipt.status_code == 200 and "作废" not in pdftotext(receipt.content, layout=True)
     card = desk.get(f"/api/v1/repair_work_order/{oid}/print/repair.repair_card",
                     headers=engineer)
-    assert number in pdftotext(card.content)
+    assert number in pdftotext(card.content, layout=True)
 
     # the repair: the drum is out of stock, arrives Thursday
     desk.at("2026-12-02 14:00")
@@ -159,14 +153,14 @@ def test_a_paid_job_from_the_phone_call_to_the_survey(desk):
     desk.at("2026-12-04 10:00")
     voucher = pdftotext(desk.get(
         f"/api/v1/repair_work_order/{oid}/print/repair.service_voucher",
-        headers=front).content)
+        headers=front).content, layout=True)
     assert number in voucher and "557.00" in voucher and "伍佰伍拾柒元整" in voucher
     assert "感光鼓组件" in voucher and "张伟" in voucher
     order = act(front, "return_unit", counterpart="周志华", note="客户取机，已转账付款")
     assert (order["status"], order["closed_at"]) == ("closed", "2026-12-04T02:00:00Z")
     receipt = desk.get(f"/api/v1/repair_work_order/{oid}/print/repair.product_receipt",
                        headers=front)
-    assert "作废" in pdftotext(receipt.content)
+    assert "作废" in pdftotext(receipt.content, layout=True)
 
     # the callback, due 8 working hours later: Fri 10-12, 13-18 (7 h), Mon 09-10 (R19)
     [callback] = desk.get(f"/api/v1/repair_callback?order_id={oid}",

@@ -1,0 +1,16 @@
+"""Bearer-token headers for API tests. Importable from any test (``tests/conftest.py``
+puts this folder on the path)."""
+
+from __future__ import annotations
+
+
+def bearer_headers(ctx, *usernames: str) -> dict[str, dict[str, str]]:
+    """``{username: {"Authorization": "Bearer …"}}``: a new API token for each user, made
+    in ``ctx``'s transaction (it is valid once that commits)."""
+    from kernel.auth import create_token, get_user
+
+    headers = {}
+    for username in usernames:
+        _row, token = create_token(ctx, get_user(ctx.session, username), "test")
+        headers[username] = {"Authorization": f"Bearer {token}"}
+    return headers

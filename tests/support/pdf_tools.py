@@ -1,0 +1,26 @@
+"""Reading printed papers back with poppler (``pdftotext``, ``pdffonts``), as the tests of
+every paper do. Importable from any test: ``tests/conftest.py`` puts this folder on the
+path."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def pdftotext(data: bytes | Path, layout: bool = False) -> str:
+    """The text of a PDF (its bytes or its file); ``layout`` keeps the columns."""
+    if isinstance(data, Path):
+        data = data.read_bytes()
+    args = ["pdftotext", *(["-layout"] if layout else []), "-", "-"]
+    return subprocess.run(args, input=data, check=True, capture_output=True).stdout.decode()
+
+
+def pdffonts(data: bytes) -> str:
+    """The fonts table of a PDF (``pdffonts`` reads files only)."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(data)
+        fh.flush()
+        return subprocess.run(["pdffonts", fh.name], check=True, capture_output=True,
+                              text=True).stdout
