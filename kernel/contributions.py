@@ -94,7 +94,10 @@ class Param:
     site's time zone), ``choice`` one of ``choices``, ``reference`` a record of the
     exposed entity ``reference`` (a table name, such as ``"employee"``) given by id or
     code. ``label`` is an English msgid (default: the entity field's label, else the
-    name). Services still validate every value: a param only shapes the form.
+    name). ``suggest(ctx, record)``, for an action's param, lists ``(value, text)`` pairs
+    the desk offers under the input for that record, best first (the engineers to
+    dispatch an order to, with the reasons). Services still validate every value: a
+    param only shapes the form.
     """
 
     name: str
@@ -104,6 +107,8 @@ class Param:
     choices: tuple[str, ...] = ()
     reference: str | None = None
     help: str | None = None
+    suggest: Callable[[Any, Any], list[tuple[str, str]]] | None = field(default=None,
+                                                                         compare=False)
 
     def __post_init__(self):
         if not self.name.isidentifier():

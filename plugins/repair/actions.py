@@ -13,7 +13,7 @@ from __future__ import annotations
 from kernel import Action, Param
 from kernel.i18n import N_
 
-from . import rules, services
+from . import dispatching, rules, services
 from .models import WorkOrder
 from .rules import Category, Status
 
@@ -73,9 +73,16 @@ def _required(name: str, kind: str = "string", label: str | None = None) -> Para
     return Param(name, kind, label=label, required=True)
 
 
-def _employee(name: str = "engineer") -> Param:
+def _employee(name: str = "engineer", suggest=None) -> Param:
     """An employee by id or code (the desk offers the lookup of employees)."""
-    return Param(name, "reference", reference="employee")
+    return Param(name, "reference", reference="employee", suggest=suggest)
+
+
+def _engineers_to_dispatch(ctx, order) -> list[tuple[str, str]]:
+    """The best engineers for ``order`` with the reasons (R7), for the dispatch box."""
+    return [(f"{row['code']} {row['name']}",
+             " · ".join([f"{row['code']} {row['name']}", *row["reasons"]]))
+            for row in dispatching.suggest_engineers(ctx, order, limit=5)]
 
 
 def _money(name: str, label: str) -> Param:
@@ -104,7 +111,8 @@ ACTIONS = [
             (Param("category", "choice", choices=tuple(c.value for c in Category),
                    required=True), REASON)),
     _action("dispatch", N_("Dispatch"), services.dispatch, "dispatch",
-            (_employee(), "partner_outlet", _when("appointment_at"), "reason")),
+            (_employee(suggest=_engineers_to_dispatch), "partner_outlet",
+             _when("appointment_at"), "reason")),
     _action("arrive", N_("Record arrival"), services.record_arrival, "arrive",
             (_when("at", N_("Arrived at")),),
             available=_can_arrive),

@@ -222,9 +222,10 @@ def answer_by_link(ctx, token: str, attitude=None, skill=None, arrival=None, pro
     permission). One answer per order; the order's callback task is done with it (made
     now if the order is repaired but not closed yet)."""
     order = order_for_token(ctx, token)
-    callback = callback_of(ctx, order)
-    if callback is None:
-        callback = open_callback(ctx, order)
+    # the order's row lock queues two answers sent at once (a double tap, two phones):
+    # the second finds the callback the first made and its answers
+    ctx.session.refresh(order, with_for_update=True)
+    callback = callback_of(ctx, order) or open_callback(ctx, order)
     ctx.session.refresh(callback, with_for_update=True)
     if callback.answered_at is not None:
         raise Conflict(_("Thank you: this survey is answered already."), field="token")

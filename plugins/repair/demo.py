@@ -313,6 +313,7 @@ class History:
         """The callback of each closed job (R19): most customers answer (by phone, a few on
         the survey card or through the QR link), some cannot be reached or decline, the
         latest ones are still open."""
+        self.desk.done()  # every branch's callbacks, not the last acting user's
         for callback in self.ctx.session.scalars(select(Callback).order_by(Callback.id)).all():
             order = callback.order
             code = self.code_of[order.branch_id]
@@ -322,7 +323,7 @@ class History:
                 continue
             fate = self.rng.choices(["phone", "card", "link", "no_answer", "decline"],
                                     [62, 8, 15, 10, 5])[0]
-            ratings = [self.rng.choices([4, 3, 2, 1], [62, 30, 6, 2])[0] for _ in range(4)]
+            ratings = [self.rng.choices([4, 3, 2, 1], [68, 27, 4, 1])[0] for _ in range(4)]
             comment = self.rng.choice([None, None, None, "师傅很专业，响应及时",
                                        "希望能提前电话告知到达时间", "维修后效果很好"])
             if fate in ("phone", "card"):

@@ -115,7 +115,12 @@ def test_a_contract_job_through_the_desk(repair_server, browser, screenshot, tmp
         dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%dT%H:%M")
 
     def dispatch(form):
-        form.get_by_label("工程师", exact=True).fill("E001 王建国")
+        # the best suggestion: same branch, copier skill, covers 浦东, senior (R7)
+        best = form.locator("ul.suggestions button").first
+        expect(best).to_contain_text("E001 王建国")
+        expect(best).to_contain_text("浦东")
+        best.click()
+        expect(form.get_by_label("工程师", exact=True)).to_have_value("E001 王建国")
         form.get_by_label("预约时间", exact=True).fill(soon)
 
     _act(page, "派工", dispatch)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from kernel.contributions import Param
 from kernel.entities import EntityInfo
+from kernel.errors import FixdeskError
 from kernel.i18n import _
 from kernel.params import action_params, param_field
 from kernel.web.desk import fields
@@ -48,14 +49,25 @@ def _input_type(param: Param) -> tuple[str, str | None]:
     return INPUT_TYPES.get(param.kind, ("text", None))
 
 
+def _suggestions(ctx, param: Param, record) -> list[tuple[str, str]]:
+    """What ``param.suggest`` offers for ``record`` (nothing when it cannot say)."""
+    if param.suggest is None or record is None:
+        return []
+    try:
+        return list(param.suggest(ctx, record))
+    except FixdeskError:  # not allowed or not applicable for this user: no suggestions
+        return []
+
+
 def _control(ctx, info: EntityInfo, action_name: str, param: Param, value: str,
-             error: str | None) -> dict:
+             error: str | None, record=None) -> dict:
     input_type, inputmode = _input_type(param)
     control = {"id": f"a-{action_name}-{param.name}", "name": param.name,
                "label": param_label(info, param), "kind": param.kind,
                "widget": WIDGETS[param.kind], "type": input_type, "inputmode": inputmode,
                "value": value, "required": param.required, "error": error, "options": None,
-               "lookup": None, "hint": _(param.help) if param.help else None}
+               "lookup": None, "hint": _(param.help) if param.help else None,
+               "suggestions": _suggestions(ctx, param, record)}
     if param.kind == "choice":
         control["options"] = [(c, _(c)) for c in param.choices]
     elif param.kind == "boolean":
@@ -72,7 +84,7 @@ def _control(ctx, info: EntityInfo, action_name: str, param: Param, value: str,
 
 
 def describe(ctx, info: EntityInfo, action, *, raw: dict | None = None,
-             errors: dict | None = None) -> dict:
+             errors: dict | None = None, record=None) -> dict:
     """What ``form.html`` shows of ``action``: its title and a control per param.
 
     ``raw`` (the texts typed when the action failed) and ``errors`` (by param) show
@@ -80,7 +92,7 @@ def describe(ctx, info: EntityInfo, action, *, raw: dict | None = None,
     """
     errors = errors or {}
     controls = [_control(ctx, info, action.name, param, (raw or {}).get(param.name, ""),
-                         errors.get(param.name))
+                         errors.get(param.name), record)
                 for param in action_params(info, action)]
     # "params" (name, label) for site templates written before params had kinds
     return {"name": action.name, "title": _(action.title), "controls": controls,

@@ -250,8 +250,9 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
                             "text": fields.display(spec, value, tz, refs)})
         failed = failed_action or {}
         actions = [action_form.describe(ctx, info, a, raw=failed.get("raw"),
-                                        errors=failed.get("errors"))
-                   if a.name == failed.get("name") else action_form.describe(ctx, info, a)
+                                        errors=failed.get("errors"), record=record)
+                   if a.name == failed.get("name") else
+                   action_form.describe(ctx, info, a, record=record)
                    for a in actions_for(app, info)
                    if can(a.permission) and a.available(record)]
         documents = [{"name": d.name, "title": _(d.title),

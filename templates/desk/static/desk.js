@@ -87,6 +87,14 @@
     });
   });
 
+  // a suggestion under an input (the engineers to dispatch to) fills it in
+  document.querySelectorAll("button[data-fill]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var target = document.getElementById(button.getAttribute("data-fill"));
+      if (target) { target.value = button.value; target.focus(); }
+    });
+  });
+
   // confirm before deleting
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {

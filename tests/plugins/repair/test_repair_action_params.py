@@ -78,7 +78,14 @@ def test_each_kind_gets_its_widget(web, login):
     engineer = _control(page, "dispatch", "engineer")  # reference: the employee lookup
     assert 'data-lookup="/desk/employee/lookup"' in engineer
     assert 'list="a-dispatch-engineer-list"' in engineer
-    assert '<datalist id="a-dispatch-engineer-list"></datalist>' in page
+    # the engineers ranked for this order (R7), offered in the datalist and as buttons:
+    # 申达物流 is in 浦东; the copier-skilled 浦东 engineers first, the senior one on top
+    suggested = re.findall(r'data-fill="a-dispatch-engineer" value="([^"]+)">([^<]+)<',
+                           page)
+    assert [value for value, _text in suggested] == \
+        ["E001 王建国", "E002 李明", "E005 刘洋", "E003 张伟", "E004 陈静"]
+    assert "浦东" in suggested[0][1] and "copier" in suggested[0][1]
+    assert '<datalist id="a-dispatch-engineer-list"><option value="E001 王建国">' in page
     assert '<label for="a-dispatch-engineer">' + zh("Engineer") + "</label>" in page
     assert 'type="text"' in _control(page, "dispatch", "partner_outlet")  # string
     category = _control(page, "recategorize", "category")  # choice, required

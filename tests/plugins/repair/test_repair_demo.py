@@ -78,6 +78,8 @@ def test_demo_history_looks_real(make_site, app_of):
         assert {c.order_id for c in calls} >= {o.id for o in closed}
         fates = Counter(c.status.value for c in calls)
         assert fates["done"] > len(calls) / 2 and fates["declined"] and fates["open"]
+        answered = Counter(branch_of[c.branch_id] for c in calls if c.answered_at)
+        assert answered["SH"] > 20 and answered["JD"] > 20
         assert set(Counter(c.channel.value for c in calls if c.channel)) == \
             {"phone", "card", "link"}
         checks = Counter(c.status.value for c in session.scalars(select(QualityCheck)))

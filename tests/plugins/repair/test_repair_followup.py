@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kernel import Conflict, ValidationError, hookimpl
 from kernel.auth import PermissionDenied, get_user
@@ -423,3 +423,70 @@ def test_the_monthly_scores_add_up_surveys_checks_and_arrivals(repair_app, as_us
                                            Decimal("2.50"), Decimal("3.00"),
                                            Decimal("3.13"), 1)
     assert (dec["closed"], dec["checks_passed"], dec["checks_failed"]) == (0, 0, 1)
+
+
+# ---------------------------------------------------------------------------
+# races on PostgreSQL: one answer per order, one draw per day
+# ---------------------------------------------------------------------------
+
+
+def _race(app, count: int, work) -> tuple[list, list[BaseException]]:
+    """Run ``work(ctx, index)`` in ``count`` threads at once, each in its own transaction
+    on its own connection; the results and the errors."""
+    import threading
+
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def run(index: int) -> None:
+        try:
+            with app.context() as ctx:
+                ctx.session.connection()  # own connection before the race starts
+                barrier.wait(timeout=30)
+                results.append(work(ctx, index))
+        except BaseException as exc:  # the losers: reported to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results, errors
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_eight_customers_answering_one_link_at_once_give_one_answer(repair_app, as_user):
+    from kernel.site import Site
+
+    number = _repaired(as_user, close=False)  # no callback yet: the first answer makes it
+    with as_user("hejuan", "2026-11-30 12:00") as ctx:
+        token = callbacks.survey_token(ctx, services.load_order(ctx, number, "read"))
+    app = Site.load(repair_app.site.path).start(pool_size=10, max_overflow=0)
+    try:
+        results, errors = _race(app, 8, lambda ctx, i: callbacks.answer_by_link(
+            ctx, token, 4, 4, 4, 1 + i % 4).id)
+    finally:
+        app.close()
+    assert len(results) == 1 and len(errors) == 7
+    assert all(isinstance(e, Conflict) for e in errors), errors
+    with repair_app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Callback)) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_supervisors_drawing_one_day_at_once_draw_its_share_once(repair_app, as_user):
+    from kernel.site import Site
+
+    for i in range(12):
+        _repaired(as_user, f"2026-11-30 {9 + i // 4:02d}:{(i % 4) * 10:02d}")
+    app = Site.load(repair_app.site.path).start(pool_size=6, max_overflow=0)
+    try:
+        results, errors = _race(app, 4, lambda ctx, i: len(quality.draw_spot_checks(
+            ctx, day="2026-11-30")))
+    finally:
+        app.close()
+    assert not errors, errors
+    assert sorted(results) == [0, 0, 0, 2]  # 10 % of 12, rounded up, drawn once
