@@ -9,6 +9,8 @@
 * :func:`supervisor_daily` — the supervisor's daily report (服务主任日报表) per branch:
   what happened that day and, at the end of it, the open jobs by status, overdue and
   undispatched (R18), with the lists of the overdue and undispatched orders;
+* :func:`dispatch_queue_rows` — the orders waiting for dispatch, urgent and oldest first
+  (R7, R9);
 * :func:`engineer_scores` — each engineer's month: jobs closed, arrivals on time and
   late, the survey ratings' means and poor ratings, spot checks passed and failed (R8,
   R17, R19).
@@ -425,6 +427,39 @@ def _list_orders(ctx, rows: dict[int, dict], listed: dict[str, dict[int, Status]
 
 
 # ---------------------------------------------------------------------------
+# the morning's dispatch queue (R7, R9)
+# ---------------------------------------------------------------------------
+
+
+QUEUE_COLUMNS = (
+    Column("branch", N_("Branch")), Column("number", N_("Number")),
+    Column("urgent", N_("Urgent"), "bool"),
+    Column("reported_at", N_("Reported at"), "datetime"),
+    Column("customer", N_("Customer")), Column("address", N_("Address")),
+    Column("model", N_("Model")), Column("fault_description", N_("Fault description")),
+    Column("category", N_("Category"), "enum"),
+    Column("deadline_at", N_("Arrival deadline"), "datetime"),
+)
+
+
+def dispatch_queue_rows(ctx, branch=None) -> list[dict]:
+    """The orders waiting for dispatch (R7) as a report: urgent first (R9), then the
+    oldest report, so that yesterday's jobs head the supervisor's morning list."""
+    from .dispatching import dispatch_queue
+
+    rows = []
+    for order in dispatch_queue(ctx, branch, limit=1000):
+        rows.append({
+            "branch": order.branch.name, "number": order.number, "urgent": order.urgent,
+            "reported_at": order.reported_at,
+            "customer": order.customer.name if order.customer else order.contact_name,
+            "address": order.address, "model": order.model,
+            "fault_description": order.fault_description, "category": order.category.value,
+            "deadline_at": order.deadline_at})
+    return rows
+
+
+# ---------------------------------------------------------------------------
 # engineers' monthly scores (R8, R17, R19)
 # ---------------------------------------------------------------------------
 
@@ -563,6 +598,11 @@ REPORTS = {
                              help=N_("Empty: the start day only")),
                 Param("engineer", "reference", label=N_("Engineer"), reference="employee"),
                 BRANCH)),
+    "dispatch_queue": Report(
+        "repair.dispatch_queue", N_("Dispatch queue"), QUEUE_COLUMNS, dispatch_queue_rows,
+        permission=PERMISSION, orientation="landscape",
+        params=(Param("branch", "reference", reference="branch",
+                      help=N_("Empty: your own branch")),)),
     "engineer_scores": Report(
         "repair.engineer_scores", N_("Engineers' monthly scores"), SCORE_COLUMNS,
         engineer_scores, permission=PERMISSION, orientation="landscape",

@@ -200,6 +200,13 @@ def test_dispatch_queue_urgent_first_then_oldest(app, at):
     assert mine == queue and elsewhere not in queue
     with at("huangtao", "2026-11-30 09:05") as ctx:
         assert [o.number for o in dispatching.dispatch_queue(ctx, "JD")] == [elsewhere]
+    # the same queue as the supervisor's morning report (desk, API, CLI, Excel)
+    from kernel.reports.service import run
+
+    with at("wufang", "2026-11-30 09:05") as ctx:
+        report = run(ctx, "repair.dispatch_queue", {})
+        assert [r["number"] for r in report.rows] == queue
+        assert [r["urgent"] for r in report.rows] == [True, True, False, False]
 
 
 # ---------------------------------------------------------------------------
