@@ -73,26 +73,87 @@ def db_url(request, tmp_path):
         yield request.getfixturevalue("pg_url")
 
 
+@pytest.fixture(scope="session")
+def site_templates(tmp_path_factory):
+    """Sites made once per test session, by what they were made from; :func:`make_site`
+    copies them (the folder, and the database: an SQLite file, or ``CREATE DATABASE ...
+    TEMPLATE`` on PostgreSQL) instead of migrating and loading demo data for every test."""
+    from kernel.db import drop_database
+
+    made: dict[tuple, object] = {}
+    yield made, tmp_path_factory.mktemp("site-templates")
+    for site in made.values():
+        if site.database_url.startswith("postgresql"):
+            drop_database(site.database_url)
+
+
+def _demo_loaders(plugins) -> tuple:
+    """The demo loaders of ``plugins`` as they are now: a test may replace one (the repair
+    tests leave out the order history), and a site made with another is not the same."""
+    loaders = []
+    for name in plugins:
+        module = sys.modules.get(f"plugins.{name}.demo")
+        loaders.append((name, id(getattr(module, "load_demo", None))))
+    return tuple(loaders)
+
+
+def _copy_site(template, folder: Path, url: str):
+    """A copy of the ``template`` site in ``folder`` on the database ``url``."""
+    import shutil
+
+    from sqlalchemy import create_engine
+
+    from kernel.site import Site
+
+    shutil.copytree(template.path, folder)
+    if url.startswith("postgresql"):
+        server, _sep, name = url.rpartition("/")
+        _s, _sep, source = template.database_url.rpartition("/")
+        engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        finally:
+            engine.dispose()
+        site = Site.load(folder)
+        site.config.database_url = url
+        site.save()
+    return Site.load(folder)
+
+
 @pytest.fixture
-def make_site(tmp_path, db_url):
+def make_site(tmp_path, db_url, site_templates):
     """Create a site with the given plugins on the engine of ``db_url``; returns the Site.
 
     Each site gets its own database: a file in its folder, or ``<db_url>_<n>`` on PostgreSQL.
+    The first site made from the same plugins and options is made for real (migrations,
+    company, demo data); later ones are copies of it.
     """
     from kernel.db import drop_database
     from kernel.provision import create_site
     from kernel.site import DEFAULT_DB, SiteConfig
 
+    templates, template_dir = site_templates
     counter = iter(range(100))
     made = []
 
     def factory(plugins=(), demo=False, **kwargs):
         number = next(counter)
-        url = DEFAULT_DB if db_url.startswith("sqlite") else f"{db_url}_{number}"
+        sqlite = db_url.startswith("sqlite")
+        url = DEFAULT_DB if sqlite else f"{db_url}_{number}"
+        company = kwargs.pop("company", "测试服务公司")
+        key = (sqlite, tuple(plugins), demo, company, tuple(sorted(kwargs.items())),
+               _demo_loaders(plugins))
+        template = templates.get(key)
+        if template is None:
+            source = DEFAULT_DB if sqlite else \
+                f"{db_url.rpartition('/')[0]}/fixdesk_tmpl_{uuid.uuid4().hex[:12]}"
+            template = create_site(template_dir / f"t{len(templates)}",
+                                   SiteConfig(database_url=source, plugins=list(plugins)),
+                                   company=company, demo=demo, **kwargs)
+            templates[key] = template
         made.append(url)
-        config = SiteConfig(database_url=url, plugins=list(plugins))
-        return create_site(tmp_path / f"site{number}", config,
-                           company=kwargs.pop("company", "测试服务公司"), demo=demo, **kwargs)
+        return _copy_site(template, tmp_path / f"site{number}", url)
 
     yield factory
     for url in made:

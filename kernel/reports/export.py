@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from kernel.spreadsheet import sheet_title
+from kernel.spreadsheet import SheetColumn, workbook
 
 from .formatting import cell_value, header, text_table, totals_line
 
@@ -20,38 +20,12 @@ WIDTHS = {"date": 12, "datetime": 17, "int": 10, "hours": 8, "share": 10, "bool"
 def to_xlsx(ctx, title: str, columns, rows: list[dict], subtitle: str | None = None) -> bytes:
     """An Excel workbook of one report: a title line (and the parameters used), a bold
     frozen header in the current language, then real dates and numbers, one row each."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
     tz = ctx.settings.tz
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=sheet_title(title))
-    sheet.freeze_panes = "A3"
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(column.kind, 20)
-    heading = WriteOnlyCell(sheet, value=title + (f"  {subtitle}" if subtitle else ""))
-    heading.font = Font(bold=True, size=13)
-    sheet.append([heading])
-    bold = Font(bold=True)
-    labels = []
-    for text in header(columns):
-        label = WriteOnlyCell(sheet, value=text)
-        label.font = bold
-        labels.append(label)
-    sheet.append(labels)
-    for row in rows:
-        line = []
-        for column in columns:
-            value = WriteOnlyCell(sheet, value=cell_value(column, row.get(column.key), tz))
-            if column.kind in FORMATS:
-                value.number_format = FORMATS[column.kind]
-            line.append(value)
-        sheet.append(line)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    sheet_columns = [SheetColumn(text, WIDTHS.get(column.kind, 20), FORMATS.get(column.kind))
+                     for column, text in zip(columns, header(columns), strict=True)]
+    return workbook(title, sheet_columns,
+                    ([cell_value(c, row.get(c.key), tz) for c in columns] for row in rows),
+                    heading=title + (f"  {subtitle}" if subtitle else ""))
 
 
 def _lines(ctx, columns, rows: list[dict]) -> list[list[str]]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from kernel import records
 from kernel.entities import EntityInfo
-from kernel.spreadsheet import sheet_title
+from kernel.spreadsheet import SheetColumn, workbook
 from kernel.web.desk import fields
 
 #: the most rows one export holds (an export is a report, not a backup)
@@ -82,37 +82,12 @@ def to_csv(ctx, info: EntityInfo, pages) -> bytes:
 
 def to_xlsx(ctx, info: EntityInfo, pages, title: str) -> bytes:
     """An Excel workbook: one sheet, a bold frozen header, real dates and amounts."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
     tz = ctx.settings.tz
     specs = export_fields(info)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=sheet_title(title))
-    sheet.freeze_panes = "A2"
-    for index, spec in enumerate(specs, start=1):
-        width = {"text": 40, "date": 12, "datetime": 17, "money": 14}.get(spec.kind, 18)
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    bold = Font(bold=True)
-    header = []
-    for spec in specs:
-        cell = WriteOnlyCell(sheet, value=fields.label(info, spec.name))
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
     formats = {"money": "#,##0.00", "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
-    for rows, refs in pages:
-        for record in rows:
-            line = []
-            for spec in specs:
-                cell = WriteOnlyCell(sheet, value=_cell(spec, getattr(record, spec.name), tz,
-                                                        refs.get(spec.name, {})))
-                if spec.kind in formats and not spec.foreign:
-                    cell.number_format = formats[spec.kind]
-                line.append(cell)
-            sheet.append(line)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    widths = {"text": 40, "date": 12, "datetime": 17, "money": 14}
+    columns = [SheetColumn(fields.label(info, spec.name), widths.get(spec.kind, 18),
+                           None if spec.foreign else formats.get(spec.kind)) for spec in specs]
+    rows = ([_cell(spec, getattr(record, spec.name), tz, refs.get(spec.name, {}))
+             for spec in specs] for records, refs in pages for record in records)
+    return workbook(title, columns, rows)

@@ -32,6 +32,11 @@ def local(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
+def _no_history(ctx) -> None:
+    """The repair plugin's demo loader for these tests: nothing (one function, so that
+    the demo sites made with it are made once and copied, see ``make_site``)."""
+
+
 @pytest.fixture(autouse=True)
 def _without_demo_history(request, monkeypatch):
     """Demo sites of these tests get the kernel's master data but not the repair plugin's
@@ -41,7 +46,7 @@ def _without_demo_history(request, monkeypatch):
     if not getattr(request.module, "DEMO_HISTORY", False):
         import plugins.repair.demo
 
-        monkeypatch.setattr(plugins.repair.demo, "load_demo", lambda ctx: None)
+        monkeypatch.setattr(plugins.repair.demo, "load_demo", _no_history)
 
 
 @pytest.fixture
