@@ -100,17 +100,10 @@ def read_value(ctx, param: Param, value: Any) -> Any:
     if isinstance(value, str) and param.kind not in ("string", "text"):
         value = value.strip()
     if param.kind == "datetime" and isinstance(value, str):
-        value = _with_zone(value, ctx.settings.tz)
+        from kernel.web.desk.fields import with_zone
+
+        value = with_zone(value, ctx.settings.tz)
     return coerce(field_of(param), value)
-
-
-def _with_zone(text: str, tz) -> str:
-    """A date and time typed without a zone is in the site's (``2026-11-17T09:00``)."""
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text  # coerce names the problem
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).isoformat()
 
 
 def find_reference(ctx, param: Param, value: Any):

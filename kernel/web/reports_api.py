@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
 from kernel.web.deps import request_context
+from kernel.web.downloads import file_response
 from kernel.web.errors import ERROR_RESPONSES
 
 #: query names that are not the report's parameters
@@ -101,9 +102,7 @@ def reports_router() -> APIRouter:
             done = render(ctx, name, raw, format, lang)
         if format == "json":
             return done.content
-        disposition = "inline" if format == "pdf" else "attachment"
-        return Response(done.content, media_type=done.media_type, headers={
-            "Content-Disposition": f'{disposition}; filename="{done.filename}"',
-            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        return file_response(done.content, done.media_type, done.filename,
+                             download=format != "pdf")
 
     return router

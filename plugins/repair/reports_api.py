@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 
 from kernel import records
 from kernel.web.deps import request_context
+from kernel.web.downloads import file_response
 from kernel.web.errors import ERROR_RESPONSES
 
 from . import reports
@@ -35,9 +36,7 @@ def _answer(request: Request, name: str, options: dict, fmt: str, lang: str | No
             outcome = run_with(ctx, report, options)
             if fmt == "xlsx":
                 done = produce(ctx, outcome, "xlsx", locale)
-                return Response(done.content, media_type=done.media_type, headers={
-                    "Content-Disposition": f'attachment; filename="{done.filename}"',
-                    "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+                return file_response(done.content, done.media_type, done.filename)
             return {"title": _(report.title),
                     "columns": [{"key": c.key, "label": _(c.label), "kind": c.kind}
                                 for c in outcome.columns],

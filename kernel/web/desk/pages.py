@@ -27,6 +27,7 @@ from kernel.web.desk import action_form, fields
 from kernel.web.desk.export import MAX_EXPORT_ROWS, matching_rows, to_csv, to_xlsx
 from kernel.web.desk.listing import OPERATORS, PAGE_SIZES, ListState, service_filters
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
+from kernel.web.downloads import file_response
 
 STATIC_NAME = re.compile(r"^[\w-]+\.(css|js|svg|png|ico)$")
 STATIC_TYPES = {"css": "text/css", "js": "text/javascript", "svg": "image/svg+xml",
@@ -390,9 +391,7 @@ def router() -> APIRouter:
                 data = to_xlsx(ctx, info, pages, _(info.title))
                 media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         stamp = ctx.now().astimezone(ctx.settings.tz).strftime("%Y%m%d-%H%M")
-        return Response(data, media_type=media, headers={
-            "Content-Disposition": f'attachment; filename="{info.name}-{stamp}.{fmt}"',
-            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        return file_response(data, media, f"{info.name}-{stamp}.{fmt}")
 
     @routes.get("/desk/{entity}/lookup")
     def lookup(request: Request, entity: str, q: str = ""):
@@ -563,7 +562,4 @@ def _field_errors(exc: FixdeskError) -> dict[str, str]:
 
 
 def _pdf(data: bytes, filename: str, *, download: bool) -> Response:
-    disposition = "attachment" if download else "inline"
-    headers = {"Content-Disposition": f'{disposition}; filename="{filename}"',
-               "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-    return Response(data, media_type="application/pdf", headers=headers)
+    return file_response(data, "application/pdf", filename, download=download)

@@ -17,6 +17,7 @@ from kernel.errors import FixdeskError, NotFound
 from kernel.i18n import _
 from kernel.web.desk import fields
 from kernel.web.desk.render import DeskRoute, desk_context, render
+from kernel.web.downloads import file_response
 
 #: query names of the page that are not the report's parameters
 OWN_QUERY = ("run", "download", "format", "lang")
@@ -166,9 +167,7 @@ def router() -> APIRouter:
 
         with desk_context(request) as ctx:  # the paper speaks the user's language
             done = render_report(ctx, report_of(ctx, name), _raw(request), "xlsx")
-        return Response(done.content, media_type=done.media_type, headers={
-            "Content-Disposition": f'attachment; filename="{done.filename}"',
-            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        return file_response(done.content, done.media_type, done.filename)
 
     @routes.get("/desk/reports/{name}/print")
     def print_paper(request: Request, name: str, download: bool = False):
@@ -176,9 +175,6 @@ def router() -> APIRouter:
 
         with desk_context(request) as ctx:  # the paper speaks the user's language
             done = render_report(ctx, report_of(ctx, name), _raw(request), "pdf")
-        disposition = "attachment" if download else "inline"
-        return Response(done.content, media_type="application/pdf", headers={
-            "Content-Disposition": f'{disposition}; filename="{done.filename}"',
-            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        return file_response(done.content, done.media_type, done.filename, download=download)
 
     return routes
