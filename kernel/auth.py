@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Integer, String, event, select, update
+from sqlalchemy import Boolean, ForeignKey, Integer, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, with_loader_criteria
 
 from kernel.contributions import Permission, Setting
@@ -235,13 +235,25 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _check_password(user: User, password: str) -> bool:
+def check_password(user: User, password: str) -> bool:
+    """Whether ``password`` is the user's; a user without a password has none that fits."""
     if not user.password_hash:
         return False
     try:
         return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def waste_a_check() -> None:
+    """Spend what checking a password costs (so a missing user answers as slowly)."""
+    _hasher.hash("timing-equaliser")
+
+
+def rehash_if_outdated(user: User, password: str) -> None:
+    """Store a fresh hash when the hashing parameters have grown since it was made."""
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
 
 
 # --------------------------------------------------------------------------
@@ -387,47 +399,6 @@ def set_password(ctx, user: User, password: str) -> None:
     user.failed_logins = 0
     user.locked_until = None
     ctx.session.flush()
-
-
-def authenticate(app, username: str, password: str, now: dt.datetime) -> User:
-    """Check a login; failures are counted in the database so every server process sees them.
-
-    After ``kernel.login_max_attempts`` failures in a row the account is locked for
-    ``kernel.login_lock_minutes`` (settings; 5 and 15 by default).
-    Raises :class:`AuthenticationFailed` with the same message for every failure
-    (no hint whether the user exists), except for a locked account.
-    """
-    from kernel.context import Context
-
-    wrong = AuthenticationFailed(_("wrong user name or password"))
-    with app.write_sessions.begin() as session:
-        limits = Context(session=session, app=app)
-        max_attempts = limits.setting("kernel.login_max_attempts")
-        lock_minutes = limits.setting("kernel.login_lock_minutes")
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None or not user.active:
-            _hasher.hash("timing-equaliser")  # same cost as a real check
-            raise wrong
-        if user.locked_until and user.locked_until > now:
-            raise AuthenticationFailed(_("account locked after too many failed logins; "
-                                         "try again later"))
-        if _check_password(user, password):
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_login_at = now
-            if _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher.hash(password)
-            session.expunge(user)
-            return user
-        table = User.__table__
-        failures = session.execute(
-            update(table).where(table.c.id == user.id)
-            .values(failed_logins=table.c.failed_logins + 1).returning(table.c.failed_logins)
-        ).scalar_one()
-        if failures >= max_attempts:
-            session.execute(update(table).where(table.c.id == user.id).values(
-                locked_until=now + dt.timedelta(minutes=lock_minutes), failed_logins=0))
-    raise wrong
 
 
 def _token_digest(token: str) -> str:

@@ -14,13 +14,13 @@ def fixdesk_entities():
     from kernel.documents.registry import PrintLog
     from kernel.hookswitch import HookSwitch
     from kernel.jobs import JOB_ENTITIES
+    from kernel.login import LOGIN_ENTITIES
     from kernel.models import KERNEL_ENTITIES
     from kernel.numbering import SeriesCounter
     from kernel.settings import SETTING_ENTITIES
-    from kernel.web.sessions import WEB_ENTITIES
 
     return [*KERNEL_ENTITIES, *AUTH_ENTITIES, AuditLog, *SETTING_ENTITIES, HookSwitch,
-            SeriesCounter, *JOB_ENTITIES, *CALENDAR_ENTITIES, PrintLog, *WEB_ENTITIES]
+            SeriesCounter, *JOB_ENTITIES, *CALENDAR_ENTITIES, PrintLog, *LOGIN_ENTITIES]
 
 
 @hookimpl

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from kernel.context import Context
 from kernel.masterdata import add_branch, the_company
 from kernel.models import (
     Branch,
@@ -26,6 +26,9 @@ from kernel.models import (
     Tier,
     Zone,
 )
+
+if TYPE_CHECKING:
+    from kernel.context import Context
 
 COMPANY_NAME = "华东办公设备服务有限公司"
 

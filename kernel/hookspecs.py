@@ -18,6 +18,8 @@ import pluggy
 if TYPE_CHECKING:
     from kernel.context import Context
 
+#: the name the kernel's own hook implementations are registered under
+KERNEL = "kernel"
 #: marker for hook specifications (kernel and plugin hookspecs)
 hookspec = pluggy.HookspecMarker("fixdesk")
 #: marker for hook implementations

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import Base, IdMixin, TimestampMixin
 from kernel.errors import NotFound, ValidationError
+from kernel.hookspecs import KERNEL
 from kernel.i18n import _
-from kernel.plugins import KERNEL
 
 
 class HookSwitch(IdMixin, TimestampMixin, Base):

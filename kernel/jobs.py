@@ -220,12 +220,11 @@ class Worker:
         return True
 
     def _context(self, session, job: Job):
-        from kernel.context import Context
         from kernel.models import Branch
 
         session.info["fixdesk_system_actor"] = f"job:{job.name}"
         branch = session.get(Branch, job.branch_id) if job.branch_id else None
-        return Context(session=session, app=self.app, branch=branch, clock=self.clock)
+        return self.app.context_in(session, branch=branch, clock=self.clock)
 
     def _failed(self, job_id: int, mine, exc: Exception) -> None:
         table = Job.__table__

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from kernel.branch_calendar import default_hours
-from kernel.context import Context
 from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import _
 from kernel.models import Branch, Company, Zone
+
+if TYPE_CHECKING:
+    from kernel.context import Context
 
 BRANCH_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,19}")
 

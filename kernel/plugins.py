@@ -22,10 +22,10 @@ import pluggy
 
 from kernel import hookspecs
 from kernel.errors import PluginError
+from kernel.hookspecs import KERNEL
 from kernel.i18n import _
 
 ENTRY_POINT_GROUP = "fixdesk.plugins"
-KERNEL = "kernel"
 
 
 @dataclass
@@ -210,7 +210,8 @@ def _usable_order(plugins: dict[str, PluginInfo], enabled: list[str],
     return dependency_order(plugins, usable)
 
 
-def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str]) -> LoadedPlugins:
+def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str],
+                         builtin: object) -> LoadedPlugins:
     """A fresh pluggy manager with the kernel and the enabled plugins that load cleanly.
 
     A plugin that is not installed, fails to import, implements a hook with the
@@ -221,8 +222,6 @@ def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str])
     order: pluggy calls the most recently registered implementation first, so
     hooks run in dependency order, the kernel's first.
     """
-    from kernel import builtin
-
     failed: dict[str, str] = {}
     order = _usable_order(plugins, list(dict.fromkeys(enabled)), failed)
     scratch = _new_manager()

@@ -9,19 +9,16 @@ unless everything is valid.
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
 import operator
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from kernel.db import Money
-from kernel.entities import EntityInfo, FieldInfo
+from kernel.entities import EntityInfo
 from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import _
+from kernel.values import coerce, plain
 
 MAX_LIMIT = 500
 OPERATORS = ("gte", "lte", "gt", "lt", "ne", "in", "contains")
@@ -34,109 +31,6 @@ class FieldErrors(ValidationError):
         name, message = next(iter(fields.items()))
         super().__init__(message, field=name)
         self.fields = fields
-
-
-# --------------------------------------------------------------------------
-# values
-# --------------------------------------------------------------------------
-
-
-TRUE_WORDS = ("1", "true", "yes", "on", "是")
-FALSE_WORDS = ("0", "false", "no", "off", "否")
-
-
-def parse_bool(value: Any) -> bool:
-    """``True``/``False`` from a bool or a word (true/false, yes/no, on/off, 1/0, 是/否)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise ValueError(_("must be true or false"))
-
-
-def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
-    """``value`` (from JSON, a form or a query string) as the field's Python value.
-
-    ``for_filter``: a value to compare with, not to store (no length or
-    required checks: a too long text simply matches nothing).
-    """
-    if value is None or (value == "" and spec.kind not in ("string", "text")):
-        if not spec.nullable and not for_filter:
-            raise ValueError(_("is required"))
-        return None
-    kind = spec.kind
-    if kind in ("string", "text"):
-        text = str(value)
-        if for_filter:
-            return text
-        if spec.max_length and len(text) > spec.max_length:
-            raise ValueError(_("at most {n} characters").format(n=spec.max_length))
-        if not spec.nullable and not text.strip():
-            raise ValueError(_("is required"))
-        return text
-    if kind == "integer":
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(_("must be a whole number"))
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ValueError(_("must be a whole number")) from None
-        if spec.max_int is not None and abs(number) > spec.max_int:
-            raise ValueError(_("is too large"))
-        return number
-    if kind == "boolean":
-        return parse_bool(value)
-    if kind == "money":
-        try:
-            return Money.to_decimal(str(value) if isinstance(value, float | int) else value)
-        except (TypeError, ValueError):
-            raise ValueError(_("must be an amount with at most two decimals")) from None
-    if kind == "date":
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError(_("must be a date like 2026-05-29")) from None
-    if kind == "datetime":
-        try:
-            parsed = value if isinstance(value, dt.datetime) else \
-                dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(_("must be a date and time like 2026-05-29T16:00+08:00")) from None
-        if parsed.tzinfo is None:
-            raise ValueError(_("needs a time zone, like 2026-05-29T16:00+08:00"))
-        return parsed
-    if kind == "time":
-        try:
-            return dt.time.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError(_("must be a time like 09:00")) from None
-    if kind == "enum":
-        text = value.value if isinstance(value, enum.Enum) else str(value)
-        if text not in spec.choices:
-            raise ValueError(_("must be one of: {choices}").format(choices=", ".join(
-                spec.choices)))
-        return text
-    return value
-
-
-def plain(value: Any) -> Any:
-    """A column value as JSON: money and dates as strings (instants in UTC, ``…Z``), enums
-    as their value."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
-        # one form for every instant, as the API's response models write it
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    return value
 
 
 def to_dict(info: EntityInfo, record) -> dict:

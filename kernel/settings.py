@@ -63,7 +63,7 @@ def parse_value(setting: Setting, raw: Any) -> Any:
         if isinstance(raw, kind) and kind is not int:
             return raw
         if kind is bool:
-            from kernel.records import parse_bool
+            from kernel.values import parse_bool
 
             return parse_bool(raw)
         if kind is int:

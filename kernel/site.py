@@ -163,12 +163,13 @@ class App:
     """
 
     def __init__(self, site: Site, **engine_options):
+        from kernel import builtin
         from kernel.db import make_engine, make_sessionmaker
         from kernel.plugins import build_plugin_manager, call_each, discover
 
         self.site = site
         self.plugins = discover()
-        loaded = build_plugin_manager(self.plugins, site.config.plugins)
+        loaded = build_plugin_manager(self.plugins, site.config.plugins, builtin)
         self.pm = loaded.pm
         self.plugin_order = loaded.order
         self.failed_plugins = loaded.failed
@@ -236,6 +237,14 @@ class App:
         with self.write_sessions.begin() as session:
             user, branch = self._attach(session, user, branch)
             yield Context(session=session, app=self, user=user, branch=branch, **kwargs)
+
+    def context_in(self, session, user=None, branch=None, **kwargs):
+        """A :class:`~kernel.context.Context` over a transaction the caller already holds
+        (the worker's, a login check's), on this app's clock unless given another."""
+        from kernel.context import Context
+
+        kwargs.setdefault("clock", self.clock)
+        return Context(session=session, app=self, user=user, branch=branch, **kwargs)
 
     def _attach(self, session, user, branch):
         from kernel.auth import User, get_user

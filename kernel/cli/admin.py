@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from kernel.cli import CliState, cli, pass_state, print_table, split_list
+from kernel.cli.base import CliState, cli, pass_state, print_table, split_list
 from kernel.i18n import _
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from kernel.cli import CliState, cli, pass_state
+from kernel.cli.base import CliState, cli, pass_state
 from kernel.i18n import _
 
 

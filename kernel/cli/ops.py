@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kernel.cli import CliState, cli, pass_state, print_table
+from kernel.cli.base import CliState, cli, pass_state, print_table
 from kernel.i18n import _
 
 

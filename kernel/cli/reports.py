@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import click
 
-from kernel.cli import CliState, cli, pass_state, print_table
+from kernel.cli.base import CliState, cli, pass_state, print_table
 from kernel.i18n import _
 
 #: formats that go to standard output unless ``-o`` is given

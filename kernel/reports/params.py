@@ -1,7 +1,7 @@
 """Reading the values of :class:`kernel.Param` inputs: text from a query string, a form
 or the command line becomes typed values, or one error per field.
 
-Plain kinds are read like entity fields (:func:`kernel.records.coerce`); a ``datetime``
+Plain kinds are read like entity fields (:func:`kernel.values.coerce`); a ``datetime``
 typed without a zone is in the site's; a ``reference`` is found by id, code or name
 among the records the user may see, as the desk's forms find them.
 """
@@ -17,6 +17,9 @@ from kernel.contributions import Param
 from kernel.entities import FieldInfo
 from kernel.errors import ValidationError
 from kernel.i18n import _
+from kernel.labels import CODE_COLUMNS, FIELD_LABELS, record_label
+from kernel.references import find_reference as find_labelled
+from kernel.values import coerce, with_zone
 
 #: the longest text a string parameter takes
 MAX_TEXT = 200
@@ -85,8 +88,6 @@ def read_each(ctx, params: Iterable[Param], raw: Mapping[str, Any]
 
 def read_value(ctx, param: Param, value: Any) -> Any:
     """One given value of ``param`` as its Python value; :class:`ValueError` says what is wrong."""
-    from kernel.records import coerce
-
     if param.kind == "reference":
         return find_reference(ctx, param, value)
     if param.kind == "number":
@@ -100,8 +101,6 @@ def read_value(ctx, param: Param, value: Any) -> Any:
     if isinstance(value, str) and param.kind not in ("string", "text"):
         value = value.strip()
     if param.kind == "datetime" and isinstance(value, str):
-        from kernel.web.desk.fields import with_zone
-
         value = with_zone(value, ctx.settings.tz)
     return coerce(field_of(param), value)
 
@@ -109,9 +108,7 @@ def read_value(ctx, param: Param, value: Any) -> Any:
 def find_reference(ctx, param: Param, value: Any):
     """The one record of ``param.reference`` the user may see that ``value`` names: an id, a
     code, a name, or a label as the desk shows it (``E001 王建国``), found like the desk's
-    forms find references (:func:`kernel.web.desk.fields.find_reference`)."""
-    from kernel.web.desk import fields
-
+    forms find references (:func:`kernel.references.find_reference`)."""
     cls = ctx.app.entity_class(param.reference)
     text = str(value).strip()[:MAX_TEXT]
     if cls is None:
@@ -121,7 +118,7 @@ def find_reference(ctx, param: Param, value: Any):
     elif text.isdigit():
         record = ctx.session.get(cls, int(text)) if int(text) < 2**31 else None
     else:
-        found, problem = fields.find_reference(ctx, ctx.app, param.reference, text)
+        found, problem = find_labelled(ctx, ctx.app, param.reference, text)
         if found is None:
             raise ValueError(problem)
         record = ctx.session.get(cls, found)
@@ -133,8 +130,6 @@ def find_reference(ctx, param: Param, value: Any):
 def reference_key(record) -> str:
     """How a referenced record is written in a URL or a command: its code, else its id
     (a value that is not a record, such as a code passed from Python, as it is)."""
-    from kernel.web.desk.fields import CODE_COLUMNS
-
     if not hasattr(record, "__table__"):
         return str(record)
     for column in CODE_COLUMNS:
@@ -166,8 +161,6 @@ def canonical(params: Iterable[Param], values: Mapping[str, Any]) -> dict[str, s
 def describe(params: Iterable[Param], values: Mapping[str, Any], tz) -> list[tuple[str, str]]:
     """``(label, value)`` of each given parameter for people (the paper's and the page's
     heading): translated labels and choices, references by their label, local times."""
-    from kernel.web.desk.fields import record_label
-
     shown = []
     for param in params:
         if param.name not in values:
@@ -192,7 +185,5 @@ def describe(params: Iterable[Param], values: Mapping[str, Any], tz) -> list[tup
 def label_of(param: Param) -> str:
     """The parameter's translated label: its own msgid, else the kernel's label of a field of
     that name (``branch`` → Branch), else the name made readable."""
-    from kernel.web.desk.fields import FIELD_LABELS
-
     text = param.label or FIELD_LABELS.get(param.name) or FIELD_LABELS.get(f"{param.name}_id")
     return _(text) if text else param.name.replace("_", " ").capitalize()

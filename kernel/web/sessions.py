@@ -13,46 +13,15 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import ForeignKey, Integer, String, delete, func, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import delete, func, select
 
-from kernel.db import Base, IdMixin, UTCDateTime
+from kernel.login import LoginFailure, WebSession
 
 SESSION_HOURS = 12
 ADDRESS_WINDOW = dt.timedelta(minutes=15)
 ADDRESS_MAX_FAILURES = 20
 
 
-class WebSession(IdMixin, Base):
-    """A logged-in browser."""
-
-    __tablename__ = "web_session"
-    __expose__ = False
-    __audited__ = False
-
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
-                                         index=True)
-    csrf: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    address: Mapped[str | None] = mapped_column(String(64))
-
-
-class LoginFailure(IdMixin, Base):
-    """One failed login, for throttling by address."""
-
-    __tablename__ = "login_failure"
-    __expose__ = False
-    __audited__ = False
-
-    address: Mapped[str] = mapped_column(String(64), index=True)
-    username: Mapped[str] = mapped_column(String(60))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    count: Mapped[int] = mapped_column(Integer, default=1)
-
-
-WEB_ENTITIES = [WebSession, LoginFailure]
 
 
 def _digest(token: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from kernel import Money, NotFound, ValidationError
 from kernel.i18n import _
-from kernel.records import parse_bool
+from kernel.values import parse_bool
 
 #: how far in the future a reported or arrival time may lie (clocks differ a little)
 CLOCK_SLACK = dt.timedelta(minutes=5)

@@ -13,12 +13,12 @@ from kernel.auth import (
     PermissionDenied,
     User,
     add_user,
-    authenticate,
     create_token,
     revoke_token,
     user_for_token,
 )
 from kernel.errors import NotFound, ValidationError
+from kernel.login import authenticate
 from kernel.models import Customer, CustomerEquipment
 
 NOW = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.UTC)

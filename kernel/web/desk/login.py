@@ -1,6 +1,6 @@
 """Logging in and out, and the user's language.
 
-Login is throttled twice: per account (the lock in :func:`kernel.auth.authenticate`)
+Login is throttled twice: per account (the lock in :func:`kernel.login.authenticate`)
 and per address (:mod:`kernel.web.sessions`: too many failures from one address
 answer 429). The session cookie is HttpOnly and SameSite=Lax, and Secure when
 the desk is served over HTTPS.
@@ -11,10 +11,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from kernel.auth import AuthenticationFailed, User, authenticate
+from kernel.auth import AuthenticationFailed, User
 from kernel.db import utcnow
 from kernel.errors import ValidationError
 from kernel.i18n import SUPPORTED, _, normalize_locale, use_locale
+from kernel.login import authenticate
 from kernel.web.deps import SESSION_COOKIE, app_of, client_address
 from kernel.web.desk.render import (
     LANG_COOKIE,
