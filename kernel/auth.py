@@ -261,36 +261,31 @@ def rehash_if_outdated(user: User, password: str) -> None:
 # --------------------------------------------------------------------------
 
 SCOPE_KEY = "fixdesk_branch_scope"
+#: where a session keeps the entities scoped through their parent (per site)
+PARENTS_KEY = "fixdesk_branch_parents"
 
 
-def branch_parent(cls: type) -> tuple[str, type] | None:
-    """(foreign key column, parent class) of an entity scoped through its parent's branch.
+def branch_parents(classes: dict[str, type]) -> dict[type, tuple[str, type]]:
+    """Entities scoped through their parent's branch, among ``classes`` (table → class):
+    ``{class: (foreign key column, parent class)}``.
 
-    A class declares ``__branch_parent__ = ("customer_id", "Customer")``: its rows
-    are visible when the parent row is (contacts and addresses of a customer).
+    A class declares ``__branch_parent__ = ("customer_id", "customer")`` (the parent's
+    table): its rows are visible when the parent row is (contacts and addresses of a
+    customer, the lines of a work order). Parents are found by table among the site's
+    own entities, never by class name, so two plugins may each have a ``Category``.
     """
-    declared = getattr(cls, "__branch_parent__", None)
-    if declared is None:
-        return None
-    column, parent = declared
-    if isinstance(parent, str):
-        parent = next(m.class_ for m in Base.registry.mappers if m.class_.__name__ == parent)
-    return column, parent
-
-
-_parent_scoped: tuple[int, list] = (-1, [])
-
-
-def _through_parent() -> list[tuple[type, str, type]]:
-    """The parent-scoped entities; recomputed only when new classes were mapped (this runs
-    on every ORM query)."""
-    global _parent_scoped
-    mappers = Base.registry.mappers
-    if _parent_scoped[0] != len(mappers):
-        found = [(m.class_, *branch_parent(m.class_)) for m in mappers
-                 if branch_parent(m.class_) is not None]
-        _parent_scoped = (len(mappers), found)
-    return _parent_scoped[1]
+    found = {}
+    for cls in classes.values():
+        declared = getattr(cls, "__branch_parent__", None)
+        if declared is None:
+            continue
+        column, parent = declared
+        parent_cls = classes.get(parent) if isinstance(parent, str) else parent
+        if parent_cls is None:
+            raise ValueError(f"{cls.__tablename__}: __branch_parent__ names {parent!r}, "
+                             "which is not an entity of this site")
+        found[cls] = (column, parent_cls)
+    return found
 
 
 def _scope_queries(execute_state):
@@ -300,15 +295,18 @@ def _scope_queries(execute_state):
         return
     options = [with_loader_criteria(BranchMixin, lambda cls: cls.branch_id.in_(scope),
                                     include_aliases=True)]
-    for cls, column, parent in _through_parent():
+    parents = execute_state.session.info.get(PARENTS_KEY, {})
+    for cls, (column, parent) in parents.items():
         visible = select(parent.id).where(parent.branch_id.in_(scope)).scalar_subquery()
         options.append(with_loader_criteria(cls, getattr(cls, column).in_(visible),
                                             include_aliases=True))
     execute_state.statement = execute_state.statement.options(*options)
 
 
-def install_branch_scope(sessions) -> None:
-    """Filter every ORM SELECT of branch-owned entities by the session's visible branches."""
+def install_branch_scope(sessions, parents: dict[type, tuple[str, type]]) -> None:
+    """Filter every ORM SELECT of branch-owned entities by the session's visible branches;
+    ``parents`` are the entities seen through their parent (:func:`branch_parents`)."""
+    sessions.configure(info={PARENTS_KEY: parents})
     event.listen(sessions, "do_orm_execute", _scope_queries)
 
 

@@ -89,9 +89,9 @@ class Context:
         from kernel.models import Branch
 
         branch_id = record.id if isinstance(record, Branch) else getattr(record, "branch_id", None)
-        from kernel.auth import branch_parent
+        from kernel.auth import PARENTS_KEY
 
-        parent = branch_parent(type(record))
+        parent = self.session.info.get(PARENTS_KEY, {}).get(type(record))
         if parent is not None and branch_id is None:
             owner = self.session.get(parent[1], getattr(record, parent[0]))
             branch_id = getattr(owner, "branch_id", None)

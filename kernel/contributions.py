@@ -1,6 +1,9 @@
 """What plugins contribute through registration hooks, as plain data.
 
-Each class is the return type of one hook in :mod:`kernel.hookspecs`.
+Each class is the return type of one hook in :mod:`kernel.hookspecs`. A contribution
+that is about an entity names it by its table (``"repair_work_order"``), never by its
+class, so a plugin can extend another plugin's entities without importing it; the site's
+registry (:mod:`kernel.registry`) checks every name when the site starts.
 """
 
 from __future__ import annotations
@@ -8,6 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def table_of(entity: str | type) -> str:
+    """The table an entity is named by: a table name as it is, a mapped class's table."""
+    if isinstance(entity, str):
+        return entity
+    table = getattr(entity, "__tablename__", None)
+    if not isinstance(table, str):
+        raise ValueError(f"{entity!r} is neither a table name nor a mapped class")
+    return table
+
+
+def _name_entity(contribution) -> None:
+    object.__setattr__(contribution, "entity", table_of(contribution.entity))
 
 
 @dataclass(frozen=True)
@@ -51,16 +68,20 @@ class ScheduledJob:
 
 @dataclass(frozen=True)
 class Document:
-    """A printable document for records of one entity."""
+    """A printable document for records of one entity (named by its table; a mapped class
+    is taken as its table). ``name`` starts with the plugin's name (``repair.voucher``)."""
 
     name: str
     title: str
-    entity: type
+    entity: str
     template: str
     gather: Callable[..., dict]
     paper: str = "A4"
     orientation: str = "portrait"
     options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        _name_entity(self)
 
 
 @dataclass(frozen=True)
@@ -133,9 +154,14 @@ class Action:
     ``params`` are the inputs the service takes: :class:`Param` objects, or plain
     names whose kind :func:`kernel.params.action_params` infers from the entity's
     column of that name.
+
+    ``entity`` is the table (a mapped class is taken as its table): a plugin adds
+    actions to another plugin's entities by naming them, and names those actions with
+    its own name first (``acme_file_claim`` on ``repair_work_order``). Other plugins and
+    jobs run an action with ``ctx.run_action(entity, id, name, **params)``.
     """
 
-    entity: type
+    entity: str
     name: str
     title: str
     func: Callable[..., Any]
@@ -143,7 +169,145 @@ class Action:
     available: Callable[[Any], bool] = lambda record: True
     params: tuple[str | Param, ...] = ()
 
+    def __post_init__(self):
+        _name_entity(self)
+
     @property
     def param_names(self) -> tuple[str, ...]:
         """The names of the accepted params, in order."""
         return tuple(p if isinstance(p, str) else p.name for p in self.params)
+
+
+# --------------------------------------------------------------------------
+# a plugin's parts, roles and extensions of other plugins' entities
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """A named object of hook implementations inside a plugin (answer of ``fixdesk_parts``).
+
+    Registered as ``<plugin>.<name>`` beside the plugin's own module, so an admin can
+    switch one part's hooks off for a branch while the plugin's others stay on
+    (``fixdesk hooks disable billing.invoicing repair_order_completed --branch JD``).
+    ``hooks`` is the object (a class instance or a module) or the dotted name of a
+    module of the plugin, imported only when the part is registered. A part that
+    ``needs`` other plugins is glue: it is registered only when all of them are enabled,
+    else it is listed as inactive ("needs repair").
+    """
+
+    name: str
+    hooks: Any
+    needs: tuple[str, ...] = ()
+    title: str = ""
+
+    def __post_init__(self):
+        if not self.name.isidentifier():
+            raise ValueError(f"part {self.name!r}: a name must be an identifier")
+        object.__setattr__(self, "needs", tuple(self.needs))
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role a plugin brings (answer of ``fixdesk_roles``), granted to users like the
+    kernel's roles. ``title`` is an English msgid; ``permissions`` are the permission
+    names (``entity.action``) the role holds by default, besides those whose
+    :class:`Permission` names the role."""
+
+    name: str
+    title: str
+    permissions: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not self.name.isidentifier() or self.name != self.name.lower():
+            raise ValueError(f"role {self.name!r}: a name is lower-case letters, digits and _")
+        object.__setattr__(self, "permissions", tuple(self.permissions))
+
+
+@dataclass(frozen=True)
+class Extension:
+    """Fields a plugin adds to another plugin's (or the kernel's) entity (answer of
+    ``fixdesk_extensions``).
+
+    The fields are the columns of ``model``, a companion table the extending plugin
+    owns (and returns from ``fixdesk_entities``): one row per record of ``entity``,
+    whose primary key ``record_id`` is the record's id. The kernel shows them in the
+    entity's API, lists, form and audit trail under the plugin's name
+    (``"billing": {"difficulty": "major"}``, filter ``billing.difficulty=major``).
+    Writing them needs ``permission`` (default: the entity's ``update``); ``title``
+    heads their block on the form (default: the plugin's title).
+    """
+
+    entity: str
+    model: type
+    permission: str | None = None
+    title: str | None = None
+
+    def __post_init__(self):
+        _name_entity(self)
+
+
+@dataclass(frozen=True)
+class SectionContent:
+    """What a form section shows of one record: label and value pairs, a table of child
+    rows (``columns`` are translated headers; each row a list of texts, or of
+    ``(text, url)`` for a link), and a closing note. Every part is optional."""
+
+    summary: tuple[tuple[str, str], ...] = ()
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[Any, ...], ...] = ()
+    note: str | None = None
+    empty: str | None = None
+
+
+@dataclass(frozen=True)
+class FormSection:
+    """A titled block a plugin adds to an entity's desk form (answer of
+    ``fixdesk_form_sections``): a read-only summary and child rows that
+    ``build(ctx, record)`` returns as :class:`SectionContent` (None: nothing to show),
+    and the plugin's extension fields listed in ``fields`` (``"difficulty"``), drawn as
+    inputs when the user may write them. ``name`` starts with the plugin's name;
+    sections are ordered by ``order``, then name. ``permission``, when given, is needed
+    to see the section."""
+
+    entity: str
+    name: str
+    title: str
+    build: Callable[[Any, Any], SectionContent | None] | None = None
+    fields: tuple[str, ...] = ()
+    order: int = 100
+    permission: str | None = None
+
+    def __post_init__(self):
+        _name_entity(self)
+        object.__setattr__(self, "fields", tuple(self.fields))
+
+
+#: how a list column's values are shown
+LIST_COLUMN_KINDS = ("text", "integer", "money", "date", "datetime", "boolean")
+
+
+@dataclass(frozen=True)
+class ListColumn:
+    """A column a plugin adds to an entity's desk list (answer of ``fixdesk_list_columns``).
+
+    Either ``compute(ctx, records)``, called once per page with the page's records,
+    returns ``{record id: value}`` (one query for the page, never one per row), or
+    ``field`` names one of the plugin's extension fields (``"difficulty"``), which
+    the list can then also sort by. ``name`` starts with the plugin's name; ``label``
+    is an English msgid; ``kind`` (one of :data:`LIST_COLUMN_KINDS`) says how values
+    are shown."""
+
+    entity: str
+    name: str
+    label: str
+    compute: Callable[[Any, list], dict] | None = None
+    field: str | None = None
+    kind: str = "text"
+
+    def __post_init__(self):
+        _name_entity(self)
+        if (self.compute is None) == (self.field is None):
+            raise ValueError(f"list column {self.name}: give either compute or field")
+        if self.kind not in LIST_COLUMN_KINDS:
+            raise ValueError(f"list column {self.name}: unknown kind {self.kind!r}")

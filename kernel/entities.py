@@ -12,6 +12,9 @@ Built from the SQLAlchemy mapping of the classes plugins return from
 ``__search__``              text fields the search box looks in
 ``__deletable__ = False``   records are cancelled, never deleted
 ``__default_sort__``        list order without an explicit sort (``"-urgent,-reported_at"``)
+``__operations__``          the generic operations offered (default ``("create", "update",
+                            "delete")``): leave one out and the API, the desk and OpenAPI
+                            leave it out too
 ``__new_permission__``      the entity is made by its plugin's own page at ``/desk/<entity>/new``
                             (served by the plugin's router): the desk's home, list and form
                             show "New" to users holding ``<permission>.<this action>``
@@ -67,6 +70,26 @@ class FieldInfo:
 
 
 @dataclass(frozen=True)
+class ExtensionInfo:
+    """Fields another plugin adds to an entity (:class:`kernel.contributions.Extension`),
+    under that plugin's name: ``namespace`` is the plugin, ``model`` its companion table."""
+
+    namespace: str
+    model: type
+    title: str
+    permission: str
+    fields: tuple[FieldInfo, ...]
+    field_map: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def field(self, name: str) -> FieldInfo | None:
+        return self.field_map.get(name)
+
+
+#: the generic operations an entity offers unless it says otherwise (``__operations__``)
+OPERATIONS = ("create", "update", "delete")
+
+
+@dataclass(frozen=True)
 class EntityInfo:
     """An exposed entity: its URL name, class, owner, permissions and fields."""
 
@@ -84,9 +107,26 @@ class EntityInfo:
     #: action of the permission to make records on the plugin's own new-record page
     new_permission: str | None = None
     field_map: dict = field(default_factory=dict, compare=False, repr=False)
+    #: other plugins' fields on this entity, in plugin order
+    extensions: tuple[ExtensionInfo, ...] = ()
+    #: the generic operations offered: create, update, delete (reading always is)
+    operations: frozenset[str] = frozenset(OPERATIONS)
 
     def field(self, name: str) -> FieldInfo | None:
-        return self.field_map.get(name)
+        """The field ``name``: one of the entity's own, or ``plugin.field`` of an extension."""
+        found = self.field_map.get(name)
+        if found is None and "." in name:
+            extension = self.extension(name.split(".", 1)[0])
+            found = extension.field(name.split(".", 1)[1]) if extension else None
+        return found
+
+    def extension(self, namespace: str) -> ExtensionInfo | None:
+        """The extension of plugin ``namespace``, if that plugin extends this entity."""
+        return next((e for e in self.extensions if e.namespace == namespace), None)
+
+    def offers(self, operation: str) -> bool:
+        """Whether the generic API and desk offer ``operation`` (create, update, delete)."""
+        return operation in self.operations
 
     def perm(self, action: str) -> str:
         return f"{self.permission}.{action}"
@@ -121,11 +161,12 @@ def _kind(column) -> tuple[str, dict]:
     return "string", {}
 
 
-def describe(cls: type, plugin: str) -> EntityInfo:
-    """The :class:`EntityInfo` of a mapped class."""
+def describe_fields(cls: type, skip=()) -> list[FieldInfo]:
+    """The :class:`FieldInfo` of each column of a mapped class (hidden ones and ``skip``
+    left out)."""
     table = cls.__table__
     readonly = set(getattr(cls, "__readonly__", ())) | AUTOMATIC
-    hidden = set(getattr(cls, "__hidden__", ()))
+    hidden = set(getattr(cls, "__hidden__", ())) | set(skip)
     fields = []
     for column in table.columns:
         if column.key in hidden:
@@ -139,7 +180,16 @@ def describe(cls: type, plugin: str) -> EntityInfo:
             required=not column.nullable and not has_default and column.key not in AUTOMATIC
             and column.key not in ("company_id", "branch_id"),
             readonly=column.key in readonly, foreign=foreign, **extra))
+    return fields
+
+
+def describe(cls: type, plugin: str, extensions: tuple[ExtensionInfo, ...] = ()) -> EntityInfo:
+    """The :class:`EntityInfo` of a mapped class, with the other plugins' ``extensions``."""
+    table = cls.__table__
+    fields = describe_fields(cls)
     names = [f.name for f in fields]
+    operations = frozenset(op for op in getattr(cls, "__operations__", OPERATIONS)
+                           if op != "delete" or getattr(cls, "__deletable__", True))
     default_columns = [n for n in ("code", "number", "name", "title") if n in names][:2] + [
         n for n in names if n not in ("id", "created_at", "updated_at", "company_id")
         and n not in ("code", "number", "name", "title")][:4]
@@ -151,20 +201,45 @@ def describe(cls: type, plugin: str) -> EntityInfo:
         list_columns=tuple(getattr(cls, "__list_columns__", ["id", *default_columns])),
         search=tuple(getattr(cls, "__search__", [f.name for f in fields
                                                  if f.kind in ("string", "text")][:4])),
-        deletable=getattr(cls, "__deletable__", True),
+        deletable="delete" in operations,
         branch_scoped="branch_id" in names,
         company_scoped="company_id" in names,
         new_permission=getattr(cls, "__new_permission__", None),
         field_map={f.name: f for f in fields},
+        extensions=extensions,
+        operations=operations,
     )
 
 
-def collect(entities_by_plugin: dict[str, list[type]]) -> dict[str, EntityInfo]:
-    """The exposed entities of a site, by URL name."""
+def describe_extension(extension, namespace: str, title: str, target_permission: str,
+                       companion_keys=()) -> ExtensionInfo:
+    """The :class:`ExtensionInfo` of a :class:`kernel.contributions.Extension` of plugin
+    ``namespace`` (its companion's ``companion_keys`` are not fields)."""
+    fields = tuple(describe_fields(extension.model, skip=companion_keys))
+    return ExtensionInfo(namespace=namespace, model=extension.model,
+                         title=extension.title or title,
+                         permission=extension.permission or f"{target_permission}.update",
+                         fields=fields, field_map={f.name: f for f in fields})
+
+
+def collect(registry, titles: dict[str, str]) -> dict[str, EntityInfo]:
+    """The exposed entities of a site (:class:`kernel.registry.Registry`), by URL name,
+    with the fields other plugins add to them (headed by the plugin's title in
+    ``titles``, an English msgid)."""
+    from kernel.registry import COMPANION_KEYS
+
     found = {}
-    for plugin, classes in entities_by_plugin.items():
+    for plugin, classes in registry.entities.items():
         for cls in classes:
-            if getattr(cls, "__expose__", True):
-                info = describe(cls, plugin)
-                found[info.name] = info
+            if not getattr(cls, "__expose__", True):
+                continue
+            table = cls.__table__.name
+            permission = getattr(cls, "__permission__", table)
+            extensions = tuple(
+                describe_extension(e, registry.owner(e),
+                                   titles.get(registry.owner(e), registry.owner(e)), permission,
+                                   COMPANION_KEYS)
+                for e in registry.extensions.get(table, []))
+            info = describe(cls, plugin, extensions)
+            found[info.name] = info
     return found

@@ -134,6 +134,93 @@ def fixdesk_reports() -> list[Any]:
     """
 
 
+@hookspec
+def fixdesk_parts() -> list[Any]:
+    """Register named objects of hook implementations besides the plugin's module.
+
+    Called when the site's plugin manager is built, once per plugin, before any other
+    hook. Each part is registered as ``<plugin>.<name>``: it implements hooks like the
+    plugin's module does, and an admin can switch its implementations off per branch
+    on their own (``fixdesk hooks disable billing.invoicing repair_order_completed
+    --branch JD``). A part that ``needs`` other plugins (glue for a partner) is
+    registered only when all of them are enabled and loaded, after them; otherwise
+    ``fixdesk plugins list`` shows it as inactive ("needs repair").
+
+    :return: :class:`kernel.contributions.Part` objects.
+    """
+
+
+@hookspec
+def fixdesk_roles() -> list[Any]:
+    """Declare the roles this plugin brings (trainer, ...), with their default permissions.
+
+    Admins grant them to users and change their permissions like the kernel's roles. A
+    role name is unique in the site: a role the kernel or another plugin declares
+    already is refused at start.
+
+    :return: :class:`kernel.contributions.Role` objects.
+    """
+
+
+@hookspec
+def fixdesk_extensions() -> list[Any]:
+    """Add fields to another plugin's (or the kernel's) entity, kept in a companion table
+    this plugin owns.
+
+    The fields appear in the entity's API (``"billing": {"difficulty": "major"}``),
+    list filters and sorting (``billing.difficulty``), desk form and audit trail.
+    An extension of an entity whose plugin is not enabled is skipped and listed as
+    inactive; one naming an entity nobody has disables this plugin with the reason.
+
+    :return: :class:`kernel.contributions.Extension` objects.
+    """
+
+
+@hookspec
+def fixdesk_form_sections() -> list[Any]:
+    """Add titled blocks to an entity's desk form: a summary, child rows, and this
+    plugin's extension fields (inventory's reservations on a work order).
+
+    Sections are built per record shown (``FormSection.build(ctx, record)``), as the
+    user who looks; switching this hook off for a branch hides the plugin's sections
+    there.
+
+    :return: :class:`kernel.contributions.FormSection` objects.
+    """
+
+
+@hookspec
+def fixdesk_list_columns() -> list[Any]:
+    """Add columns to an entity's desk list, computed for a whole page of records at once.
+
+    Switching this hook off for a branch hides the plugin's columns there.
+
+    :return: :class:`kernel.contributions.ListColumn` objects.
+    """
+
+
+# -------------------------------------------------------------------------
+# Events of the kernel's services
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def fixdesk_action_done(ctx: Context, entity: str, record: Any, action: str,
+                        params: dict) -> None:
+    """Called after an action ran on a record, in its transaction, whoever ran it (the
+    API, the desk, another plugin through ``ctx.run_action``, a job).
+
+    Like every event, it may reach an implementation twice for the same record (the
+    same action run again later): act idempotently.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param entity: the record's table (``"repair_work_order"``).
+    :param record: the record after the action.
+    :param action: the action's name (``"dispatch"``).
+    :param params: the inputs the action was given, as read (records for references).
+    """
+
+
 # -------------------------------------------------------------------------
 # Notifications
 # -------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel.contributions import JobHandler, ScheduledJob
+from kernel.contributions import ScheduledJob
 from kernel.db import Base, IdMixin, UTCDateTime, utcnow
 from kernel.errors import NotFound, ValidationError
 from kernel.i18n import _
@@ -72,22 +72,6 @@ class ScheduleRun(Base):
 
 
 JOB_ENTITIES = [Job, ScheduleRun]
-
-
-def collect_handlers(pm) -> dict[str, JobHandler]:
-    """Every job handler and scheduled job of the registered plugins, by name."""
-    handlers: dict[str, JobHandler] = {}
-    for answer in pm.hook.fixdesk_job_handlers():
-        for handler in answer or []:
-            handlers[handler.name] = handler
-    for answer in pm.hook.fixdesk_scheduled_jobs():
-        for scheduled in answer or []:
-            handlers.setdefault(scheduled.name, JobHandler(scheduled.name, scheduled.func))
-    return handlers
-
-
-def collect_schedules(pm) -> list[ScheduledJob]:
-    return [s for answer in pm.hook.fixdesk_scheduled_jobs() for s in answer or []]
 
 
 def enqueue(ctx, name: str, payload: dict, *, run_at=None, max_attempts=None) -> Job:

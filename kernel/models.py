@@ -150,7 +150,7 @@ class CustomerContact(IdMixin, TimestampMixin, Base):
     """A person to call at a customer."""
 
     __tablename__ = "customer_contact"
-    __branch_parent__ = ("customer_id", "Customer")
+    __branch_parent__ = ("customer_id", "customer")
     __title__ = N_("Customer contact")
     __permission__ = "customer"
     __list_columns__ = ("customer_id", "name", "title", "phone", "mobile")
@@ -172,7 +172,7 @@ class CustomerAddress(IdMixin, TimestampMixin, Base):
     """A service address of a customer (site where equipment stands)."""
 
     __tablename__ = "customer_address"
-    __branch_parent__ = ("customer_id", "Customer")
+    __branch_parent__ = ("customer_id", "customer")
     __title__ = N_("Customer address")
     __permission__ = "customer"
     __list_columns__ = ("customer_id", "label", "address", "district")

@@ -172,6 +172,17 @@ def import_plugin(info: PluginInfo):
         return None
 
 
+@dataclass(frozen=True)
+class Inactive:
+    """Something of an enabled plugin that waits for partners: a part (glue) or a
+    contribution naming another plugin's entity, while those plugins are not enabled."""
+
+    plugin: str
+    #: what it is, for people: ``part acme.repair``, ``action repair_work_order.acme_claim``
+    what: str
+    needs: tuple[str, ...]
+
+
 @dataclass
 class LoadedPlugins:
     """The result of building a site's plugin manager."""
@@ -181,6 +192,52 @@ class LoadedPlugins:
     order: list[str] = field(default_factory=list)
     #: enabled plugins that could not be loaded, name -> reason
     failed: dict[str, str] = field(default_factory=dict)
+    #: registered parts of each plugin: plugin -> their names in the manager (``acme.repair``)
+    parts: dict[str, list[str]] = field(default_factory=dict)
+    #: what of the registered plugins waits for partners that are not enabled
+    inactive: list[Inactive] = field(default_factory=list)
+    #: each plugin's dependencies (for :meth:`drop`)
+    depends: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: each registered part's needs: manager name -> plugins
+    needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def units(self, plugin: str) -> list[str]:
+        """The manager names of ``plugin``'s hook implementations: itself, then its parts."""
+        return [plugin, *self.parts.get(plugin, [])]
+
+    def owner(self, unit: str) -> str:
+        """The plugin a manager name belongs to (``billing.invoicing`` → ``billing``)."""
+        return unit.split(".", 1)[0]
+
+    def drop(self, plugin: str, reason: str) -> list[str]:
+        """Take ``plugin`` out of the manager (its registration failed) with everything
+        that cannot run without it: plugins that depend on it fail too, parts of other
+        plugins that need it become inactive. Returns the plugins taken out."""
+        dropped = []
+        queue = [(plugin, reason)]
+        while queue:
+            name, why = queue.pop(0)
+            if name not in self.order:
+                continue
+            for unit in self.units(name):
+                if self.pm.has_plugin(unit):
+                    self.pm.unregister(name=unit)
+            self.order.remove(name)
+            self.parts.pop(name, None)
+            self.failed[name] = why
+            dropped.append(name)
+            for other in list(self.order):
+                if name in self.depends.get(other, ()):
+                    queue.append((other, _("depends on {names}, which failed to load").format(
+                        names=name)))
+            for owner, parts in self.parts.items():
+                for unit in list(parts):
+                    if name in self.needs.get(unit, ()):
+                        self.pm.unregister(name=unit)
+                        parts.remove(unit)
+                        self.inactive.append(Inactive(owner, _("part {name}").format(
+                            name=unit), self.needs[unit]))
+        return dropped
 
 
 def _new_manager() -> pluggy.PluginManager:
@@ -210,48 +267,149 @@ def _usable_order(plugins: dict[str, PluginInfo], enabled: list[str],
     return dependency_order(plugins, usable)
 
 
+def answer_of(pm: pluggy.PluginManager, hook_name: str, unit: str, **kwargs):
+    """What one registered object (``unit``: a plugin or a part) answers to a hook; None
+    when it does not implement it."""
+    caller = getattr(pm.hook, hook_name, None)
+    if caller is None:
+        return None
+    for impl in caller.get_hookimpls():
+        if impl.plugin_name == unit:
+            return impl.function(**kwargs)
+    return None
+
+
+def _resolve_hooks(part, module):
+    """The object of a part's hooks: as given, or the module named (relative names are
+    inside the plugin's package)."""
+    if not isinstance(part.hooks, str):
+        return part.hooks
+    package = module.__name__.rpartition(".")[0] or module.__name__
+    return importlib.import_module(part.hooks, package=package)
+
+
+def _in_order(units: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """Names of ``units`` (name, what it comes after) so each comes after those it names
+    that are among them; name breaks ties."""
+    names = {n for n, _d in units}
+    blockers = {n: {d for d in deps if d in names} for n, deps in units}
+    ready = [n for n, deps in blockers.items() if not deps]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        name = heapq.heappop(ready)
+        order.append(name)
+        for other, deps in blockers.items():
+            if name in deps:
+                deps.discard(name)
+                if not deps:
+                    heapq.heappush(ready, other)
+    return order
+
+
+def _fail_registration(scratch, failed, info, name, error) -> None:
+    for unit in [u for u in scratch.list_name_plugin() if u[0] == name
+                 or u[0].startswith(name + ".")]:
+        scratch.unregister(name=unit[0])  # pluggy keeps a half-registered plugin
+    failed[name] = info.error = error
+
+
 def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str],
                          builtin: object) -> LoadedPlugins:
-    """A fresh pluggy manager with the kernel and the enabled plugins that load cleanly.
+    """A fresh pluggy manager with the kernel and the enabled plugins that load cleanly,
+    each with its parts whose partners are enabled.
 
     A plugin that is not installed, fails to import, implements a hook with the
-    wrong signature, or depends on such a plugin is left out and reported in
-    ``failed``; the others still load. Plugins are checked on a scratch manager
-    in dependency order (so each hook's spec exists before its implementations
-    are validated), then registered on the real manager in reverse dependency
-    order: pluggy calls the most recently registered implementation first, so
-    hooks run in dependency order, the kernel's first.
+    wrong signature (itself or one of its parts), or depends on such a plugin is
+    left out and reported in ``failed``; the others still load. Plugins are checked
+    on a scratch manager in dependency order (so each hook's spec exists before its
+    implementations are validated), then registered on the real manager in reverse
+    order: pluggy calls the most recently registered implementation first, so hooks
+    run in dependency order, the kernel's first, and a part after its plugin and
+    after the partners it needs.
     """
     failed: dict[str, str] = {}
     order = _usable_order(plugins, list(dict.fromkeys(enabled)), failed)
     scratch = _new_manager()
     scratch.register(builtin, name=KERNEL)
     scratch.hook.fixdesk_addhooks.call_historic(kwargs={"pluginmanager": scratch})
-    loaded: list[tuple[str, object]] = []
+    objects: dict[str, object] = {}
+    units: list[tuple[str, tuple[str, ...]]] = []
+    parts: dict[str, list] = {}
     for name in order:
-        broken = [d for d in plugins[name].depends if d in failed]
+        info = plugins[name]
+        broken = [d for d in info.depends if d in failed]
         if broken:
             failed[name] = _("depends on {names}, which failed to load").format(
                 names=", ".join(broken))
             continue
-        module = import_plugin(plugins[name])
+        module = import_plugin(info)
         if module is None:
-            failed[name] = plugins[name].error or ""
+            failed[name] = info.error or ""
             continue
         try:
             scratch.register(module, name=name)
+            found = []
+            for part in answer_of(scratch, "fixdesk_parts", name) or []:
+                hooks = _resolve_hooks(part, module)
+                found.append((part, hooks))
+            parts[name] = found
         except (pluggy.PluginValidationError, ValueError) as exc:
-            if scratch.has_plugin(name):  # pluggy keeps a half-registered plugin
-                scratch.unregister(name=name)
-            failed[name] = plugins[name].error = _("invalid hooks: {error}").format(error=exc)
+            _fail_registration(scratch, failed, info, name,
+                               _("invalid hooks: {error}").format(error=exc))
             continue
-        loaded.append((name, module))
-    pm = _new_manager()
-    for name, module in reversed(loaded):
-        pm.register(module, name=name)
-    pm.register(builtin, name=KERNEL)
-    pm.hook.fixdesk_addhooks.call_historic(kwargs={"pluginmanager": pm})
-    return LoadedPlugins(pm=pm, order=[KERNEL] + [n for n, _m in loaded], failed=failed)
+        except Exception as exc:  # foreign code: a failing part stops only its plugin
+            _fail_registration(scratch, failed, info, name, _(
+                "its parts could not be loaded: {type}: {error}").format(
+                    type=type(exc).__name__, error=exc))
+            continue
+        objects[name] = module
+        units.append((name, info.depends))
+    loaded = LoadedPlugins(pm=_new_manager(), failed=failed)
+    for name, found in parts.items():  # every plugin's hookspecs are known by now
+        for part, hooks in found:
+            if not set(part.needs) <= set(objects):
+                continue  # a partner's hooks cannot be checked without its specs
+            try:
+                scratch.register(hooks, name=f"{name}.{part.name}")
+            except (pluggy.PluginValidationError, ValueError) as exc:
+                _fail_registration(scratch, failed, plugins[name], name, _(
+                    "invalid hooks in part {part}: {error}").format(part=part.name, error=exc))
+                break
+    usable = {n for n in objects if n not in failed}
+    changed = True
+    while changed:  # a plugin whose dependency failed above fails too
+        changed = False
+        for name in sorted(usable):
+            broken = [d for d in plugins[name].depends if d not in usable]
+            if broken:
+                failed[name] = _("depends on {names}, which failed to load").format(
+                    names=", ".join(broken))
+                usable.discard(name)
+                changed = True
+    for name, found in parts.items():
+        if name not in usable:
+            continue
+        for part, hooks in found:
+            unit = f"{name}.{part.name}"
+            if not set(part.needs) <= usable:
+                loaded.inactive.append(Inactive(name, _("part {name}").format(name=unit),
+                                                part.needs))
+                continue
+            objects[unit] = hooks
+            loaded.needs[unit] = part.needs
+            units.append((unit, (name, *part.needs)))
+    ordered = [u for u in _in_order(units) if loaded.owner(u) in usable]
+    for unit in reversed(ordered):
+        loaded.pm.register(objects[unit], name=unit)
+    loaded.pm.register(builtin, name=KERNEL)
+    loaded.pm.hook.fixdesk_addhooks.call_historic(kwargs={"pluginmanager": loaded.pm})
+    loaded.order = [KERNEL] + [u for u in ordered if "." not in u]
+    for unit in ordered:
+        if "." in unit:
+            loaded.parts.setdefault(loaded.owner(unit), []).append(unit)
+    loaded.depends = {n: plugins[n].depends for n in loaded.order if n in plugins}
+    return loaded
 
 
 def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs) -> dict[str, object]:

@@ -151,14 +151,3 @@ def set_setting(ctx, key: str, raw: Any, branch=None) -> Any:
     ctx.session.add(row)
     ctx.session.flush()
     return value
-
-
-def collect(pm) -> dict[str, Setting]:
-    """Every declared setting of the registered plugins, by key."""
-    from kernel.plugins import call_each
-
-    registry: dict[str, Setting] = {}
-    for _plugin, answer in call_each(pm, "fixdesk_settings").items():
-        for setting in answer or []:
-            registry[setting.key] = setting
-    return dict(sorted(registry.items()))

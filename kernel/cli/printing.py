@@ -62,7 +62,7 @@ def print_command(state: CliState, document, record_id, show_list, ids, conditio
     with state.context() as ctx:
         if show_list:
             print_table((_("DOCUMENT"), _("TITLE"), _("ENTITY"), _("PAPER")),
-                        [(name, _(doc.title), doc.entity.__tablename__, doc.paper)
+                        [(name, _(doc.title), doc.entity, doc.paper)
                          for name, doc in ctx.app.documents.items()])
             return
         if not document:
@@ -70,7 +70,7 @@ def print_command(state: CliState, document, record_id, show_list, ids, conditio
         doc = get_document(ctx.app, document)
         wanted = ([record_id] if record_id is not None else []) + _ids(ids)
         if conditions:
-            wanted += _where(ctx, doc.entity, conditions)
+            wanted += _where(ctx, ctx.app.entity_class(doc.entity), conditions)
         if not output:
             output = f"{document.replace('.', '-')}-{wanted[0] if wanted else 'none'}.pdf"
         if len(wanted) > 20 and sys.stderr.isatty():

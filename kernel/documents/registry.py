@@ -36,17 +36,6 @@ class PrintLog(IdMixin, Base):
     branch_id: Mapped[int | None] = mapped_column(Integer)
 
 
-def collect(pm) -> dict[str, Document]:
-    """Every document of the registered plugins, by name."""
-    documents: dict[str, Document] = {}
-    for answer in pm.hook.fixdesk_documents():
-        for document in answer or []:
-            if document.paper not in PAPERS:
-                raise ValueError(f"document {document.name}: unknown paper {document.paper!r}")
-            documents[document.name] = document
-    return dict(sorted(documents.items()))
-
-
 def get_document(app, name: str) -> Document:
     """The registered document ``name``, or :class:`NotFound` naming the choices."""
     document = app.documents.get(name)
@@ -58,7 +47,7 @@ def get_document(app, name: str) -> Document:
 
 def log_print(ctx, document: Document, record) -> int:
     """Record one print of ``record``; returns its copy number (1 = the original)."""
-    return log_paper(ctx, document.name, document.entity.__tablename__, str(record.id),
+    return log_paper(ctx, document.name, document.entity, str(record.id),
                      getattr(record, "branch_id", None))
 
 

@@ -34,7 +34,7 @@ class RenderJob:
 
 
 def permission_of(document: Document) -> str:
-    return document.options.get("permission", f"{document.entity.__tablename__}.read")
+    return document.options.get("permission", f"{document.entity}.read")
 
 
 def load_records(ctx, document: Document, ids: list[int]) -> list:
@@ -47,13 +47,13 @@ def load_records(ctx, document: Document, ids: list[int]) -> list:
     if len(ids) > MAX_BATCH:
         raise ValidationError(_("at most {n} records per print").format(n=MAX_BATCH),
                               field="ids")
-    entity = document.entity
+    entity = ctx.app.entity_class(document.entity)
     found = {r.id: r for r in ctx.session.scalars(select(entity).where(entity.id.in_(ids)))}
     records = []
     for record_id in ids:
         record = found.get(record_id)
         if record is None:
-            raise NotFound(_("no {entity} {id}").format(entity=entity.__tablename__,
+            raise NotFound(_("no {entity} {id}").format(entity=document.entity,
                                                         id=record_id), field="ids")
         ctx.require(permission_of(document), record)
         records.append(record)

@@ -93,25 +93,6 @@ class Report:
         return tuple(self.columns_for(rows, **params))
 
 
-def collect(pm) -> dict[str, Report]:
-    """Every report of the registered plugins, by name; a bad registration stops the site."""
-    from kernel.documents.registry import PAPERS
-    from kernel.plugins import call_each
-
-    reports: dict[str, Report] = {}
-    for plugin, answer in call_each(pm, "fixdesk_reports").items():
-        for report in answer or []:
-            if report.module != plugin:
-                raise ValueError(f"report {report.name} of plugin {plugin}: prefix the name "
-                                 f"with {plugin}.")
-            if report.name in reports:
-                raise ValueError(f"report {report.name} is registered twice")
-            if report.paper not in PAPERS:
-                raise ValueError(f"report {report.name}: unknown paper {report.paper!r}")
-            reports[report.name] = report
-    return dict(sorted(reports.items()))
-
-
 def get_report(app, name: str) -> Report:
     """The registered report ``name``, or :class:`NotFound` (see: fixdesk report list)."""
     report = app.reports.get(name)

@@ -135,7 +135,7 @@ def entity_router(info: EntityInfo) -> APIRouter:
 
         with request_context(request) as ctx:
             doc = get_document(ctx.app, document)
-            if doc.entity is not info.cls:
+            if doc.entity != info.name:
                 raise NotFound(_("no document {name!r} for {entity}").format(
                     name=document, entity=info.name))
             data = print_records(ctx, document, [record_id], locale=lang)

@@ -49,9 +49,8 @@ def create_app(site: Site) -> FastAPI:
     for info in app_state.exposed.values():
         web.include_router(entity_router(info))
     web.include_router(action_router(app_state))
-    for routers in app_state.pm.hook.fixdesk_routers():
-        for router in routers or []:
-            web.include_router(router)
+    for router in app_state.registry.routers:
+        web.include_router(router)
 
     from kernel.web import desk
 

@@ -150,7 +150,7 @@ def action_body_model(info: EntityInfo | None, action) -> type[BaseModel]:
         # inner names never shadow BaseModel's attributes (json, copy, model_*)
         fields[f"p_{param.name}"] = (annotation, Field(... if param.required else None,
                                                        alias=param.name))
-    entity = info.name if info is not None else action.entity.__tablename__
+    entity = info.name if info is not None else action.entity
     return create_model(f"{_camel(entity)}{_camel(action.name)}Params",
                         __config__=ConfigDict(extra="forbid"), **fields)
 

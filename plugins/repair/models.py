@@ -205,7 +205,7 @@ class WorkOrderLine(IdMixin, TimestampMixin, Base):
     """A part used on a work order (free text, or an inventory item when inventory runs)."""
 
     __tablename__ = "repair_work_order_line"
-    __branch_parent__ = ("order_id", "WorkOrder")  # seen with its order
+    __branch_parent__ = ("order_id", "repair_work_order")  # seen with its order
     __title__ = N_("Work order part")
     __permission__ = "repair_work_order"
     __deletable__ = False
@@ -236,7 +236,7 @@ class LabourEntry(IdMixin, TimestampMixin, Base):
     """Working time of an engineer on a work order (the hours on the repair card)."""
 
     __tablename__ = "repair_labour_entry"
-    __branch_parent__ = ("order_id", "WorkOrder")  # seen with its order
+    __branch_parent__ = ("order_id", "repair_work_order")  # seen with its order
     __title__ = N_("Labour entry")
     __permission__ = "repair_work_order"
     __deletable__ = False
@@ -265,7 +265,7 @@ class StatusChange(IdMixin, Base):
     pauses of the deadline clock, arrival, reviews, reopening; who, when and why."""
 
     __tablename__ = "repair_status_change"
-    __branch_parent__ = ("order_id", "WorkOrder")  # seen with its order
+    __branch_parent__ = ("order_id", "repair_work_order")  # seen with its order
     __title__ = N_("Work order history")
     __permission__ = "repair_work_order"
     __deletable__ = False
@@ -327,7 +327,7 @@ class ContractEquipment(IdMixin, TimestampMixin, Base):
     """A machine a maintenance contract covers."""
 
     __tablename__ = "repair_contract_equipment"
-    __branch_parent__ = ("contract_id", "MaintenanceContract")
+    __branch_parent__ = ("contract_id", "repair_contract")
     __title__ = N_("Contract equipment")
     __permission__ = "repair_contract"
     __deletable__ = False
@@ -358,7 +358,7 @@ class UnitLog(IdMixin, TimestampMixin, Base):
     repair, or handed back; when, who, in what condition."""
 
     __tablename__ = "repair_unit_log"
-    __branch_parent__ = ("order_id", "WorkOrder")  # seen with its order
+    __branch_parent__ = ("order_id", "repair_work_order")  # seen with its order
     __title__ = N_("Product in/out register")
     __permission__ = "repair_work_order"
     __deletable__ = False

@@ -10,13 +10,12 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-import pluggy
 import pytest
 from openpyxl import load_workbook
 from pdf_tools import pdftotext
 from sqlalchemy import select
 
-from kernel import Column, Param, Report, ValidationError, hookimpl
+from kernel import Column, Param, Report, ValidationError
 from kernel.auth import PermissionDenied, add_user
 from kernel.documents.registry import PrintLog
 from kernel.errors import NotFound
@@ -80,31 +79,6 @@ def test_the_site_collects_the_plugins_reports_once(app):
 def test_bad_contributions_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
         make()
-
-
-def _collect(*reports):
-    from kernel import hookspecs
-
-    class Plugin:
-        @hookimpl
-        def fixdesk_reports(self):
-            return list(reports)
-
-    pm = pluggy.PluginManager("fixdesk")
-    pm.add_hookspecs(hookspecs)
-    pm.register(Plugin(), name="acme")
-    return registry.collect(pm)
-
-
-def test_collecting_checks_names_and_papers():
-    good = Report("acme.rates", "Rates", (Column("x", "X"),), list)
-    assert list(_collect(good)) == ["acme.rates"]
-    with pytest.raises(ValueError, match="prefix the name with acme"):
-        _collect(Report("other.rates", "Rates", (), list))
-    with pytest.raises(ValueError, match="registered twice"):
-        _collect(good, good)
-    with pytest.raises(ValueError, match="unknown paper"):
-        _collect(Report("acme.rates", "Rates", (), list, paper="A3"))
 
 
 # --------------------------------------------------------------------------

@@ -138,9 +138,9 @@ def test_an_unmigrated_database_says_run_migrate(make_site, app_of, fixdesk):
 
 
 def test_demo_sites_have_demo_accounts_in_both_branches(make_site, app_of):
-    from kernel.login import authenticate
     from kernel.db import utcnow
     from kernel.demo import DEMO_PASSWORD, demo_accounts_text
+    from kernel.login import authenticate
 
     site = make_site([], demo=True, branch_code="SH")
     assert site.config.demo is True

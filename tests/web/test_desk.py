@@ -241,9 +241,9 @@ def test_create_shows_errors_next_to_fields_and_writes_nothing(desk):
 
 
 def test_references_typed_by_code_or_name_when_too_many_for_a_list(desk, monkeypatch):
-    from kernel.web.desk import fields as desk_fields
+    from kernel import references
 
-    monkeypatch.setattr(desk_fields, "MAX_SELECT_OPTIONS", 3)
+    monkeypatch.setattr(references, "MAX_SELECT_OPTIONS", 3)
     browser = desk.login("lily")
     new = browser.get("/desk/customer_equipment/new").text
     assert 'data-lookup="/desk/customer/lookup"' in new

@@ -24,7 +24,6 @@ from kernel.labels import (  # noqa: F401 - the desk's names for them
     record_label,
 )
 from kernel.references import (  # noqa: F401 - the desk's names for them
-    MAX_SELECT_OPTIONS,
     entity_class,
     find_reference,
     lookup,

@@ -54,7 +54,7 @@ def record_id_of(text: str) -> int:
 def documents_for(app, info: EntityInfo, can) -> list:
     from kernel.documents.service import permission_of
 
-    return [d for d in app.documents.values() if d.entity is info.cls and can(permission_of(d))]
+    return [d for d in app.documents.values() if d.entity == info.name and can(permission_of(d))]
 
 
 def actions_for(app, info: EntityInfo) -> list:
@@ -415,7 +415,7 @@ def router() -> APIRouter:
         ids = [int(i) for i in form.getlist("ids") if str(i).isdigit() and int(i) <= MAX_ID]
         with desk_context(request, csrf=form.get("csrf")) as ctx:
             document = get_document(ctx.app, str(form.get("document", "")))
-            if document.entity is not info.cls:
+            if document.entity != info.name:
                 raise NotFound(_("There is no such page."))
             if not ids:
                 raise ValidationError(_("Select the records to print first."), field="ids")
@@ -542,7 +542,7 @@ def router() -> APIRouter:
         number = record_id_of(record_id)
         with desk_context(request) as ctx:
             doc = get_document(ctx.app, document)
-            if doc.entity is not info.cls:
+            if doc.entity != info.name:
                 raise NotFound(_("There is no such page."))
             data = print_records(ctx, doc.name, [number])
         return _pdf(data, f"{doc.name.rsplit('.', 1)[-1]}-{number}.pdf", download=download)

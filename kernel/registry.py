@@ -1,0 +1,441 @@
+"""The site's registry: every contribution of the kernel and the loaded plugins, checked
+once when the site starts.
+
+Each plugin's registration hooks (:data:`REGISTRATION_HOOKS`) are called for the plugin
+and each of its parts, and what they answer is checked before any of it is taken:
+
+- every key carries its plugin: the registry records who contributed what, and a key
+  that another plugin (or the same one) contributed already is refused naming both;
+  names that are global (documents, reports, settings, jobs, form sections, list
+  columns) start with the plugin's name, and so do actions on another plugin's entity;
+- an entity is named by its table: a contribution about an entity of a plugin that is
+  not enabled is skipped and listed as inactive ("needs repair"); one about an entity
+  that no plugin has is refused;
+- a registration hook that raises, or a contribution that is refused, disables its
+  plugin with the reason (``fixdesk plugins list``, the desk's home page for admins),
+  exactly like a plugin that fails to import: the plugin is taken out of the manager
+  together with the plugins that depend on it, and the registry is collected again
+  without them. The site and every other plugin still start.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kernel.contributions import (
+    Action,
+    Document,
+    Extension,
+    FormSection,
+    JobHandler,
+    ListColumn,
+    Permission,
+    Role,
+    ScheduledJob,
+    Setting,
+    table_of,
+)
+from kernel.hookspecs import KERNEL
+from kernel.i18n import N_, _
+from kernel.plugins import Inactive, LoadedPlugins, PluginInfo, answer_of
+
+#: the hooks a plugin registers its contributions with, in the order they are read
+REGISTRATION_HOOKS = (
+    "fixdesk_roles",
+    "fixdesk_permissions",
+    "fixdesk_settings",
+    "fixdesk_extensions",
+    "fixdesk_actions",
+    "fixdesk_documents",
+    "fixdesk_reports",
+    "fixdesk_job_handlers",
+    "fixdesk_scheduled_jobs",
+    "fixdesk_form_sections",
+    "fixdesk_list_columns",
+    "fixdesk_routers",
+)
+#: the columns of a companion table that are not extension fields
+COMPANION_KEYS = ("record_id", "created_at", "updated_at")
+
+
+class Refused(Exception):
+    """A contribution the registry does not take; the message says why, for people."""
+
+
+class PluginFailed(Exception):
+    """A plugin's registration failed: it is taken out with ``reason``."""
+
+    def __init__(self, plugin: str, reason: str):
+        super().__init__(f"{plugin}: {reason}")
+        self.plugin, self.reason = plugin, reason
+
+
+@dataclass
+class Registry:
+    """What the kernel and the loaded plugins contribute, by kind and key."""
+
+    #: plugin → the mapped classes it owns (the kernel's under ``"kernel"``)
+    entities: dict[str, list[type]] = field(default_factory=dict)
+    #: table → its mapped class
+    classes: dict[str, type] = field(default_factory=dict)
+    #: table → the plugin that owns it
+    table_owners: dict[str, str] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    permissions: dict[str, Permission] = field(default_factory=dict)
+    settings: dict[str, Setting] = field(default_factory=dict)
+    actions: dict[tuple[str, str], Action] = field(default_factory=dict)
+    documents: dict[str, Document] = field(default_factory=dict)
+    reports: dict[str, Any] = field(default_factory=dict)
+    job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+    schedules: list[ScheduledJob] = field(default_factory=list)
+    #: target table → the extensions of its entity, in plugin order
+    extensions: dict[str, list[Extension]] = field(default_factory=dict)
+    #: target table → form sections, by order then name
+    sections: dict[str, list[FormSection]] = field(default_factory=dict)
+    #: target table → list columns, in plugin order
+    columns: dict[str, list[ListColumn]] = field(default_factory=dict)
+    #: web routes (FastAPI routers), opaque to the core
+    routers: list = field(default_factory=list)
+    #: what waits for partners that are not enabled
+    inactive: list[Inactive] = field(default_factory=list)
+    #: id of a contribution → (plugin, manager name of the part or plugin, hook)
+    _sources: dict[int, tuple[str, str, str]] = field(default_factory=dict, repr=False)
+
+    def owner(self, item: Any) -> str | None:
+        """The plugin that contributed ``item``."""
+        source = self._sources.get(id(item))
+        return source[0] if source else None
+
+    def source(self, item: Any) -> tuple[str, str] | None:
+        """(manager name, hook) of the implementation that contributed ``item``: what an
+        admin switches off per branch to hide it there."""
+        source = self._sources.get(id(item))
+        return source[1:] if source else None
+
+    def offered(self, item: Any, switched_off: frozenset[tuple[str, str]]) -> bool:
+        """Whether ``item`` is offered where the implementations ``switched_off``
+        (``{(plugin or part, hook)}``) are off."""
+        return not switched_off or self.source(item) not in switched_off
+
+
+# --------------------------------------------------------------------------
+# building
+# --------------------------------------------------------------------------
+
+
+def build(loaded: LoadedPlugins, plugins: dict[str, PluginInfo]) -> Registry:
+    """The registry of the plugins in ``loaded``; a plugin whose registration fails is
+    dropped from ``loaded`` (with its dependents) and the rest collected again."""
+    while True:
+        try:
+            return _collect(loaded, plugins)
+        except PluginFailed as failure:
+            if failure.plugin == KERNEL:
+                raise RuntimeError(f"the kernel's registration failed: {failure.reason}") \
+                    from failure.__cause__
+            if plugins.get(failure.plugin) is not None:
+                plugins[failure.plugin].error = failure.reason
+            loaded.drop(failure.plugin, failure.reason)
+
+
+@contextmanager
+def _blame(plugin: str):
+    """Turn any failure inside the block into :class:`PluginFailed` for ``plugin``."""
+    try:
+        yield
+    except PluginFailed:
+        raise
+    except Refused as exc:
+        raise PluginFailed(plugin, str(exc)) from exc
+    except Exception as exc:  # foreign code: any failure disables only its plugin
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        raise PluginFailed(plugin, _("registration failed: {type}: {error} ({file}:{line})")
+                           .format(type=type(exc).__name__, error=exc,
+                                   file=Path(last.filename).name, line=last.lineno)) from exc
+
+
+def _collect(loaded: LoadedPlugins, plugins: dict[str, PluginInfo]) -> Registry:
+    registry = Registry(inactive=list(loaded.inactive))
+    for plugin in loaded.order:  # entities first: the rest names them
+        with _blame(plugin):
+            classes = []
+            for unit in loaded.units(plugin):
+                for cls in answer_of(loaded.pm, "fixdesk_entities", unit) or []:
+                    table = table_of(cls)
+                    if table in registry.table_owners:
+                        raise Refused(_("entity {table} is registered by {other} already")
+                                      .format(table=table, other=registry.table_owners[table]))
+                    registry.table_owners[table] = plugin
+                    registry.classes[table] = cls
+                    classes.append(cls)
+            registry.entities[plugin] = classes
+    for plugin in loaded.order:
+        with _blame(plugin):
+            intake = _Intake(registry, plugin, loaded, plugins)
+            for hook in REGISTRATION_HOOKS:
+                for unit in loaded.units(plugin):
+                    for item in answer_of(loaded.pm, hook, unit) or []:
+                        intake.take(hook, unit, item)
+            intake.commit()
+    for table in registry.sections:
+        registry.sections[table].sort(key=lambda s: (s.order, s.name))
+    return registry
+
+
+#: the kinds of contributions, as people read them in refusals
+KINDS = {"role": N_("role"), "permission": N_("permission"), "setting": N_("setting"),
+         "extension": N_("extension"), "action": N_("action"), "document": N_("document"),
+         "report": N_("report"), "job": N_("job"), "scheduled job": N_("scheduled job"),
+         "form section": N_("form section"), "list column": N_("list column")}
+
+
+def _expected_type(hook: str) -> type | None:
+    """The class a registration hook's answers are made of (None: any object)."""
+    from kernel.reports.registry import Report
+
+    return {"fixdesk_roles": Role, "fixdesk_permissions": Permission,
+            "fixdesk_settings": Setting, "fixdesk_extensions": Extension,
+            "fixdesk_actions": Action, "fixdesk_documents": Document,
+            "fixdesk_reports": Report, "fixdesk_job_handlers": JobHandler,
+            "fixdesk_scheduled_jobs": ScheduledJob, "fixdesk_form_sections": FormSection,
+            "fixdesk_list_columns": ListColumn}.get(hook)
+
+
+class _Intake:
+    """One plugin's contributions, checked against the registry before any is taken."""
+
+    def __init__(self, registry: Registry, plugin: str, loaded: LoadedPlugins,
+                 plugins: dict[str, PluginInfo]):
+        self.registry = registry
+        self.plugin = plugin
+        self.loaded = loaded
+        self.plugins = plugins
+        self.accepted: list[tuple[str, str, Any]] = []
+        self.inactive: list[Inactive] = []
+        self.keys: dict[tuple[str, Any], str] = {}
+        #: this plugin's extensions by target (sections and columns name their fields)
+        self.own_extensions: dict[str, Extension] = {}
+
+    # -- checks ------------------------------------------------------------------------
+
+    def _unique(self, kind: str, key: Any, shown: str, taken_by: str | None) -> None:
+        """Refuse ``key`` of ``kind`` when someone has it already (naming them)."""
+        other = taken_by or self.keys.get((kind, key))
+        if other is not None:
+            raise Refused(_("{kind} {key} is registered by {other} already").format(
+                kind=_(KINDS[kind]), key=shown, other=other))
+        self.keys[(kind, key)] = self.plugin
+
+    def _prefixed(self, kind: str, name: str, separators: str = ".") -> None:
+        """Refuse a global name that does not start with the plugin's name."""
+        if self.plugin == KERNEL:
+            return
+        if not any(name.startswith(self.plugin + s) for s in separators):
+            raise Refused(_("{kind} {name}: the name must start with {prefix}").format(
+                kind=_(KINDS[kind]), name=name, prefix=self.plugin + separators[0]))
+
+    def _owner_by_name(self, table: str) -> str | None:
+        """The installed plugin whose name prefixes ``table`` (the longest), if any."""
+        found = [n for n in self.plugins if table == n or table.startswith(n + "_")]
+        return max(found, key=len) if found else None
+
+    def _target(self, table: str, what: str) -> bool:
+        """Whether the entity ``table`` is on this site; False (and listed as inactive)
+        when its plugin is not enabled; :class:`Refused` when no plugin has it."""
+        if table in self.registry.classes:
+            return True
+        owner = self._owner_by_name(table)
+        if owner is not None and owner != self.plugin and owner not in self.loaded.order:
+            self.inactive.append(Inactive(self.plugin, what, (owner,)))
+            return False
+        raise Refused(_("{what} names the entity {table}, which no plugin has").format(
+            what=what, table=table))
+
+    def _foreign(self, table: str) -> bool:
+        return self.registry.table_owners.get(table) not in (self.plugin, None)
+
+    def _param_targets(self, params, what: str) -> bool:
+        from kernel.contributions import Param
+
+        return all(self._target(p.reference, what) for p in params
+                   if isinstance(p, Param) and p.kind == "reference")
+
+    # -- intake --------------------------------------------------------------------------
+
+    def take(self, hook: str, unit: str, item: Any) -> None:
+        """Check one contribution of ``hook`` from ``unit`` (the plugin or a part)."""
+        expected = _expected_type(hook)
+        if expected is not None and not isinstance(item, expected):
+            raise Refused(_("{hook} answers {type} objects, not {value!r}").format(
+                hook=hook, type=expected.__name__, value=item))
+        handler: Callable[[Any], bool] = getattr(self, "_" + hook.removeprefix("fixdesk_"))
+        if handler(item):
+            self.accepted.append((hook, unit, item))
+
+    def _roles(self, role: Role) -> bool:
+        from kernel.auth import ROLES
+
+        taken = self.registry.roles.get(role.name)
+        self._unique("role", role.name, role.name,
+                     KERNEL if role.name in ROLES else taken and self.registry.owner(taken))
+        return True
+
+    def _permissions(self, permission: Permission) -> bool:
+        taken = self.registry.permissions.get(permission.name)
+        self._unique("permission", permission.name, permission.name,
+                     taken and self.registry.owner(taken))
+        return True
+
+    def _settings(self, setting: Setting) -> bool:
+        if not setting.key.startswith("numbering."):
+            self._prefixed("setting", setting.key)
+        taken = self.registry.settings.get(setting.key)
+        self._unique("setting", setting.key, setting.key, taken and self.registry.owner(taken))
+        return True
+
+    def _extensions(self, extension: Extension) -> bool:
+        what = _("extension of {table}").format(table=extension.entity)
+        if not self._target(extension.entity, what):
+            return False
+        model_table = table_of(extension.model)
+        if self.registry.table_owners.get(model_table) != self.plugin:
+            raise Refused(_("{what}: its table {table} must be one of {plugin}'s entities")
+                          .format(what=what, table=model_table, plugin=self.plugin))
+        column = extension.model.__table__.columns.get("record_id")
+        if column is None or not column.primary_key:
+            raise Refused(_("{what}: {table} needs the primary key record_id (the id of the "
+                            "extended record)").format(what=what, table=model_table))
+        self._unique("extension", extension.entity, what, None)
+        self.own_extensions[extension.entity] = extension
+        return True
+
+    def _actions(self, action: Action) -> bool:
+        what = _("action {entity}.{name}").format(entity=action.entity, name=action.name)
+        if not self._target(action.entity, what) or \
+                not self._param_targets(action.params, what):
+            return False
+        if self._foreign(action.entity):
+            self._prefixed("action", action.name, "_")
+        taken = self.registry.actions.get((action.entity, action.name))
+        self._unique("action", (action.entity, action.name), f"{action.entity}.{action.name}",
+                     taken and self.registry.owner(taken))
+        return True
+
+    def _documents(self, document: Document) -> bool:
+        from kernel.documents.registry import PAPERS
+
+        what = _("document {name}").format(name=document.name)
+        self._prefixed("document", document.name)
+        if not self._target(document.entity, what):
+            return False
+        if document.paper not in PAPERS:
+            raise Refused(_("{what}: unknown paper {paper!r}").format(what=what,
+                                                                      paper=document.paper))
+        taken = self.registry.documents.get(document.name)
+        self._unique("document", document.name, document.name,
+                     taken and self.registry.owner(taken))
+        return True
+
+    def _reports(self, report) -> bool:
+        from kernel.documents.registry import PAPERS
+
+        what = _("report {name}").format(name=report.name)
+        self._prefixed("report", report.name)
+        if report.paper not in PAPERS:
+            raise Refused(_("{what}: unknown paper {paper!r}").format(what=what,
+                                                                      paper=report.paper))
+        if not self._param_targets(report.params, what):
+            return False
+        taken = self.registry.reports.get(report.name)
+        self._unique("report", report.name, report.name, taken and self.registry.owner(taken))
+        return True
+
+    def _job_handlers(self, handler: JobHandler) -> bool:
+        self._prefixed("job", handler.name)
+        taken = self.registry.job_handlers.get(handler.name)
+        self._unique("job", handler.name, handler.name, taken and self.registry.owner(taken))
+        return True
+
+    def _scheduled_jobs(self, job: ScheduledJob) -> bool:
+        self._prefixed("scheduled job", job.name)
+        taken = next((s for s in self.registry.schedules if s.name == job.name), None)
+        self._unique("scheduled job", job.name, job.name, taken and self.registry.owner(taken))
+        return True
+
+    def _extension_field(self, table: str, name: str, what: str) -> None:
+        extension = self.own_extensions.get(table)
+        columns = extension.model.__table__.columns if extension is not None else {}
+        if name not in columns or name in COMPANION_KEYS:
+            raise Refused(_("{what}: {plugin} has no field {name} on {table}").format(
+                what=what, plugin=self.plugin, name=name, table=table))
+
+    def _form_sections(self, section: FormSection) -> bool:
+        what = _("form section {name}").format(name=section.name)
+        self._prefixed("form section", section.name)
+        if not self._target(section.entity, what):
+            return False
+        for name in section.fields:
+            self._extension_field(section.entity, name, what)
+        taken = next((s for s in self.registry.sections.get(section.entity, [])
+                      if s.name == section.name), None)
+        self._unique("form section", (section.entity, section.name), section.name,
+                     taken and self.registry.owner(taken))
+        return True
+
+    def _list_columns(self, column: ListColumn) -> bool:
+        what = _("list column {name}").format(name=column.name)
+        self._prefixed("list column", column.name)
+        if not self._target(column.entity, what):
+            return False
+        if column.field is not None:
+            self._extension_field(column.entity, column.field, what)
+        taken = next((c for c in self.registry.columns.get(column.entity, [])
+                      if c.name == column.name), None)
+        self._unique("list column", (column.entity, column.name), column.name,
+                     taken and self.registry.owner(taken))
+        return True
+
+    def _routers(self, _router: Any) -> bool:
+        return True
+
+    # -- commit ----------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Take every accepted contribution into the registry."""
+        registry = self.registry
+        for hook, unit, item in self.accepted:
+            registry._sources[id(item)] = (self.plugin, unit, hook)
+            if hook == "fixdesk_roles":
+                registry.roles[item.name] = item
+            elif hook == "fixdesk_permissions":
+                registry.permissions[item.name] = item
+            elif hook == "fixdesk_settings":
+                registry.settings[item.key] = item
+            elif hook == "fixdesk_extensions":
+                registry.extensions.setdefault(item.entity, []).append(item)
+            elif hook == "fixdesk_actions":
+                registry.actions[(item.entity, item.name)] = item
+            elif hook == "fixdesk_documents":
+                registry.documents[item.name] = item
+            elif hook == "fixdesk_reports":
+                registry.reports[item.name] = item
+            elif hook == "fixdesk_job_handlers":
+                registry.job_handlers[item.name] = item
+            elif hook == "fixdesk_scheduled_jobs":
+                registry.schedules.append(item)
+                if item.name not in registry.job_handlers:
+                    handler = JobHandler(item.name, item.func)
+                    registry.job_handlers[item.name] = handler
+                    registry._sources[id(handler)] = (self.plugin, unit, hook)
+            elif hook == "fixdesk_form_sections":
+                registry.sections.setdefault(item.entity, []).append(item)
+            elif hook == "fixdesk_list_columns":
+                registry.columns.setdefault(item.entity, []).append(item)
+            elif hook == "fixdesk_routers":
+                registry.routers.append(item)
+        registry.inactive.extend(self.inactive)
