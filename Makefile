@@ -53,9 +53,25 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check .
 
+# one catalogue per package: the kernel's (babel.cfg over the repository), each plugin's
+# (babel-plugin.cfg over plugins/<name>/, found by its manifest.toml; domain = its name)
+# and the docs' example plugin's. A .pot whose only change is its date is left alone and
+# .po files keep theirs, so running it twice changes nothing; a missing zh_CN .po is created.
+HELLO := docs/example/fixdesk-hello/fixdesk_hello
 i18n: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _ -o kernel/locale/fixdesk.pot --no-location --sort-output --project fixdesk .
-	$(BIN)/pybabel update -i kernel/locale/fixdesk.pot -d kernel/locale -D fixdesk
+	@set -e; catalogue() { \
+	  tmp=$$(mktemp); mkdir -p $$3; \
+	  $(BIN)/pybabel -q extract -F $$1 -k _ -o $$tmp --no-location --sort-output --project $$5 $$2; \
+	  diff -q -I '^"POT-Creation-Date: ' $$tmp $$3/$$4.pot >/dev/null 2>&1 || cat $$tmp > $$3/$$4.pot; \
+	  rm -f $$tmp; \
+	  $(BIN)/pybabel -q update -i $$3/$$4.pot -d $$3 -D $$4 -l zh_CN --init-missing \
+	    --ignore-obsolete --ignore-pot-creation-date; }; \
+	catalogue babel.cfg . kernel/locale fixdesk fixdesk; \
+	for manifest in plugins/*/manifest.toml; do \
+	  folder=$${manifest%/manifest.toml}; \
+	  catalogue babel-plugin.cfg $$folder $$folder/locale $${folder#plugins/} fixdesk; \
+	done; \
+	catalogue babel-plugin.cfg $(HELLO) $(HELLO)/locale hello fixdesk-hello
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -164,6 +164,29 @@ def history(session: Session, entity: str, record_id: str | int) -> list[AuditLo
         .order_by(AuditLog.id)))
 
 
+def record_history(ctx, info, record_id: str | int) -> list[tuple[AuditLog, dict]]:
+    """The audit rows of one record of an exposed entity, oldest first, with the changes
+    of the fields other plugins add to it (their companion rows share the record's id):
+    ``[(row, {"field" or "plugin.field": [old, new]})]``. Extensions switched off for the
+    user's branch are left out."""
+    companions = {e.model.__table__.name: e.namespace for e in info.extensions
+                  if ctx.offers(e.contribution)}
+    tables = [info.cls.__table__.name, *companions]
+    rows = ctx.session.scalars(select(AuditLog).where(
+        AuditLog.record_id == str(record_id), AuditLog.entity.in_(tables)).order_by(AuditLog.id))
+    found = []
+    for row in rows:
+        namespace = companions.get(row.entity)
+        if namespace is None:
+            found.append((row, row.changes or {}))
+            continue
+        changes = {f"{namespace}.{name}": change for name, change in (row.changes or {}).items()
+                   if name != "record_id"}
+        if changes:
+            found.append((row, changes))
+    return found
+
+
 # database-level guard, created by the kernel's migration
 SQLITE_TRIGGERS = [
     "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "

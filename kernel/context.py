@@ -33,6 +33,7 @@ class Context:
     clock: Callable[[], dt.datetime] = field(default=utcnow)
     _hook: Any = field(default=None, init=False, repr=False)
     _permissions: Any = field(default=None, init=False, repr=False)
+    _switched_off: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         from kernel.audit import set_actor
@@ -72,6 +73,33 @@ class Context:
 
             self._hook = relay_for(self)
         return self._hook
+
+    @property
+    def switched_off(self) -> frozenset[tuple[str, str]]:
+        """The (plugin or part, hook) implementations switched off for this branch."""
+        if self._switched_off is None:
+            from kernel.hookswitch import switches
+
+            self._switched_off = frozenset() if self.branch is None else \
+                switches(self.session, self.branch.id)
+        return self._switched_off
+
+    def offers(self, contribution: Any) -> bool:
+        """Whether a plugin's contribution (an action, a form section, a list column, an
+        extension, a document) is offered in this branch: the hook implementation that
+        contributed it is not switched off here."""
+        return self.app.registry.offered(contribution, self.switched_off)
+
+    # -- commands ------------------------------------------------------------
+
+    def run_action(self, entity: str, record: Any, action: str, **params):
+        """Run another plugin's action on a record, by the entity's table and the action's
+        name, exactly as the API and the desk run it (permission, availability, inputs,
+        service, audit, hooks): ``ctx.run_action("repair_work_order", 12, "resume")``.
+        See :func:`kernel.actions.run_action`."""
+        from kernel.actions import run_action
+
+        return run_action(self, entity, record, action, **params)
 
     # -- permissions -----------------------------------------------------
 

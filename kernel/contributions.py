@@ -117,8 +117,9 @@ class Param:
     code. ``label`` is an English msgid (default: the entity field's label, else the
     name). ``suggest(ctx, record)``, for an action's param, lists ``(value, text)`` pairs
     the desk offers under the input for that record, best first (the engineers to
-    dispatch an order to, with the reasons). Services still validate every value: a
-    param only shapes the form.
+    dispatch an order to, with the reasons). ``max_length`` bounds a text (default 300
+    characters for a ``string``, 10 000 for a ``text``). Services still validate every
+    value: a param only shapes the form and the first check.
     """
 
     name: str
@@ -130,6 +131,7 @@ class Param:
     help: str | None = None
     suggest: Callable[[Any, Any], list[tuple[str, str]]] | None = field(default=None,
                                                                          compare=False)
+    max_length: int | None = None
 
     def __post_init__(self):
         if not self.name.isidentifier():

@@ -80,6 +80,8 @@ class ExtensionInfo:
     permission: str
     fields: tuple[FieldInfo, ...]
     field_map: dict = field(default_factory=dict, compare=False, repr=False)
+    #: the :class:`kernel.contributions.Extension` it describes (offered per branch)
+    contribution: object = field(default=None, compare=False, repr=False)
 
     def field(self, name: str) -> FieldInfo | None:
         return self.field_map.get(name)
@@ -219,7 +221,8 @@ def describe_extension(extension, namespace: str, title: str, target_permission:
     return ExtensionInfo(namespace=namespace, model=extension.model,
                          title=extension.title or title,
                          permission=extension.permission or f"{target_permission}.update",
-                         fields=fields, field_map={f.name: f for f in fields})
+                         fields=fields, field_map={f.name: f for f in fields},
+                         contribution=extension)
 
 
 def collect(registry, titles: dict[str, str]) -> dict[str, EntityInfo]:

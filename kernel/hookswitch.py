@@ -62,9 +62,7 @@ def switches(session, branch_id: int) -> frozenset[tuple[str, str]]:
 
 def relay_for(ctx):
     """The hook relay of the context's branch (the plain relay without a branch)."""
-    if ctx.branch is None:
-        return ctx.app.pm.hook
-    off = switches(ctx.session, ctx.branch.id)
+    off = ctx.switched_off
     if not off:
         return ctx.app.pm.hook
     return ctx.app.cached_relay(off, lambda: BranchHookRelay(ctx.app.pm, off))

@@ -1,8 +1,13 @@
 """gettext for every user-facing string (zh_CN and en ship).
 
-Catalogues are the ``.po`` files under ``kernel/locale`` (and, later, each
-plugin's ``locale``), compiled in memory the first time a language is used, so
-the repository carries no generated ``.mo`` files.
+Each package ships its own catalogue, a ``.po`` file per language, compiled in
+memory the first time the language is used (the repository carries no ``.mo``):
+
+- the kernel's: ``kernel/locale/<locale>/LC_MESSAGES/fixdesk.po``, the strings of
+  ``kernel/`` and ``templates/``;
+- each plugin's: ``<plugin package>/locale/<locale>/LC_MESSAGES/<plugin name>.po``,
+  merged by :func:`add_catalogue` when a site starts (:class:`kernel.site.App`), so a
+  plugin installed from outside the repository speaks Chinese too.
 
 The CLI speaks the terminal's language (``FIXDESK_LANG``, then ``LANGUAGE``,
 ``LC_ALL``, ``LANG``); the desk and printed papers use the user's or site's locale.
@@ -13,9 +18,9 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import os
+import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
 from pathlib import Path
 
 DOMAIN = "fixdesk"
@@ -33,22 +38,76 @@ def normalize_locale(value: str | None) -> str:
     return "en"
 
 
-@cache
-def translations(locale: str) -> _gettext.NullTranslations:
-    """The compiled catalogue for ``locale`` (a null one for English)."""
-    locale = normalize_locale(locale)
-    po_file = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if locale == "en" or not po_file.exists():
-        return _gettext.NullTranslations()
+#: plugin locale folders merged into every language's translations -> their domain,
+#: in the order registered
+_catalogues: dict[Path, str] = {}
+#: one translations object per locale, kept for the life of the process
+_translations: dict[str, _gettext.NullTranslations] = {}
+_lock = threading.Lock()
+
+
+def _compile(folder: Path, domain: str, locale: str) -> _gettext.GNUTranslations | None:
+    """``folder/<locale>/LC_MESSAGES/<domain>.po`` compiled in memory; None when absent.
+
+    Fuzzy and untranslated entries are left out, so lookups fall through to the next
+    catalogue (or the English msgid).
+    """
+    po_file = folder / locale / "LC_MESSAGES" / f"{domain}.po"
+    if not po_file.is_file():
+        return None
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
     with po_file.open("rb") as fh:
-        catalog = read_po(fh, locale=locale, domain=DOMAIN)
+        catalog = read_po(fh, locale=locale, domain=domain)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return _gettext.GNUTranslations(buffer)
+
+
+def add_catalogue(folder: Path, domain: str) -> None:
+    """Merge a plugin's catalogues: ``folder/<locale>/LC_MESSAGES/<domain>.po``.
+
+    Called by the site for each loaded plugin with ``<package>/locale`` and the
+    plugin's name. Registering a folder again is a no-op; a folder (or a language)
+    without a catalogue changes nothing. It takes effect at once, also on the
+    objects :func:`translations` has already handed out (Jinja environments keep
+    theirs): the plugin's catalogue is added to each as a further fallback.
+    """
+    folder = Path(folder).resolve()
+    with _lock:
+        if folder in _catalogues:
+            return
+        _catalogues[folder] = domain
+        for locale, merged in _translations.items():
+            compiled = _compile(folder, domain, locale)
+            if compiled is not None:
+                merged.add_fallback(compiled)
+
+
+def translations(locale: str) -> _gettext.NullTranslations:
+    """The translations of ``locale``: one object per language for the life of the process.
+
+    It is the kernel's catalogue (a null one for English), with each plugin catalogue
+    registered by :func:`add_catalogue` chained behind it as a fallback. So where the
+    kernel and a plugin both translate a msgid, the kernel wins: a plugin cannot
+    reword the kernel's shared strings (menus, buttons) under other plugins' feet;
+    between plugins, the one registered first (dependency order) wins.
+    """
+    locale = normalize_locale(locale)
+    merged = _translations.get(locale)
+    if merged is not None:
+        return merged
+    with _lock:
+        if locale not in _translations:
+            merged = _compile(LOCALE_DIR, DOMAIN, locale) or _gettext.NullTranslations()
+            for folder, domain in _catalogues.items():
+                compiled = _compile(folder, domain, locale)
+                if compiled is not None:
+                    merged.add_fallback(compiled)
+            _translations[locale] = merged
+        return _translations[locale]
 
 
 def terminal_locale() -> str:

@@ -5,6 +5,13 @@ The API and the desk call these; each checks the user's permission
 validates every value against the field it is for, and reports problems as
 :class:`~kernel.errors.ValidationError` naming the field. Nothing is written
 unless everything is valid.
+
+Fields other plugins add to an entity (:class:`kernel.contributions.Extension`) are
+read and written here too, under the plugin's name: ``{"billing": {"difficulty":
+"major"}}`` in a record, ``billing.difficulty`` in a filter or a sort. They live in
+the plugin's companion table (one row per record, its key ``record_id``); writing them
+needs the extension's permission, and the audit trail records them in that table under
+the record's id. An extension switched off for the user's branch is left out.
 """
 
 from __future__ import annotations
@@ -15,9 +22,9 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from kernel.entities import EntityInfo
+from kernel.entities import EntityInfo, ExtensionInfo, FieldInfo
 from kernel.errors import Conflict, NotFound, ValidationError
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.values import coerce, plain
 
 MAX_LIMIT = 500
@@ -34,8 +41,58 @@ class FieldErrors(ValidationError):
 
 
 def to_dict(info: EntityInfo, record) -> dict:
-    """A record as the API returns it."""
+    """A record's own fields as the API returns them."""
     return {f.name: plain(getattr(record, f.name)) for f in info.fields}
+
+
+def extensions_of(ctx, info: EntityInfo) -> list[ExtensionInfo]:
+    """The extensions of ``info`` offered in the user's branch."""
+    return [e for e in info.extensions if ctx.offers(e.contribution)]
+
+
+def extension_rows(ctx, info: EntityInfo, ids) -> dict[str, dict[int, Any]]:
+    """``{plugin: {record id: companion row}}`` for the records ``ids``: one query per
+    extension, never one per record."""
+    ids = [i for i in ids if i is not None]
+    found: dict[str, dict[int, Any]] = {}
+    for extension in extensions_of(ctx, info):
+        model = extension.model
+        rows = ctx.session.scalars(select(model).where(model.record_id.in_(ids))) if ids else []
+        found[extension.namespace] = {row.record_id: row for row in rows}
+    return found
+
+
+def extension_value(extension: ExtensionInfo, spec: FieldInfo, row) -> Any:
+    """The value of an extension field for a record: its companion row's, else the
+    column's default (a record no one has extended yet)."""
+    if row is not None:
+        return getattr(row, spec.name)
+    column = extension.model.__table__.columns[spec.name]
+    default = column.default
+    return default.arg if default is not None and getattr(default, "is_scalar", False) \
+        else None
+
+
+def record_dict(ctx, info: EntityInfo, record, rows: dict | None = None) -> dict:
+    """A record as the API returns it: its fields, and each offered extension's fields
+    under the plugin's name. ``rows`` (:func:`extension_rows`) spares the queries for a
+    page of records."""
+    data = to_dict(info, record)
+    if not info.extensions:
+        return data
+    rows = extension_rows(ctx, info, [record.id]) if rows is None else rows
+    for extension in extensions_of(ctx, info):
+        row = rows.get(extension.namespace, {}).get(record.id)
+        data[extension.namespace] = {
+            spec.name: plain(extension_value(extension, spec, row))
+            for spec in extension.fields}
+    return data
+
+
+def page_dicts(ctx, info: EntityInfo, records: list) -> list[dict]:
+    """A page of records as the API returns them (one query per extension)."""
+    rows = extension_rows(ctx, info, [r.id for r in records]) if info.extensions else {}
+    return [record_dict(ctx, info, r, rows) for r in records]
 
 
 # --------------------------------------------------------------------------
@@ -43,12 +100,26 @@ def to_dict(info: EntityInfo, record) -> dict:
 # --------------------------------------------------------------------------
 
 
-def _condition(info: EntityInfo, key: str, raw: str):
+def _column(ctx, info: EntityInfo, name: str, joins: dict):
+    """The field ``name`` (own, or ``plugin.field``) and its column; an extension's table
+    is joined once (``joins``). (None, None) for a field the user cannot use."""
+    if "." not in name:
+        spec = info.field(name)
+        return (spec, getattr(info.cls, name)) if spec is not None else (None, None)
+    namespace, _dot, field_name = name.partition(".")
+    extension = next((e for e in extensions_of(ctx, info) if e.namespace == namespace), None)
+    spec = extension.field(field_name) if extension is not None else None
+    if spec is None:
+        return None, None
+    joins[namespace] = extension.model
+    return spec, getattr(extension.model, field_name)
+
+
+def _condition(ctx, info: EntityInfo, key: str, raw: str, joins: dict):
     name, _sep, op = key.partition("__")
-    spec = info.field(name)
+    spec, column = _column(ctx, info, name, joins)
     if spec is None or (op and op not in OPERATORS):
         raise ValidationError(_("unknown filter {key!r}").format(key=key), field=key)
-    column = getattr(info.cls, name)
     try:
         if op == "contains":
             return cast(column, String).ilike(f"%{raw}%")
@@ -77,7 +148,8 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
     """Records the user may see, filtered, searched, sorted and paged; and the total count.
 
     ``filters``: ``{"tier": "corporate", "created_at__gte": "2026-01-01T00:00+08:00",
-    "branch_id__in": "1,2", "name__contains": "物流"}``. ``sort``: ``"-created_at,name"``.
+    "branch_id__in": "1,2", "name__contains": "物流", "billing.difficulty": "major"}``.
+    ``sort``: ``"-created_at,name"``.
     """
     ctx.require(info.perm("read"))
     if not 1 <= limit <= MAX_LIMIT:
@@ -85,24 +157,27 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
                               field="limit")
     if offset < 0:
         raise ValidationError(_("offset must not be negative"), field="offset")
-    query = select(info.cls)
-    for key, raw in (filters or {}).items():
-        query = query.where(_condition(info, key, raw))
+    joins: dict[str, type] = {}
+    conditions = [_condition(ctx, info, key, raw, joins) for key, raw in (filters or {}).items()]
     if q:
-        query = query.where(or_(*[cast(getattr(info.cls, f), String).ilike(f"%{q}%")
-                                  for f in info.search] or [False]))
-    total = ctx.session.scalar(select(func.count()).select_from(query.subquery()))
+        conditions.append(or_(*[cast(getattr(info.cls, f), String).ilike(f"%{q}%")
+                                for f in info.search] or [False]))
     sort = sort or getattr(info.cls, "__default_sort__", None)
     order = []
     for part in (sort or "-id").split(","):
         name = part.strip().lstrip("-")
         if not name:
             continue
-        if info.field(name) is None:
+        spec, column = _column(ctx, info, name, joins)
+        if spec is None:
             raise ValidationError(_("cannot sort by {name!r}").format(name=name), field="sort")
-        column = getattr(info.cls, name)
         order.append(column.desc() if part.strip().startswith("-") else column.asc())
     order.append(info.cls.id.desc() if (sort or "-id").startswith("-") else info.cls.id.asc())
+    query = select(info.cls)
+    for model in joins.values():
+        query = query.outerjoin(model, model.record_id == info.cls.id)
+    query = query.where(*conditions)
+    total = ctx.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = list(ctx.session.scalars(query.order_by(*order).limit(limit).offset(offset)))
     return rows, total
 
@@ -121,34 +196,81 @@ def get_record(ctx, info: EntityInfo, record_id: int, action: str = "read"):
 # --------------------------------------------------------------------------
 
 
-def _validated(ctx, info: EntityInfo, data: dict, *, creating: bool) -> dict:
+def _check_value(ctx, spec: FieldInfo, raw: Any, key: str, values: dict,
+                 errors: dict) -> None:
+    """Read one written value of ``spec`` into ``values[spec.name]``, or its problem into
+    ``errors[key]``."""
+    if spec.readonly:
+        errors[key] = _("cannot be changed")
+        return
+    try:
+        value = coerce(spec, raw)
+    except ValueError as exc:
+        errors[key] = str(exc)
+        return
+    if spec.foreign and value is not None and _foreign(ctx, spec.foreign, value) is None:
+        errors[key] = _("no {entity} {id}").format(entity=spec.foreign, id=value)
+        return
+    values[spec.name] = value
+
+
+def _validated(ctx, info: EntityInfo, data: dict, *, creating: bool
+               ) -> tuple[dict, dict[str, dict]]:
+    """The values of ``data`` for the record's own fields, and for each extension's
+    (``{plugin: {field: value}}``); every problem at once as :class:`FieldErrors`."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
+    extended: dict[str, dict] = {}
+    offered = {e.namespace: e for e in extensions_of(ctx, info)}
     for name, raw in data.items():
-        spec = info.field(name)
+        extension = offered.get(name)
+        if extension is not None:
+            if not isinstance(raw, dict):
+                errors[name] = _("must be an object of {plugin}'s fields").format(plugin=name)
+                continue
+            found = extended.setdefault(name, {})
+            for field_name, field_raw in raw.items():
+                spec = extension.field(str(field_name))
+                key = f"{name}.{field_name}"
+                if spec is None:
+                    errors[key] = _("unknown field")
+                else:
+                    _check_value(ctx, spec, field_raw, key, found, errors)
+            continue
+        spec = info.field_map.get(name)
         if spec is None:
             errors[name] = _("unknown field")
             continue
-        if spec.readonly:
-            errors[name] = _("cannot be changed")
-            continue
-        try:
-            values[name] = coerce(spec, raw)
-        except ValueError as exc:
-            errors[name] = str(exc)
+        _check_value(ctx, spec, raw, name, values, errors)
     if creating:
         for spec in info.fields:
             if spec.required and spec.name not in data and spec.name not in errors:
                 errors[spec.name] = _("is required")
-    for name, value in values.items():
-        spec = info.field(name)
-        if spec.foreign and value is not None and name not in errors:
-            target = _foreign(ctx, spec.foreign, value)
-            if target is None:
-                errors[name] = _("no {entity} {id}").format(entity=spec.foreign, id=value)
     if errors:
         raise FieldErrors(errors)
-    return values
+    return values, extended
+
+
+def _write_extensions(ctx, info: EntityInfo, record, extended: dict[str, dict]) -> None:
+    """Write each extension's values into its companion row of ``record`` (made on first
+    write), as a user holding the extension's permission."""
+    for namespace, values in extended.items():
+        extension = info.extension(namespace)
+        ctx.require(extension.permission, record)
+        row = ctx.session.get(extension.model, record.id)
+        if row is None:
+            row = extension.model(record_id=record.id)
+            ctx.session.add(row)
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def _flush(ctx) -> None:
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.flush()
+    except IntegrityError as exc:
+        raise _conflict(exc) from exc
 
 
 def _foreign(ctx, table: str, record_id: int):
@@ -178,10 +300,21 @@ def _conflict(exc: IntegrityError) -> Conflict:
         error=str(exc.orig).splitlines()[0]))
 
 
+def _offered(info: EntityInfo, operation: str) -> None:
+    if not info.offers(operation):
+        raise Conflict(_("{entity} records are not {done} this way").format(
+            entity=info.name, done=_(OPERATION_DONE[operation])))
+
+
+#: how a refused generic operation reads ("customer records are not created this way")
+OPERATION_DONE = {"create": N_("created"), "update": N_("changed"), "delete": N_("deleted")}
+
+
 def create_record(ctx, info: EntityInfo, data: dict):
     """Validate and insert a record; company and branch default to the user's."""
+    _offered(info, "create")
     ctx.require(info.perm("create"))
-    values = _validated(ctx, info, data, creating=True)
+    values, extended = _validated(ctx, info, data, creating=True)
     if info.company_scoped and values.get("company_id") is None:
         from kernel.masterdata import the_company
 
@@ -193,34 +326,43 @@ def create_record(ctx, info: EntityInfo, data: dict):
     record = info.cls(**values)
     ctx.require(info.perm("create"), record)
     ctx.session.add(record)
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.flush()
-    except IntegrityError as exc:
-        raise _conflict(exc) from exc
+    _flush(ctx)
+    if extended:
+        _write_extensions(ctx, info, record, extended)
+        _flush(ctx)
     return record
 
 
 def update_record(ctx, info: EntityInfo, record_id: int, data: dict):
-    """Validate and apply a partial update."""
-    record = get_record(ctx, info, record_id, "update")
-    values = _validated(ctx, info, data, creating=False)
+    """Validate and apply a partial update of a record's fields and of its extensions'.
+
+    Changing the record's own fields needs ``<entity>.update`` (and the operation being
+    offered); changing an extension's needs that extension's permission.
+    """
+    record = get_record(ctx, info, record_id)
+    values, extended = _validated(ctx, info, data, creating=False)
+    if values or not extended:
+        _offered(info, "update")
+        ctx.require(info.perm("update"), record)
     for name, value in values.items():
         setattr(record, name, value)
-    ctx.require(info.perm("update"), record)  # moving to an invisible branch is refused
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.flush()
-    except IntegrityError as exc:
-        raise _conflict(exc) from exc
+    if values:
+        ctx.require(info.perm("update"), record)  # moving to an invisible branch is refused
+    _write_extensions(ctx, info, record, extended)
+    _flush(ctx)
     return record
 
 
 def delete_record(ctx, info: EntityInfo, record_id: int) -> None:
-    """Delete a record the entity allows deleting and nothing else refers to."""
+    """Delete a record the entity allows deleting and nothing else refers to, with its
+    extensions' companion rows."""
     record = get_record(ctx, info, record_id, "delete")
     if not info.deletable:
         raise Conflict(_("{entity} records cannot be deleted").format(entity=info.name))
+    for extension in info.extensions:
+        row = ctx.session.get(extension.model, record.id)
+        if row is not None:
+            ctx.session.delete(row)
     ctx.session.delete(record)
     try:
         with ctx.session.begin_nested():

@@ -106,17 +106,25 @@ def find_reference(ctx, app, table: str, text: str) -> tuple[int | None, str | N
 
 
 def resolve_references(ctx, app, info: EntityInfo, data: dict) -> dict[str, str]:
-    """Turn references typed as a code or name (not an id) into ids; problems by field
-    (see :func:`find_reference`)."""
+    """Turn references typed as a code or name (not an id) into ids, in the record's own
+    fields and in other plugins' (``{"plugin": {...}}``); problems by field (``field`` or
+    ``plugin.field``; see :func:`find_reference`)."""
     errors = {}
-    for name, value in list(data.items()):
-        spec = info.field(name)
-        if spec is None or not spec.foreign or value is None or str(value).strip().isdigit():
-            continue
-        del data[name]
-        found, problem = find_reference(ctx, app, spec.foreign, str(value))
-        if found is not None:
-            data[name] = found
-        else:
-            errors[name] = problem
+    places = [("", data, info.field)]
+    for name, value in data.items():
+        extension = info.extension(name) if isinstance(value, dict) else None
+        if extension is not None:
+            places.append((f"{name}.", value, extension.field))
+    for prefix, values, field_of in places:
+        for name, value in list(values.items()):
+            spec = field_of(name)
+            if spec is None or not spec.foreign or value is None or \
+                    str(value).strip().isdigit():
+                continue
+            del values[name]
+            found, problem = find_reference(ctx, app, spec.foreign, str(value))
+            if found is not None:
+                values[name] = found
+            else:
+                errors[prefix + name] = problem
     return errors

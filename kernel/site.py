@@ -163,41 +163,35 @@ class App:
     """
 
     def __init__(self, site: Site, **engine_options):
-        from kernel import builtin
-        from kernel.db import make_engine, make_sessionmaker
-        from kernel.plugins import build_plugin_manager, call_each, discover
+        from kernel import builtin, registry
+        from kernel.audit import install_audit
+        from kernel.auth import branch_parents, install_branch_scope
+        from kernel.db import make_engine, make_sessionmaker, utcnow
+        from kernel.entities import collect as collect_exposed
+        from kernel.i18n import add_catalogue
+        from kernel.plugins import build_plugin_manager, discover
 
         self.site = site
         self.plugins = discover()
-        loaded = build_plugin_manager(self.plugins, site.config.plugins, builtin)
-        self.pm = loaded.pm
-        self.plugin_order = loaded.order
-        self.failed_plugins = loaded.failed
-        from kernel.audit import install_audit
-        from kernel.auth import install_branch_scope
-        from kernel.documents.registry import collect as collect_documents
-        from kernel.entities import collect as collect_exposed
-        from kernel.jobs import collect_handlers, collect_schedules
-        from kernel.reports.registry import collect as collect_reports
-        from kernel.settings import collect as collect_settings
-
-        answers = call_each(self.pm, "fixdesk_entities")
-        self.entities: dict[str, list[type]] = {n: list(a or []) for n, a in answers.items()}
-        self._classes_by_table = {cls.__table__.name: cls for classes in self.entities.values()
-                                  for cls in classes}
-        self.settings_registry = collect_settings(self.pm)
-        self.declared_permissions = [p for answer in self.pm.hook.fixdesk_permissions()
-                                     for p in answer or []]
-        self.documents = collect_documents(self.pm)
-        self.exposed = collect_exposed(self.entities)
-        self.actions = {(a.entity.__tablename__, a.name): a
-                        for answer in self.pm.hook.fixdesk_actions() for a in answer or []}
-        self.reports = collect_reports(self.pm)
-        self.job_handlers = collect_handlers(self.pm)
-        self.schedules = collect_schedules(self.pm)
+        self._loaded = build_plugin_manager(self.plugins, site.config.plugins, builtin)
+        self.pm = self._loaded.pm
+        #: every contribution of the kernel and the loaded plugins (:mod:`kernel.registry`)
+        self.registry = registry.build(self._loaded, self.plugins)
+        self.plugin_order = self._loaded.order
+        #: enabled plugins that could not be loaded or registered, name → reason
+        self.failed_plugins = self._loaded.failed
+        reg = self.registry
+        self.entities: dict[str, list[type]] = reg.entities
+        self.settings_registry = reg.settings
+        self.declared_permissions = list(reg.permissions.values())
+        self.documents = dict(sorted(reg.documents.items()))
+        self.actions = reg.actions
+        self.reports = dict(sorted(reg.reports.items()))
+        self.job_handlers = reg.job_handlers
+        self.schedules = reg.schedules
+        self.exposed = collect_exposed(reg, {n: self.plugins[n].title or n
+                                             for n in self.enabled_plugins})
         self._relays: dict[frozenset, object] = {}
-        from kernel.db import utcnow
-
         #: the clock every context of this app reads (requests, CLI, jobs); a scenario
         #: test may set it to walk a story through the API on the story's dates
         self.clock = utcnow
@@ -206,9 +200,24 @@ class App:
         #: sessions for units of work that write: on SQLite they take the write lock first
         self.write_sessions = make_sessionmaker(
             self.engine.execution_options(fixdesk_writes=True))
+        parents = branch_parents(reg.classes)
         for factory in (self.sessions, self.write_sessions):
             install_audit(factory)
-            install_branch_scope(factory)
+            install_branch_scope(factory, parents)
+        for name in self.enabled_plugins:
+            info = self.plugins.get(name)
+            if info is not None and info.path is not None:
+                add_catalogue(info.path / "locale", name)
+
+    @property
+    def inactive(self) -> list:
+        """What of the loaded plugins waits for partners that are not enabled
+        (:class:`kernel.plugins.Inactive`): glue parts and contributions."""
+        return self.registry.inactive
+
+    def parts(self, plugin: str) -> list[str]:
+        """The registered parts of ``plugin`` (``billing.invoicing``)."""
+        return list(self._loaded.parts.get(plugin, []))
 
     @property
     def enabled_plugins(self) -> list[str]:
@@ -217,7 +226,7 @@ class App:
 
     def entity_class(self, table: str) -> type | None:
         """The mapped class of ``table`` among the kernel's and the loaded plugins' entities."""
-        return self._classes_by_table.get(table)
+        return self.registry.classes.get(table)
 
     def tables(self, plugins: list[str] | None = None) -> list:
         """Tables owned by the kernel and by ``plugins`` (default: the loaded ones)."""

@@ -5,8 +5,8 @@ Plugins register :class:`~kernel.reports.registry.Report` objects with
 table, exported to Excel (R33) or CSV, and printed as a paper through the same
 sandboxed templates and WeasyPrint pipeline as documents.
 
-Modules: :mod:`.registry` (the contract, collection, lookup), :mod:`.params`
-(reading parameter values), :mod:`.formatting` (cells as text and as spreadsheet
+Modules: :mod:`.registry` (the contract and lookup; parameter values are read by
+:mod:`kernel.params`, as actions' are), :mod:`.formatting` (cells as text and as spreadsheet
 values, totals), :mod:`.export` (Excel, CSV, text), :mod:`.printing` (the paper and
 the print log), :mod:`.service` (what the API, the desk and the CLI call).
 """

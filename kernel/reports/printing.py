@@ -14,9 +14,9 @@ import hashlib
 from urllib.parse import urlencode
 
 from kernel.i18n import translations
+from kernel.params import describe
 
 from .formatting import NUMERIC, text_table, totals, totals_line
-from .params import describe
 
 #: the print log's ``entity`` for reports
 LOG_ENTITY = "report"

@@ -53,7 +53,7 @@ def run(ctx, report: Report | str, raw: Mapping[str, Any]) -> Outcome:
     :raise PermissionDenied: the user may not run it.
     :raise ValidationError: a parameter is unknown, missing or wrong (``fields`` names each).
     """
-    from .params import read_params
+    from kernel.params import read_params
 
     report = report if isinstance(report, Report) else get_report(ctx.app, report)
     ctx.require(report.permission)
@@ -62,7 +62,7 @@ def run(ctx, report: Report | str, raw: Mapping[str, Any]) -> Outcome:
 
 def run_with(ctx, report: Report, values: Mapping[str, Any]) -> Outcome:
     """Run ``report`` with values that are typed already (``None`` means not given)."""
-    from .params import canonical
+    from kernel.params import canonical
 
     ctx.require(report.permission)
     values = {k: v for k, v in values.items() if v is not None}
@@ -121,7 +121,7 @@ def as_json(outcome: Outcome) -> dict:
 
 def subtitle(ctx, outcome: Outcome) -> str:
     """The parameters used, for people: ``Date: 2026-11-17 · Branch: SH 上海服务中心``."""
-    from .params import describe
+    from kernel.params import describe
 
     return " · ".join(f"{label}: {text}" for label, text in
                       describe(outcome.report.params, outcome.params, ctx.settings.tz))

@@ -59,6 +59,8 @@ def entity_router(info: EntityInfo) -> APIRouter:
     Update = write_model(info, partial=True)
     Page = page_model(info, Read)
     equality = {f.name: _filter_type(f) for f in info.fields}
+    equality.update({f"{e.namespace}.{f.name}": _filter_type(f) for e in info.extensions
+                     for f in e.fields})
 
     def list_items(request: Request, q: str | None = Query(None, max_length=100),
                    sort: str | None = Query(None, max_length=200),
@@ -67,42 +69,45 @@ def entity_router(info: EntityInfo) -> APIRouter:
         with request_context(request) as ctx:
             rows, total = records.list_records(ctx, info, filters=_filters(request, info), q=q,
                                                sort=sort, limit=limit, offset=offset)
-            return {"items": [records.to_dict(info, r) for r in rows], "total": total,
+            return {"items": records.page_dicts(ctx, info, rows), "total": total,
                     "limit": limit, "offset": offset}
 
     list_items.__doc__ = (f"List {info.name} records the caller may see. Filter on any field "
                           "(`field=value`, `field__gte`, `__lte`, `__gt`, `__lt`, `__ne`, "
-                          "`__in=a,b`, `__contains`), search with `q`, sort with "
+                          "`__in=a,b`, `__contains`), other plugins' fields included "
+                          "(`plugin.field=value`), search with `q`, sort with "
                           "`sort=-created_at,name`.")
     # document the equality filters in OpenAPI
     list_items.__signature__ = _with_query_params(list_items, equality)
     router.add_api_route("", list_items, methods=["GET"], response_model=Page,
                          summary=f"List {info.name}")
 
-    def create(request: Request, body: Create = Body(...)):  # type: ignore[valid-type]
-        with request_context(request) as ctx:
-            record = records.create_record(ctx, info, body.model_dump(exclude_unset=True))
-            return records.to_dict(info, record)
+    if info.offers("create"):
+        def create(request: Request, body: Create = Body(...)):  # type: ignore[valid-type]
+            with request_context(request) as ctx:
+                record = records.create_record(ctx, info, body.model_dump(exclude_unset=True))
+                return records.record_dict(ctx, info, record)
 
-    router.add_api_route("", create, methods=["POST"], response_model=Read, status_code=201,
-                         summary=f"Create a {info.name}")
+        router.add_api_route("", create, methods=["POST"], response_model=Read,
+                             status_code=201, summary=f"Create a {info.name}")
 
     def get_one(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1)):
         with request_context(request) as ctx:
-            return records.to_dict(info, records.get_record(ctx, info, record_id))
+            return records.record_dict(ctx, info, records.get_record(ctx, info, record_id))
 
     router.add_api_route("/{record_id}", get_one, methods=["GET"], response_model=Read,
                          summary=f"Get a {info.name}")
 
-    def update(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1),
-               body: Update = Body(...)):  # type: ignore[valid-type]
-        with request_context(request) as ctx:
-            record = records.update_record(ctx, info, record_id,
-                                           body.model_dump(exclude_unset=True))
-            return records.to_dict(info, record)
+    if info.offers("update") or info.extensions:
+        def update(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1),
+                   body: Update = Body(...)):  # type: ignore[valid-type]
+            with request_context(request) as ctx:
+                record = records.update_record(ctx, info, record_id,
+                                               body.model_dump(exclude_unset=True))
+                return records.record_dict(ctx, info, record)
 
-    router.add_api_route("/{record_id}", update, methods=["PATCH"], response_model=Read,
-                         summary=f"Change a {info.name}")
+        router.add_api_route("/{record_id}", update, methods=["PATCH"], response_model=Read,
+                             summary=f"Change a {info.name}")
 
     if info.deletable:
         def delete(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1)):
@@ -114,15 +119,15 @@ def entity_router(info: EntityInfo) -> APIRouter:
                              response_class=Response, summary=f"Delete a {info.name}")
 
     def history(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1)):
-        from kernel.audit import history as audit_history
+        from kernel.audit import record_history as audit_history
 
         with request_context(request) as ctx:
             records.get_record(ctx, info, record_id)
             ctx.require("audit.read")
             tz = ctx.settings.tz
             return [{"at": row.at.astimezone(tz).isoformat(), "actor": row.actor,
-                     "action": row.action, "changes": row.changes}
-                    for row in audit_history(ctx.session, info.cls.__table__.name, record_id)]
+                     "action": row.action, "changes": changes}
+                    for row, changes in audit_history(ctx, info, record_id)]
 
     router.add_api_route("/{record_id}/history", history, methods=["GET"],
                          response_model=list[HistoryEntry], summary="Audit history")
@@ -162,11 +167,16 @@ def _filter_type(spec) -> Any:
 
 
 def _with_query_params(func, params: dict[str, Any]):
+    """``func``'s signature with a documented query parameter per name of ``params``
+    (``plugin.field`` names get an identifier of their own and the name as alias)."""
     import inspect
 
     signature = inspect.signature(func)
-    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                               default=Query(None))
+    extra = [inspect.Parameter(name if name.isidentifier() else
+                               "x_" + name.replace(".", "__"),
+                               inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                               default=Query(None) if name.isidentifier() else
+                               Query(None, alias=name))
              for name, annotation in params.items()
              if name not in signature.parameters]
     original = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
@@ -187,17 +197,21 @@ def action_router(app) -> APIRouter:
 
 
 def _action_endpoint(info: EntityInfo, action):
-    """The route of one action; its body model lists the params (unknown ones: 422)."""
+    """The route of one action; its body model lists the params (unknown ones: 422). It
+    runs through :func:`kernel.actions.run_action`, as the desk and plugins do."""
+    from kernel.actions import run_action
+
     Params = action_body_model(info, action)
 
     def run(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1),
             body: Params | None = Body(None)):  # type: ignore[valid-type]
         params = body.model_dump(by_alias=True, exclude_unset=True) if body else {}
         with request_context(request) as ctx:
-            record = records.get_record(ctx, info, record_id)
-            ctx.require(action.permission, record)
-            result = action.func(ctx, record, **params) or record
-            return records.to_dict(info, result)
+            records.get_record(ctx, info, record_id)
+            result = run_action(ctx, info.name, record_id, action.name, **params)
+            if not isinstance(result, info.cls):
+                result = records.get_record(ctx, info, record_id)
+            return records.record_dict(ctx, info, result)
 
     return run
 

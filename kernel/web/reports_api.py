@@ -62,7 +62,7 @@ class ReportResult(BaseModel):
 def describe_report(report) -> dict:
     """What ``GET /api/v1/reports`` says of one report (in the current language)."""
     from kernel.i18n import _
-    from kernel.reports.params import label_of
+    from kernel.params import label_of
 
     return {"name": report.name, "title": _(report.title), "module": report.module,
             "paper": report.paper, "orientation": report.orientation,

@@ -49,7 +49,15 @@ def _write_type(spec: FieldInfo) -> tuple[Any, dict]:
 
 
 def read_model(info: EntityInfo) -> type[BaseModel]:
-    fields = {f.name: (_read_type(f), ...) for f in info.fields}
+    """A record as the API returns it; other plugins' fields as an object per plugin
+    (absent, null, where the plugin's extension is switched off for the branch)."""
+    fields: dict[str, Any] = {f.name: (_read_type(f), ...) for f in info.fields}
+    for extension in info.extensions:
+        model = create_model(
+            f"{_camel(info.name)}{_camel(extension.namespace)}",
+            __doc__=f"Fields the {extension.namespace} plugin adds to {info.name}.",
+            **{f.name: (_read_type(f), None) for f in extension.fields})
+        fields[extension.namespace] = (model | None, None)
     return create_model(f"{_camel(info.name)}", __config__=ConfigDict(from_attributes=True),
                         **fields)
 
@@ -58,17 +66,36 @@ def _writable(info: EntityInfo) -> list[FieldInfo]:
     return [f for f in info.fields if not f.readonly]
 
 
-def write_model(info: EntityInfo, *, partial: bool) -> type[BaseModel]:
-    """The body of a create (``partial=False``) or a partial update."""
+def _write_fields(specs, *, partial: bool) -> dict[str, Any]:
     fields = {}
-    for spec in _writable(info):
+    for spec in specs:
+        if spec.readonly:
+            continue
         annotation, constraints = _write_type(spec)
         optional = partial or not spec.required
         if optional and (spec.nullable or partial):
             annotation = annotation | None
         default = None if optional else ...
         fields[spec.name] = (annotation, Field(default, **constraints))
+    return fields
+
+
+def write_model(info: EntityInfo, *, partial: bool) -> type[BaseModel]:
+    """The body of a create (``partial=False``) or a partial update: the entity's writable
+    fields (none when the entity offers no such operation) and, optional, an object per
+    plugin that adds fields to it."""
     suffix = "Update" if partial else "Create"
+    operation = "update" if partial else "create"
+    own = _writable(info) if info.offers(operation) else []
+    fields = _write_fields(own, partial=partial)
+    for extension in info.extensions:
+        model = create_model(
+            f"{_camel(info.name)}{_camel(extension.namespace)}{suffix}",
+            __config__=ConfigDict(extra="forbid"),
+            __doc__=f"Fields the {extension.namespace} plugin adds to {info.name} "
+                    f"(needs {extension.permission}).",
+            **_write_fields(extension.fields, partial=True))
+        fields[extension.namespace] = (model | None, Field(None))
     return create_model(f"{_camel(info.name)}{suffix}",
                         __config__=ConfigDict(extra="forbid"), **fields)
 

@@ -74,13 +74,13 @@ def router() -> APIRouter:
     def register(request: Request, body: RegisterRequest = Body(...)) -> dict:
         with request_context(request) as ctx:
             order = services.register(ctx, **body.model_dump(exclude_unset=True))
-            return records.to_dict(ctx.app.exposed["repair_work_order"], order)
+            return records.record_dict(ctx, ctx.app.exposed["repair_work_order"], order)
 
     @routes.post("/contracts", status_code=201, summary="Record a maintenance contract")
     def create_contract(request: Request, body: ContractRequest = Body(...)) -> dict:
         with request_context(request) as ctx:
             contract = services.create_contract(ctx, **body.model_dump(exclude_unset=True))
-            return records.to_dict(ctx.app.exposed["repair_contract"], contract)
+            return records.record_dict(ctx, ctx.app.exposed["repair_contract"], contract)
 
     @routes.get("/work_orders/{order_id}/suggestions",
                 summary="Engineers to dispatch a work order to, best first, with reasons")
@@ -96,8 +96,8 @@ def router() -> APIRouter:
                        limit: int = Query(200, ge=1, le=1000)) -> list[dict]:
         with request_context(request) as ctx:
             info = ctx.app.exposed["repair_work_order"]
-            return [records.to_dict(info, order)
-                    for order in dispatching.dispatch_queue(ctx, branch, limit=limit)]
+            return records.page_dicts(ctx, info, dispatching.dispatch_queue(ctx, branch,
+                                                                            limit=limit))
 
     @routes.get("/work_orders/{order_id}/survey_link",
                 summary="The customer's signed survey link for an order (R19), to send or read out")

@@ -5,7 +5,7 @@ clerk names the machine or the customer and presses *Look up*: the page shows th
 customer's history (their equipment with warranty and contracts, past and open orders,
 what other plugins add) and the category the job would get today; then fills in the
 fault and presses *Register*. The inputs are :class:`kernel.Param` controls, read back
-like an action's (:mod:`kernel.web.desk.action_form`); :func:`services.register` does
+by the kernel's one reader (:mod:`kernel.params`); :func:`services.register` does
 the work, so the desk, the API and the CLI agree.
 """
 
@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from kernel import Action, Param
 from kernel.errors import FixdeskError
 from kernel.i18n import N_, _
-from kernel.models import CustomerEquipment
+from kernel.params import action_params, read_each
 from kernel.web.desk import action_form
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
 
@@ -69,21 +69,18 @@ LOOKUP_FIELDS = ("equipment", "customer")
 
 def _history(ctx, values: dict) -> dict | None:
     """The customer's history (R2) for the machine or customer named, or None."""
-    machine = ctx.session.get(CustomerEquipment, values["equipment"]) \
-        if "equipment" in values else None
-    if machine is None and "customer" not in values:
+    machine, customer = values.get("equipment"), values.get("customer")
+    if machine is None and customer is None:
         return None
     return customer_history.customer_history(
-        ctx, customer_id=values.get("customer") if machine is None else None,
+        ctx, customer_id=customer.id if machine is None else None,
         serial_no=machine.serial_no if machine is not None else None, limit=20)
 
 
 def _category(ctx, values: dict) -> dict | None:
     """The category a job for the named machine would get now (R3–R5), for the preview."""
-    if "equipment" not in values:
-        return None
-    machine = ctx.session.get(CustomerEquipment, values["equipment"])
-    if machine is None or not ctx.can_see(machine):
+    machine = values.get("equipment")
+    if machine is None:
         return None
     decision = services.decide_category(
         ctx, reported_at=ctx.now().astimezone(dt.UTC), equipment=machine,
@@ -128,7 +125,7 @@ def _post(request: Request, form):
         with desk_context(request, csrf=form.get("csrf")) as ctx:
             ctx.require(REGISTER.permission)
             info = ctx.app.exposed["repair_work_order"]
-            values, errors = action_form.read(ctx, info, REGISTER, raw)
+            values, errors = read_each(ctx, action_params(info, REGISTER), raw)
             if looking_up:
                 errors = {k: v for k, v in errors.items() if k in LOOKUP_FIELDS}
                 preview = None if errors else {"history": _history(ctx, values),

@@ -46,6 +46,31 @@ finally:
 """
 
 
+SPEAKS = """
+import json, sys
+from kernel import ValidationError
+from kernel.i18n import use_locale
+from kernel.site import Site
+from fixdesk_hello.services import greet
+
+def refusal():
+    try:
+        with app.context() as ctx:
+            greet(ctx, "SH", "  ")
+    except ValidationError as exc:
+        return exc.message
+
+app = Site.load(sys.argv[1]).start()  # merges the plugin's catalogue
+try:
+    terminal = refusal()  # FIXDESK_LANG
+    with use_locale("en"):  # a desk user who reads English
+        english = refusal()
+    print(json.dumps([terminal, english], ensure_ascii=False))
+finally:
+    app.close()
+"""
+
+
 def _pip_install(source: Path, target: Path) -> None:
     """Install the example alone into ``target``; fixdesk comes from this virtualenv.
 
@@ -72,6 +97,8 @@ def hello_env(tmp_path_factory):
     assert (work / "target" / "fixdesk_hello" / "migrations" / "versions"
             / "hello_0001_greeting.py").is_file()
     assert (work / "target" / "fixdesk_hello" / "manifest.toml").is_file()
+    assert (work / "target" / "fixdesk_hello" / "locale" / "zh_CN" / "LC_MESSAGES"
+            / "hello.po").is_file()
     env = dict(os.environ, FIXDESK_LANG="en")
     env.pop("FIXDESK_SITE", None)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -115,3 +142,14 @@ def test_example_plugin_own_tests_pass(hello_env):
     env, work = hello_env
     out = _run(env, work, "-m", "pytest", "-q", "-p", "no:cacheprovider", work / "src" / "tests")
     assert " passed" in out
+
+
+@pytest.mark.slow
+def test_example_plugin_speaks_chinese_from_its_own_catalogue(hello_env, tmp_path):
+    env, _work = hello_env
+    site = tmp_path / "site"
+    _run(env, tmp_path, "-m", "kernel", "new-site", site, "--plugins", "hello")
+    zh_env = dict(env, FIXDESK_LANG="zh_CN")
+    said = json.loads(_run(zh_env, tmp_path, "-c", SPEAKS, site).splitlines()[-1])
+    # fixdesk_hello/locale/zh_CN/LC_MESSAGES/hello.po, installed with the distribution
+    assert said == ["问候语不能为空", "a greeting needs some text"]

@@ -1,4 +1,10 @@
-"""Message catalogues: a complete zh_CN, an up-to-date template, a CLI in the user's language."""
+"""Message catalogues: complete zh_CN ones, up-to-date templates, a CLI in the user's language.
+
+Every catalogue is checked against its own sources: the kernel's
+(``kernel/locale``, babel.cfg over the repository), each plugin's under
+``plugins/`` (found by its ``manifest.toml``; babel-plugin.cfg over its folder)
+and the docs' example plugin's.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +12,64 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from string import Formatter
 
 import pytest
-from babel.messages.pofile import read_po
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po, write_po
 
-from kernel.i18n import normalize_locale, translations
+from kernel.i18n import _, add_catalogue, normalize_locale, translations, use_locale
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCALE_DIR = ROOT / "kernel" / "locale"
-POT = LOCALE_DIR / "fixdesk.pot"
-ZH_PO = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "fixdesk.po"
-# the arguments of `make i18n`'s extraction, minus the output file and the input folder
-EXTRACT_ARGS = ["-F", "babel.cfg", "-k", "_", "--no-location", "--sort-output",
-                "--project", "fixdesk"]
+HELLO = ROOT / "docs" / "example" / "fixdesk-hello" / "fixdesk_hello"
 REFRESH_HINT = (
-    "refresh the catalogue with `make i18n`, i.e.\n"
-    "  .venv/bin/pybabel extract -F babel.cfg -k _ -o kernel/locale/fixdesk.pot"
-    " --no-location --sort-output --project fixdesk .\n"
-    "  .venv/bin/pybabel update -i kernel/locale/fixdesk.pot -d kernel/locale -D fixdesk\n"
-    "then translate the new entries of kernel/locale/zh_CN/LC_MESSAGES/fixdesk.po"
+    "refresh the catalogues with `make i18n` (see babel.cfg for the commands it runs),\n"
+    "then translate the new entries of the zh_CN .po files"
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """One package's catalogue and how `make i18n` extracts it."""
+
+    domain: str
+    #: the babel mapping, and the folder the extraction walks (paths in the mapping are
+    #: relative to it)
+    mapping: Path
+    sources: Path
+    locale_dir: Path
+
+    @property
+    def pot(self) -> Path:
+        return self.locale_dir / f"{self.domain}.pot"
+
+    @property
+    def zh_po(self) -> Path:
+        return self.locale_dir / "zh_CN" / "LC_MESSAGES" / f"{self.domain}.po"
+
+    def __str__(self) -> str:
+        return self.pot.relative_to(ROOT).as_posix()
+
+
+def _plugin_catalogue(manifest: Path) -> Catalogue:
+    name = tomllib.loads(manifest.read_text(encoding="utf-8"))["name"]
+    return Catalogue(name, ROOT / "babel-plugin.cfg", manifest.parent, manifest.parent / "locale")
+
+
+KERNEL = Catalogue("fixdesk", ROOT / "babel.cfg", ROOT, ROOT / "kernel" / "locale")
+CATALOGUES = [KERNEL, *map(_plugin_catalogue, sorted(ROOT.glob("plugins/*/manifest.toml"))),
+              _plugin_catalogue(HELLO / "manifest.toml")]
+PLUGIN_CATALOGUES = [c for c in CATALOGUES if c is not KERNEL]
+by_catalogue = pytest.mark.parametrize("catalogue", CATALOGUES, ids=[c.domain for c in CATALOGUES])
+
+
 def _read(path: Path, locale: str | None = None):
     with path.open("rb") as fh:
-        return read_po(fh, locale=locale, domain="fixdesk")
+        return read_po(fh, locale=locale)
 
 
 def _msgids(catalog) -> set[str]:
@@ -50,8 +86,13 @@ def _placeholders(text: str) -> set[str]:
     return found
 
 
-def test_every_message_has_a_chinese_translation_with_the_same_placeholders():
-    template, zh = _read(POT), _read(ZH_PO, "zh_CN")
+def test_catalogues_are_found():
+    assert {"fixdesk", "repair", "hello"} <= {c.domain for c in CATALOGUES}
+
+
+@by_catalogue
+def test_every_message_has_a_chinese_translation_with_the_same_placeholders(catalogue):
+    template, zh = _read(catalogue.pot), _read(catalogue.zh_po, "zh_CN")
     problems = []
     for msgid in sorted(_msgids(template)):
         message = zh.get(msgid)
@@ -74,26 +115,100 @@ def test_every_message_has_a_chinese_translation_with_the_same_placeholders():
         if "%" in message.string and "%" not in msgid:
             # the desk's Jinja gettext is newstyle: it applies `%` to every translation
             problems.append(f"stray '%' in the translation of {msgid!r}")
-    assert not problems, "zh_CN catalogue problems:\n" + "\n".join(problems)
+    assert not problems, f"{catalogue.zh_po.relative_to(ROOT)} problems:\n" + "\n".join(problems)
 
 
-def test_template_is_up_to_date_with_the_code(tmp_path):
-    fresh = tmp_path / "fixdesk.pot"
+@by_catalogue
+def test_template_is_up_to_date_with_the_code(catalogue, tmp_path):
+    fresh = tmp_path / "fresh.pot"
     done = subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", *EXTRACT_ARGS,
-         "-o", str(fresh), "."],
-        cwd=ROOT, capture_output=True, text=True, encoding="utf-8")
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(catalogue.mapping),
+         "-k", "_", "--no-location", "--sort-output", "-o", str(fresh), "."],
+        cwd=catalogue.sources, capture_output=True, text=True, encoding="utf-8")
     assert done.returncode == 0, done.stderr
-    in_code, in_pot = _msgids(_read(fresh)), _msgids(_read(POT))
+    in_code, in_pot = _msgids(_read(fresh)), _msgids(_read(catalogue.pot))
     missing, stale = sorted(in_code - in_pot), sorted(in_pot - in_code)
     report = []
     if missing:
-        report.append("strings in the code but not in kernel/locale/fixdesk.pot:")
+        report.append(f"strings in the code but not in {catalogue}:")
         report += [f"  {m!r}" for m in missing]
     if stale:
-        report.append("strings in kernel/locale/fixdesk.pot no longer in the code:")
+        report.append(f"strings in {catalogue} no longer in the code:")
         report += [f"  {m!r}" for m in stale]
     assert not report, "\n".join([*report, REFRESH_HINT])
+
+
+@pytest.mark.parametrize("catalogue", PLUGIN_CATALOGUES, ids=[c.domain for c in PLUGIN_CATALOGUES])
+def test_a_plugin_translates_the_kernels_strings_as_the_kernel_does(catalogue):
+    # the kernel wins at run time: a different wording in the plugin would never show
+    kernel, plugin = _read(KERNEL.zh_po, "zh_CN"), _read(catalogue.zh_po, "zh_CN")
+    differ = [f"{m.id!r}: kernel {kernel[m.id].string!r}, {catalogue.domain} {m.string!r}"
+              for m in plugin if m.id and m.string and kernel.get(m.id) is not None
+              and kernel[m.id].string and kernel[m.id].string != m.string]
+    assert not differ, "\n".join(differ)
+
+
+def _write_po(path: Path, domain: str, messages: dict[str, str]) -> None:
+    catalog = Catalog(locale="zh_CN", domain=domain, project="acme")
+    for msgid, msgstr in messages.items():
+        catalog.add(msgid, msgstr)
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as fh:
+        write_po(fh, catalog)
+
+
+def _chain(translations_object) -> list:
+    chain = [translations_object]
+    while getattr(chain[-1], "_fallback", None) is not None:
+        chain.append(chain[-1]._fallback)
+    return chain
+
+
+def test_a_registered_plugin_catalogue_reaches_translations_handed_out_before(tmp_path):
+    zh, en = translations("zh_CN"), translations("en")  # as a Jinja environment keeps them
+    kernel_branch = zh.gettext("Branch")
+    assert CJK.search(kernel_branch)
+    message = f"acme: the widget {tmp_path.name} is jammed"
+    folder = tmp_path / "acme" / "locale"
+    _write_po(folder / "zh_CN" / "LC_MESSAGES" / "acme.po", "acme",
+              {message: "小部件卡住了", "Branch": "插件自己的网点"})
+    assert zh.gettext(message) == message
+
+    chain_length = len(_chain(zh))
+    add_catalogue(folder, "acme")
+    add_catalogue(folder / ".." / "locale", "acme")  # the same folder again: a no-op
+    assert len(_chain(zh)) == chain_length + 1
+    assert translations("zh_CN") is zh and translations("zh-CN") is zh
+    assert translations("en") is en
+
+    assert zh.gettext(message) == "小部件卡住了"
+    assert en.gettext(message) == message  # no English catalogue: the msgid itself
+    with use_locale("zh_CN"):
+        assert _(message) == "小部件卡住了"
+        assert _("Branch") == kernel_branch  # both translate it: the kernel wins
+    with use_locale("en"):
+        assert _(message) == message
+
+
+STARTS = """
+import json, sys
+from kernel.i18n import translations
+from kernel.provision import create_site
+from kernel.site import SiteConfig
+
+zh = translations("zh_CN")  # before any site started: the kernel's catalogue alone
+before = zh.gettext("Dispatch queue")
+create_site(sys.argv[1], SiteConfig(plugins=["repair"]), company="测试服务公司").start().close()
+print(json.dumps([before, zh.gettext("Dispatch queue")], ensure_ascii=False))
+"""
+
+
+def test_a_starting_site_merges_its_plugins_catalogues(tmp_path):
+    done = subprocess.run([sys.executable, "-c", STARTS, str(tmp_path / "site")], cwd=tmp_path,
+                          capture_output=True, text=True, encoding="utf-8")
+    assert done.returncode == 0, done.stderr
+    # plugins/repair/locale/zh_CN/LC_MESSAGES/repair.po, not the kernel's
+    assert done.stdout.splitlines()[-1] == '["Dispatch queue", "待派工队列"]'
 
 
 def _cli(tmp_path, **env_vars):

@@ -18,7 +18,8 @@ def _shipped_files() -> set[str]:
     wanted = set()
     for pattern in ("templates/**/*", "kernel/migrations/**/*", "plugins/*/manifest.toml",
                     "plugins/*/migrations/versions/*.py", "plugins/*/templates/**/*",
-                    "kernel/locale/**/*.po"):
+                    "kernel/locale/**/*.po", "kernel/locale/*.pot", "plugins/*/locale/**/*.po",
+                    "plugins/*/locale/*.pot"):
         for path in ROOT.glob(pattern):
             if path.is_file() and "__pycache__" not in path.parts:
                 wanted.add(path.relative_to(ROOT).as_posix())
@@ -34,6 +35,9 @@ def test_wheel_installs_into_a_clean_venv_with_templates_and_migrations(tmp_path
     missing = _shipped_files() - names
     assert not missing, f"not in the wheel: {sorted(missing)}"
     assert "kernel/migrations/versions/kernel_0001_master_data.py" in names
+    # each package's message catalogue (the kernel merges the plugins' at start)
+    assert {"kernel/locale/zh_CN/LC_MESSAGES/fixdesk.po",
+            "plugins/repair/locale/zh_CN/LC_MESSAGES/repair.po"} <= names
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)

@@ -20,8 +20,8 @@ from kernel.auth import PermissionDenied, add_user
 from kernel.documents.registry import PrintLog
 from kernel.errors import NotFound
 from kernel.masterdata import get_branch
+from kernel.params import read_params
 from kernel.reports import registry, service
-from kernel.reports.params import read_params
 
 NAME = "fdt_notes.by_branch"
 

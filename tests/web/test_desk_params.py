@@ -157,9 +157,9 @@ def test_without_new_permission_a_readonly_entity_has_no_new(monkeypatch):
 
 
 def test_a_reference_picked_from_the_suggestions_is_found_by_its_label(desk, monkeypatch):
-    from kernel.web.desk import fields as desk_fields
+    from kernel import references
 
-    monkeypatch.setattr(desk_fields, "MAX_SELECT_OPTIONS", 3)  # references become lookups
+    monkeypatch.setattr(references, "MAX_SELECT_OPTIONS", 3)  # references become lookups
     browser = desk.login("lily")
     label = browser.get("/desk/customer/lookup", params={"q": "C0002"}).json()[0]["label"]
     assert label == "C0002 周志华"

@@ -112,7 +112,7 @@ def test_the_url_holds_the_parameters_and_the_users_branches_apply(notes):
 def test_errors_show_next_to_the_field(notes, params, field, message):
     page = notes.login("lily").get(PAGE, params={**params, "run": "1"})
     assert page.status_code == 422
-    error = re.search(rf'<p class="field-error" id="e-{field}">([^<]*)</p>', page.text)
+    error = re.search(rf'<p class="field-error" id="p-{field}-error">([^<]*)</p>', page.text)
     assert error and html.unescape(error.group(1)) == message
     assert 'id="error-summary"' in page.text and "Traceback" not in page.text
     assert '<table class="list report">' not in page.text

@@ -131,51 +131,59 @@ def column_default(info: EntityInfo, name: str) -> Any:
 # --------------------------------------------------------------------------
 
 
-def parse_form(info: EntityInfo, form, tz, *, creating: bool) -> tuple[dict, dict, dict]:
+def parse_form(info: EntityInfo, form, tz, *, creating: bool,
+               extensions=()) -> tuple[dict, dict, dict]:
     """The submitted values of the editable fields, for :mod:`kernel.records`.
 
-    Returns ``(data, raw, errors)``: ``data`` for the service, ``raw`` the
-    texts as typed (to show the form again), ``errors`` found before the
-    service sees them (malformed JSON). Empty optional fields become None; an
-    empty field that has a default is left out of a new record, so the default
-    applies.
+    Returns ``(data, raw, errors)``: ``data`` for the service (other plugins' fields of
+    ``extensions`` as ``{"plugin": {"field": value}}``), ``raw`` the texts as typed (to
+    show the form again, keyed ``plugin.field`` for those), ``errors`` found before the
+    service sees them (malformed JSON). Only fields the form showed (``_fields``) are
+    read. Empty optional fields become None; an empty field that has a default is left
+    out of a new record, so the default applies.
     """
     data: dict[str, Any] = {}
     raw: dict[str, str] = {}
     errors: dict[str, str] = {}
     shown = set(form.getlist("_fields"))
-    for spec in form_fields(info):
-        if spec.name not in shown:
+    wanted = [(spec.name, spec, data, column_default(info, spec.name))
+              for spec in form_fields(info)]
+    for extension in extensions:
+        target = {}
+        for spec in extension.fields:
+            if not spec.readonly and f"{extension.namespace}.{spec.name}" in shown:
+                data[extension.namespace] = target
+                wanted.append((f"{extension.namespace}.{spec.name}", spec, target, None))
+    for key, spec, target, default in wanted:
+        if key not in shown:
             continue
         if spec.kind == "boolean":
-            value = form.get(spec.name) is not None
-            raw[spec.name] = "1" if value else ""
-            data[spec.name] = value
+            value = form.get(key) is not None
+            raw[key] = "1" if value else ""
+            target[spec.name] = value
             continue
-        text = str(form.get(spec.name, ""))
-        raw[spec.name] = text
+        text = str(form.get(key, ""))
+        raw[key] = text
         if spec.kind not in ("string", "text"):
             text = text.strip()
         if text == "" or (not text.strip() and spec.nullable):
-            if creating and (column_default(info, spec.name) is not None or
-                             spec.name == "branch_id"):
+            if creating and (default is not None or spec.name == "branch_id"):
                 continue
-            data[spec.name] = "" if not spec.nullable and spec.kind in ("string", "text") \
+            target[spec.name] = "" if not spec.nullable and spec.kind in ("string", "text") \
                 else None
             continue
         if spec.kind == "datetime":
-            data[spec.name] = with_zone(text, tz)
+            target[spec.name] = with_zone(text, tz)
         elif spec.kind == "json":
             try:
-                data[spec.name] = json.loads(text)
+                target[spec.name] = json.loads(text)
             except ValueError:
                 # a list typed as "a, b" is the common case (skills)
                 if text.lstrip()[:1] in "[{\"":
-                    errors[spec.name] = _("must be valid JSON")
+                    errors[key] = _("must be valid JSON")
                 else:
-                    data[spec.name] = [part.strip() for part in text.split(",") if part.strip()]
+                    target[spec.name] = [part.strip() for part in text.split(",")
+                                         if part.strip()]
         else:
-            data[spec.name] = text
+            target[spec.name] = text
     return data, raw, errors
-
-

@@ -17,13 +17,12 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from kernel import records
-from kernel.audit import history
 from kernel.auth import ADMIN
 from kernel.entities import EntityInfo
 from kernel.errors import Conflict, FixdeskError, NotFound, ValidationError
 from kernel.i18n import N_, _
 from kernel.web.deps import app_of
-from kernel.web.desk import action_form, fields
+from kernel.web.desk import action_form, contributed, fields
 from kernel.web.desk.export import MAX_EXPORT_ROWS, matching_rows, to_csv, to_xlsx
 from kernel.web.desk.listing import OPERATORS, PAGE_SIZES, ListState, service_filters
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
@@ -51,14 +50,12 @@ def record_id_of(text: str) -> int:
     return int(text)
 
 
-def documents_for(app, info: EntityInfo, can) -> list:
+def documents_for(ctx, info: EntityInfo) -> list:
+    """The papers of ``info`` the user may print, offered in the user's branch."""
     from kernel.documents.service import permission_of
 
-    return [d for d in app.documents.values() if d.entity == info.name and can(permission_of(d))]
-
-
-def actions_for(app, info: EntityInfo) -> list:
-    return [a for (entity, _n), a in app.actions.items() if entity == info.name]
+    return [d for d in ctx.app.documents.values() if d.entity == info.name
+            and ctx.offers(d) and ctx.can(permission_of(d))]
 
 
 def creatable(info: EntityInfo, can) -> bool:
@@ -71,7 +68,7 @@ def creatable(info: EntityInfo, can) -> bool:
     """
     if info.new_permission:
         return can(info.perm(info.new_permission))
-    return bool(fields.form_fields(info)) and can(info.perm("create"))
+    return info.offers("create") and bool(fields.form_fields(info)) and can(info.perm("create"))
 
 
 # --------------------------------------------------------------------------
@@ -79,11 +76,13 @@ def creatable(info: EntityInfo, can) -> bool:
 # --------------------------------------------------------------------------
 
 
-def home_modules(app, can) -> list[dict]:
+def home_modules(ctx) -> list[dict]:
     """The enabled plugins' entities the user may read and reports the user may run,
     grouped by plugin (kernel first)."""
+    from kernel.actions import actions_on
     from kernel.web.desk.reports import reports_by_module
 
+    app, can = ctx.app, ctx.can
     order = {name: i for i, name in enumerate(app.plugin_order)}
     groups: dict[str, list] = {}
     for info in app.exposed.values():
@@ -100,8 +99,8 @@ def home_modules(app, can) -> list[dict]:
         entities = [{"info": info, "title": _(info.title), "url": f"/desk/{info.name}",
                      "new_url": f"/desk/{info.name}/new" if creatable(info, can) else None}
                     for info in groups.get(plugin, [])]
-        actions = [_(a.title) for info in groups.get(plugin, []) for a in actions_for(app, info)
-                   if can(a.permission)]
+        actions = [_(a.title) for info in groups.get(plugin, [])
+                   for a in actions_on(ctx, info.name) if can(a.permission)]
         modules.append({"name": plugin, "title": title, "entities": entities,
                         "actions": actions, "reports": reports.get(plugin, [])})
     return modules
@@ -112,12 +111,16 @@ def home_modules(app, can) -> list[dict]:
 # --------------------------------------------------------------------------
 
 
-def filter_fields(info: EntityInfo) -> list[dict]:
-    return [{"name": f.name, "label": fields.label(info, f.name),
-             "kind": "reference" if f.foreign else f.kind,
+def filter_fields(ctx, info: EntityInfo) -> list[dict]:
+    """The fields a list can be filtered on: the entity's own, then its extensions'."""
+    own = [(f.name, fields.label(info, f.name), f) for f in info.fields
+           if f.name not in fields.HIDDEN_IN_FORMS]
+    extended = [(f"{e.namespace}.{f.name}", contributed.extension_label(e, f), f)
+                for e in records.extensions_of(ctx, info) for f in e.fields]
+    return [{"name": name, "label": text, "kind": "reference" if f.foreign else f.kind,
              "choices": [(c, _(c)) for c in f.choices] if f.kind == "enum" else
              [(_("yes"), _("yes")), (_("no"), _("no"))] if f.kind == "boolean" else []}
-            for f in info.fields if f.name not in fields.HIDDEN_IN_FORMS]
+            for name, text, f in own + extended]
 
 
 def list_page(request: Request, ctx, info: EntityInfo) -> Response:
@@ -136,6 +139,8 @@ def list_page(request: Request, ctx, info: EntityInfo) -> Response:
     if state.page > pages:
         return redirect(state.url(base, page=pages))
     columns = [info.field(c) for c in info.list_columns if info.field(c) is not None]
+    extra = contributed.list_columns(ctx, info)
+    extra_cells = contributed.column_cells(ctx, info, extra, rows)
     refs = {spec.name: fields.reference_labels(ctx, app, spec,
                                                [getattr(r, spec.name) for r in rows])
             for spec in columns if spec.foreign}
@@ -150,12 +155,21 @@ def list_page(request: Request, ctx, info: EntityInfo) -> Response:
             url = f"/desk/{linkable[spec.name]}/{value}" if spec.name in linkable and \
                 value is not None and value in refs.get(spec.name, {}) else None
             cells.append({"text": text, "url": url, "kind": spec.kind})
+        for column in extra:
+            cells.append({"text": extra_cells[column.name][record.id], "url": None,
+                          "kind": column.kind})
         table.append({"id": record.id, "url": f"{base}/{record.id}", "cells": cells,
                       "label": fields.record_label(record)})
     headers = [{"name": spec.name, "label": fields.label(info, spec.name),
                 "sorted": state.sorted_by(spec.name), "kind": spec.kind,
                 "url": state.url(base, sort=state.sort_link(spec.name), page=1)}
                for spec in columns]
+    for column in extra:
+        key = contributed.column_key(ctx, column)
+        headers.append({"name": column.name, "label": _(column.label),
+                        "sorted": state.sorted_by(key) if key else None, "kind": column.kind,
+                        "url": state.url(base, sort=state.sort_link(key), page=1) if key
+                        else None})
     query = state.url("", page=1)
     return render(
         request, "list.html", 422 if problem else 200, ctx=ctx, info=info,
@@ -165,13 +179,14 @@ def list_page(request: Request, ctx, info: EntityInfo) -> Response:
         prev_url=state.url(base, page=state.page - 1) if state.page > 1 else None,
         next_url=state.url(base, page=state.page + 1) if state.page < pages else None,
         first_url=state.url(base, page=1), last_url=state.url(base, page=pages),
-        filter_fields=filter_fields(info),
-        choice_fields={f.name for f in info.fields if f.kind in ("enum", "boolean")},
+        filter_fields=filter_fields(ctx, info),
+        choice_fields={f["name"] for f in filter_fields(ctx, info)
+                       if f["kind"] in ("enum", "boolean")},
         operators=[(k, _(v[1])) for k, v in OPERATORS.items()],
         page_sizes=PAGE_SIZES, remove_filter_urls=[
             state.url(base, page=1, filters=state.filters[:i] + state.filters[i + 1:])
             for i in range(len(state.filters))],
-        documents=[(d.name, _(d.title)) for d in documents_for(app, info, can)],
+        documents=[(d.name, _(d.title)) for d in documents_for(ctx, info)],
         can_create=creatable(info, can), problem=problem,
         export_csv=f"{base}/export.csv{query}", export_xlsx=f"{base}/export.xlsx{query}",
         max_export=MAX_EXPORT_ROWS, notice=_notice(request))
@@ -194,19 +209,52 @@ def _notice(request: Request) -> str | None:
 # --------------------------------------------------------------------------
 
 
+def field_control(ctx, info: EntityInfo, spec, *, name: str, label: str, value: str,
+                  error: str | None, editable: bool) -> dict:
+    """One input of a record's form (an own field, or ``plugin.field`` of an extension)."""
+    app = ctx.app
+    control = {"name": name, "label": label, "widget": fields.widget(spec), "kind": spec.kind,
+               "value": value, "required": not spec.nullable and spec.kind != "boolean",
+               "max_length": spec.max_length, "error": error, "options": None,
+               "lookup": None, "readonly": spec.readonly or not editable}
+    if spec.kind == "enum":
+        control["options"] = [(c, _(c)) for c in spec.choices]
+    elif spec.foreign:
+        options = fields.reference_options(ctx, app, spec) if editable else None
+        if options is None:
+            target = fields.entity_class(app, spec.foreign)
+            labels = fields.reference_labels(ctx, app, spec, [int(value)]) \
+                if value.isdigit() else {}
+            control["widget"] = "lookup"
+            control["lookup"] = f"/desk/{spec.foreign}/lookup" \
+                if spec.foreign in app.exposed and target is not None else ""
+            if value.isdigit() and int(value) in labels:
+                control["value"] = labels[int(value)]
+        else:
+            if value.isdigit() and int(value) not in {i for i, _l in options}:
+                kept = fields.reference_labels(ctx, app, spec, [int(value)])
+                options = [(int(value), kept.get(int(value), f"#{value}")), *options]
+            control["options"] = [(str(i), text) for i, text in options]
+    return control
+
+
 def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | None = None,
               errors: dict | None = None, problem: str | None = None,
               status: int = 200, failed_action: dict | None = None) -> Response:
     """The form of ``record`` (None: a new one), optionally as typed with the errors found.
 
     ``failed_action`` (``{"name", "raw", "errors"}``) shows that action's form again
-    as the user sent it, with the problems next to its inputs.
+    as the user sent it, with the problems next to its inputs. Other plugins' blocks
+    (their sections and extension fields) follow the record's own fields.
     """
+    from kernel.actions import possible_actions
+
     app, can, tz = ctx.app, ctx.can, ctx.settings.tz
     base = f"/desk/{info.name}"
     errors = dict(errors or {})
     editable = bool(fields.form_fields(info)) and (
-        can(info.perm("update")) if record is not None else can(info.perm("create")))
+        can(info.perm("update")) and info.offers("update") if record is not None
+        else can(info.perm("create")) and info.offers("create"))
     controls = []
     for spec in fields.form_fields(info):
         if raw is not None and spec.name in raw:
@@ -217,30 +265,27 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
             value = str(ctx.branch.id)
         else:
             value = fields.form_value(spec, fields.column_default(info, spec.name), tz)
-        control = {"name": spec.name, "label": fields.label(info, spec.name),
-                   "widget": fields.widget(spec), "kind": spec.kind, "value": value,
-                   "required": not spec.nullable and spec.kind != "boolean",
-                   "max_length": spec.max_length, "error": errors.pop(spec.name, None),
-                   "options": None, "lookup": None}
-        if spec.kind == "enum":
-            control["options"] = [(c, _(c)) for c in spec.choices]
-        elif spec.foreign:
-            options = fields.reference_options(ctx, app, spec) if editable else None
-            if options is None:
-                target = fields.entity_class(app, spec.foreign)
-                labels = fields.reference_labels(ctx, app, spec, [int(value)]) \
-                    if value.isdigit() else {}
-                control["widget"] = "lookup"
-                control["lookup"] = f"/desk/{spec.foreign}/lookup" \
-                    if spec.foreign in app.exposed and target is not None else ""
-                if value.isdigit() and int(value) in labels:
-                    control["value"] = labels[int(value)]
-            else:
-                if value.isdigit() and int(value) not in {i for i, _l in options}:
-                    kept = fields.reference_labels(ctx, app, spec, [int(value)])
-                    options = [(int(value), kept.get(int(value), f"#{value}")), *options]
-                control["options"] = [(str(i), text) for i, text in options]
-        controls.append(control)
+        controls.append(field_control(ctx, info, spec, name=spec.name,
+                                      label=fields.label(info, spec.name), value=value,
+                                      error=errors.pop(spec.name, None), editable=editable))
+    extension_rows = records.extension_rows(ctx, info, [record.id]) \
+        if record is not None and info.extensions else {}
+
+    def extension_control(extension, spec, can_write):
+        name = f"{extension.namespace}.{spec.name}"
+        row = extension_rows.get(extension.namespace, {}).get(record.id)
+        current = records.extension_value(extension, spec, row)
+        value = raw[name] if raw is not None and name in raw else \
+            fields.form_value(spec, current, tz)
+        control = field_control(ctx, info, spec, name=name,
+                                label=contributed.extension_label(extension, spec), value=value,
+                                error=errors.pop(name, None), editable=can_write)
+        refs = fields.reference_labels(ctx, app, spec, [current]) if spec.foreign else None
+        control["text"] = fields.display(spec, current, tz, refs)
+        return control
+
+    blocks = contributed.form_blocks(ctx, info, record, extension_control) \
+        if record is not None else []
     details = []
     actions, documents, audit, related = [], [], None, []
     if record is not None:
@@ -254,11 +299,10 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
                                         errors=failed.get("errors"), record=record)
                    if a.name == failed.get("name") else
                    action_form.describe(ctx, info, a, record=record)
-                   for a in actions_for(app, info)
-                   if can(a.permission) and a.available(record)]
+                   for a in possible_actions(ctx, info.name, record)]
         documents = [{"name": d.name, "title": _(d.title),
                       "url": f"{base}/{record.id}/print/{d.name}"}
-                     for d in documents_for(app, info, can)]
+                     for d in documents_for(ctx, info)]
         if can("audit.read"):
             audit = audit_rows(ctx, info, record)
         related = [{"title": _(other.title), "field": fields.label(other, spec.name),
@@ -271,9 +315,10 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
     return render(
         request, "form.html", status, ctx=ctx, info=info, title=title, heading=heading,
         base=base, record=record, controls=controls, details=details, editable=editable,
-        errors=[(name, fields.label(info, name) if info.field(name) else name, message)
+        errors=[(name, contributed.label_of(info, name) if info.field(name) else name, message)
                 for name, message in errors.items()],
         problem=problem, actions=actions, documents=documents, audit=audit, related=related,
+        blocks=blocks,
         deletable=record is not None and info.deletable and can(info.perm("delete")),
         action_url=f"{base}/{record.id}" if record is not None else f"{base}/new",
         notice=_notice(request), field_names=[c["name"] for c in controls],
@@ -281,12 +326,15 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
 
 
 def audit_rows(ctx, info: EntityInfo, record) -> list[dict]:
-    """The record's audit trail, newest first, with labels and readable values."""
+    """The record's audit trail, newest first, with labels and readable values (other
+    plugins' fields of the record included)."""
+    from kernel.audit import record_history
+
     tz = ctx.settings.tz
-    entries = list(reversed(history(ctx.session, info.cls.__table__.name, record.id)))
+    entries = list(reversed(record_history(ctx, info, record.id)))
     ids: dict[str, set] = {}
-    for entry in entries:
-        for name, change in (entry.changes or {}).items():
+    for _entry, found in entries:
+        for name, change in found.items():
             spec = info.field(name)
             if spec is not None and spec.foreign:
                 ids.setdefault(name, set()).update(v for v in change if isinstance(v, int))
@@ -294,9 +342,9 @@ def audit_rows(ctx, info: EntityInfo, record) -> list[dict]:
             for name, found in ids.items()}
     actions = {"insert": _("created"), "update": _("changed"), "delete": _("deleted")}
     rows = []
-    for entry in entries:
+    for entry, found in entries:
         changes = []
-        for name, (old, new) in (entry.changes or {}).items():
+        for name, (old, new) in found.items():
             spec = info.field(name)
             if spec is None or name in fields.HIDDEN_IN_FORMS or name == "id":
                 continue
@@ -314,8 +362,10 @@ def audit_rows(ctx, info: EntityInfo, record) -> list[dict]:
                     return fields.display(spec, _parse_instant(value), tz)
                 return str(value)
 
-            changes.append({"label": fields.label(info, name), "old": shown(old),
+            changes.append({"label": contributed.label_of(info, name), "old": shown(old),
                             "new": shown(new)})
+        if not changes and entry.action == "update":
+            continue
         rows.append({"at": fields.local(entry.at, tz).strftime("%Y-%m-%d %H:%M:%S"),
                      "actor": entry.actor, "action": actions.get(entry.action, entry.action),
                      "changes": changes})
@@ -356,11 +406,11 @@ def router() -> APIRouter:
     @routes.get("/")
     def home(request: Request):
         with desk_context(request) as ctx:
-            app, can = ctx.app, ctx.can
+            app = ctx.app
             user = ctx.user
             admin = ADMIN in user.roles
             return render(request, "home.html", ctx=ctx, title=_("Home"),
-                          modules=home_modules(app, can), user=user,
+                          modules=home_modules(ctx), user=user,
                           branch=user.home_branch, roles=[_(r) for r in user.roles],
                           plugins=[(n, app.plugins[n].title or n, app.plugins[n].version)
                                    for n in app.enabled_plugins] if admin else [],
@@ -427,7 +477,7 @@ def router() -> APIRouter:
         info = entity_info(request, entity)
         with desk_context(request) as ctx:
             ctx.require(info.perm("create"))
-            if not fields.form_fields(info):
+            if not fields.form_fields(info) or not info.offers("create"):
                 raise NotFound(_("There is no such page."))
             return form_page(request, ctx, info, None)
 
@@ -455,8 +505,9 @@ def router() -> APIRouter:
         early: dict = {}
         try:
             with desk_context(request, csrf=csrf) as ctx:
-                data, raw, early = fields.parse_form(info, form, ctx.settings.tz,
-                                                     creating=record_id is None)
+                data, raw, early = fields.parse_form(
+                    info, form, ctx.settings.tz, creating=record_id is None,
+                    extensions=records.extensions_of(ctx, info))
                 early.update(fields.resolve_references(ctx, ctx.app, info, data))
                 if record_id is None:
                     record = records.create_record(ctx, info, data)
@@ -500,23 +551,17 @@ def router() -> APIRouter:
                                        form)
 
     def _action(request: Request, entity: str, record_id: int, name: str, form):
+        from kernel.actions import run_action
+
         info = entity_info(request, entity)
         action = app_of(request).actions.get((info.name, name))
         if action is None:
             raise NotFound(_("There is no such page."))
         raw = action_form.typed(action, form)
-        early: dict[str, str] = {}
         try:
             with desk_context(request, csrf=form.get("csrf")) as ctx:
-                record = records.get_record(ctx, info, record_id)
-                ctx.require(action.permission, record)
-                if not action.available(record):
-                    raise Conflict(_("{action} is not possible in the record's current state")
-                                   .format(action=_(action.title)))
-                params, early = action_form.read(ctx, info, action, raw)
-                if early:  # a reference that names no record: the service is not called
-                    raise records.FieldErrors(early)
-                action.func(ctx, record, **params)
+                records.get_record(ctx, info, record_id)
+                run_action(ctx, info.name, record_id, name, **raw)
             return redirect(f"/desk/{info.name}/{record_id}?done=action&action={name}")
         except FixdeskError as exc:
             # a record the service did not find is the user's input when it names a param
@@ -524,9 +569,10 @@ def router() -> APIRouter:
                 raise
             found = {k: v for k, v in _field_errors(exc).items() if k in raw}
             problem, status = exc.message, 422 if isinstance(exc, NotFound) else exc.status
-            if early:  # these messages do not name the input: the label does
+            if found and set(found) == set(getattr(exc, "fields", None) or {}):
+                # the reader's messages do not name the input: the label does
                 labels = action_form.labels(info, action)
-                problem = "; ".join(f"{labels[n]}: {message}" for n, message in early.items())
+                problem = "; ".join(f"{labels[n]}: {message}" for n, message in found.items())
         with desk_context(request, csrf=form.get("csrf")) as ctx:
             record = records.get_record(ctx, info, record_id)
             return form_page(request, ctx, info, record, problem=problem, status=status,

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from kernel.errors import FixdeskError, NotFound
 from kernel.i18n import _
-from kernel.web.desk import fields
+from kernel.web.desk.inputs import control
 from kernel.web.desk.render import DeskRoute, desk_context, render
 from kernel.web.downloads import file_response
 
@@ -48,27 +48,10 @@ def _raw(request: Request) -> dict[str, str]:
 # --------------------------------------------------------------------------
 
 
-def _reference_choices(ctx, param) -> list[tuple[str, str]] | None:
-    """(key, label) of the records a reference may name, keyed by code where the entity
-    has one (readable URLs); None when there are too many for a list."""
-    from sqlalchemy import select
-
-    from kernel.reports.params import field_of, reference_key
-
-    options = fields.reference_options(ctx, ctx.app, field_of(param))
-    if options is None:
-        return None
-    cls = ctx.app.entity_class(param.reference)
-    ids = [i for i, _label in options]
-    keys = {r.id: reference_key(r) for r in ctx.session.scalars(
-        select(cls).where(cls.id.in_(ids)))} if ids else {}
-    return [(keys.get(i, str(i)), label) for i, label in options]
-
-
 def controls(ctx, report, raw: dict, values: dict, errors: dict, fresh: bool) -> list[dict]:
-    """One form control per parameter, its widget by the parameter's kind; ``fresh`` (the
-    page before any run) fills required dates with today."""
-    from kernel.reports.params import canonical, label_of
+    """One control per parameter (:mod:`kernel.web.desk.inputs`, as action boxes have);
+    ``fresh`` (the page before any run) fills required dates with today."""
+    from kernel.params import canonical, label_of
 
     shown = canonical(report.params, values)
     today = ctx.now().astimezone(ctx.settings.tz).date().isoformat()
@@ -77,21 +60,9 @@ def controls(ctx, report, raw: dict, values: dict, errors: dict, fresh: bool) ->
         value = shown.get(param.name, str(raw.get(param.name, "") or ""))
         if fresh and not value and param.required and param.kind == "date":
             value = today
-        control = {"name": param.name, "label": label_of(param), "widget": param.kind,
-                   "value": value, "required": param.required,
-                   "error": errors.get(param.name), "options": None, "lookup": None,
-                   "help": _(param.help) if param.help else None}
-        if param.kind == "choice":
-            control["options"] = [(c, _(c)) for c in param.choices]
-        elif param.kind == "boolean":
-            control["options"] = [("1", _("yes")), ("0", _("no"))]
-        elif param.kind == "reference":
-            control["options"] = _reference_choices(ctx, param)
-            if control["options"] is None:
-                control["widget"] = "lookup"
-                if param.reference in ctx.app.exposed:
-                    control["lookup"] = f"/desk/{param.reference}/lookup"
-        found.append(control)
+        found.append(control(ctx, param, id=f"p-{param.name}", label=label_of(param),
+                             value=value, error=errors.get(param.name),
+                             list_references=True))
     return found
 
 
@@ -102,9 +73,9 @@ def controls(ctx, report, raw: dict, values: dict, errors: dict, fresh: bool) ->
 
 def report_page(request: Request, ctx, report) -> Response:
     """The form, and with ``run`` in the query the report's table (or the problems)."""
+    from kernel.params import read_each
     from kernel.reports import service
     from kernel.reports.formatting import NUMERIC, text_table, totals_line
-    from kernel.reports.params import read_each
 
     raw = _raw(request)
     names = {p.name for p in report.params}
