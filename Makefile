@@ -71,7 +71,11 @@ i18n: setup
 	  folder=$${manifest%/manifest.toml}; \
 	  catalogue babel-plugin.cfg $$folder $$folder/locale $${folder#plugins/} fixdesk; \
 	done; \
-	catalogue babel-plugin.cfg $(HELLO) $(HELLO)/locale hello fixdesk-hello
+	catalogue babel-plugin.cfg $(HELLO) $(HELLO)/locale hello fixdesk-hello; \
+	for manifest in tests/distributions/*/*/manifest.toml; do \
+	  folder=$${manifest%/manifest.toml}; \
+	  catalogue babel-plugin.cfg $$folder $$folder/locale $${folder##*/} $${folder##*/}; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

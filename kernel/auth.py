@@ -96,10 +96,12 @@ class User(IdMixin, TimestampMixin, Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    home_branch: Mapped[Branch] = relationship()
-    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan",
-                                                     order_by="UserRole.role")
-    branch_rows: Mapped[list[UserBranch]] = relationship(cascade="all, delete-orphan")
+    home_branch: Mapped[Branch] = relationship(lambda: Branch)
+    role_rows: Mapped[list[UserRole]] = relationship(lambda: UserRole,
+                                                     cascade="all, delete-orphan",
+                                                     order_by=lambda: UserRole.role)
+    branch_rows: Mapped[list[UserBranch]] = relationship(lambda: UserBranch,
+                                                         cascade="all, delete-orphan")
 
     @property
     def roles(self) -> list[str]:
@@ -165,7 +167,7 @@ class ApiToken(IdMixin, TimestampMixin, Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(lambda: User)
 
 
 AUTH_ENTITIES = [User, UserRole, UserBranch, RoleGrant, ApiToken]
@@ -209,14 +211,21 @@ KERNEL_PERMISSIONS = [
 
 
 class PermissionTable:
-    """Effective permissions per role: the plugins' defaults changed by the admins' grants."""
+    """Effective permissions per role: the plugins' defaults changed by the admins' grants.
 
-    def __init__(self, declared: Iterable[Permission], grants: Iterable[RoleGrant] = ()):
+    Defaults come from each :class:`Permission`'s roles and from each plugin
+    :class:`~kernel.contributions.Role`'s own list.
+    """
+
+    def __init__(self, declared: Iterable[Permission], grants: Iterable[RoleGrant] = (),
+                 roles: Iterable = ()):
         self.declared = {p.name: p for p in declared}
         self.by_role: dict[str, set[str]] = {role: set() for role in ROLES}
         for perm in self.declared.values():
             for role in perm.roles:
                 self.by_role.setdefault(role, set()).add(perm.name)
+        for role in roles:
+            self.by_role.setdefault(role.name, set()).update(role.permissions)
         for grant in grants:
             target = self.by_role.setdefault(grant.role, set())
             (target.add if grant.granted else target.discard)(grant.permission)
@@ -323,12 +332,24 @@ def set_branch_scope(session: Session, user: User | None) -> None:
 # --------------------------------------------------------------------------
 
 
-def _validate_roles(roles: Iterable[str]) -> list[str]:
+def site_roles(app) -> list[str]:
+    """The roles users of a site can hold: the kernel's, then the enabled plugins'."""
+    return [*ROLES, *(r for r in app.registry.roles if r not in ROLES)]
+
+
+def role_title(app, role: str) -> str:
+    """A role's name for people, translated (a plugin role's title; the kernel's msgid)."""
+    found = app.registry.roles.get(role)
+    return _(found.title if found is not None else role)
+
+
+def _validate_roles(ctx, roles: Iterable[str]) -> list[str]:
     roles = sorted(set(roles))
-    unknown = [r for r in roles if r not in ROLES]
+    known = site_roles(ctx.app)
+    unknown = [r for r in roles if r not in known]
     if unknown:
         raise ValidationError(_("unknown role {role!r}; roles are: {roles}").format(
-            role=unknown[0], roles=", ".join(ROLES)), field="roles")
+            role=unknown[0], roles=", ".join(known)), field="roles")
     return roles
 
 
@@ -355,7 +376,7 @@ def add_user(ctx, username: str, full_name: str, password: str | None, home_bran
     user = User(username=username, full_name=(full_name or username).strip(), email=email,
                 password_hash=hash_password(password) if password else None,
                 home_branch_id=home_branch.id, company_wide=company_wide)
-    user.role_rows = [UserRole(role=r) for r in _validate_roles(roles)]
+    user.role_rows = [UserRole(role=r) for r in _validate_roles(ctx, roles)]
     user.branch_rows = [UserBranch(branch_id=b.id) for b in extra_branches
                         if b.id != home_branch.id]
     ctx.session.add(user)
@@ -366,7 +387,7 @@ def add_user(ctx, username: str, full_name: str, password: str | None, home_bran
 def set_roles(ctx, user: User, roles: Iterable[str]) -> None:
     """Replace the roles of ``user``."""
     ctx.require("user.update")
-    wanted = _validate_roles(roles)
+    wanted = _validate_roles(ctx, roles)
     user.role_rows = [r for r in user.role_rows if r.role in wanted] + [
         UserRole(role=r) for r in wanted if r not in user.roles]
     ctx.session.flush()
@@ -375,7 +396,7 @@ def set_roles(ctx, user: User, roles: Iterable[str]) -> None:
 def set_grant(ctx, role: str, permission: str, granted: bool) -> RoleGrant:
     """Grant or revoke ``permission`` for ``role``, overriding the plugins' defaults."""
     ctx.require("user.update")
-    [role] = _validate_roles([role])
+    [role] = _validate_roles(ctx, [role])
     if role == ADMIN:
         raise ValidationError(_("admins hold every permission"), field="role")
     if permission not in {p.name for p in ctx.app.declared_permissions}:

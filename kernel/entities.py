@@ -43,6 +43,7 @@ from sqlalchemy import (
 )
 
 from kernel.db import Money, UTCDateTime
+from kernel.links import RecordLink, link_of_column
 
 AUTOMATIC = {"id", "created_at", "updated_at"}
 
@@ -52,7 +53,7 @@ class FieldInfo:
     """One column as forms and the API see it."""
 
     name: str
-    kind: str  # string text integer boolean date datetime time money enum json
+    kind: str  # string text integer boolean date datetime time money enum json link
     required: bool
     nullable: bool
     readonly: bool
@@ -61,12 +62,14 @@ class FieldInfo:
     foreign: str | None = None  # referenced table
     #: largest integer the column holds (32-bit INTEGER or 64-bit BIGINT)
     max_int: int | None = None
+    #: a link's target tables (:func:`kernel.links.link_column`; empty: any entity)
+    targets: tuple[str, ...] = ()
 
     @property
     def python_type(self) -> type:
         return {"string": str, "text": str, "integer": int, "boolean": bool, "date": dt.date,
                 "datetime": dt.datetime, "time": dt.time, "money": Decimal, "enum": str,
-                "json": object}[self.kind]
+                "json": object, "link": RecordLink}[self.kind]
 
 
 @dataclass(frozen=True)
@@ -165,13 +168,22 @@ def _kind(column) -> tuple[str, dict]:
 
 def describe_fields(cls: type, skip=()) -> list[FieldInfo]:
     """The :class:`FieldInfo` of each column of a mapped class (hidden ones and ``skip``
-    left out)."""
+    left out; the two columns of a link are one field of kind ``"link"``)."""
     table = cls.__table__
     readonly = set(getattr(cls, "__readonly__", ())) | AUTOMATIC
+    readonly |= set(getattr(cls, "__lifecycle_fields__", ()))  # written by kernel.lifecycle
     hidden = set(getattr(cls, "__hidden__", ())) | set(skip)
     fields = []
     for column in table.columns:
         if column.key in hidden:
+            continue
+        link = link_of_column(column)
+        if link is not None:  # a link is one field; its two columns are not fields
+            if link["part"] == "entity" and link["name"] not in hidden:
+                fields.append(FieldInfo(
+                    name=link["name"], kind="link", nullable=bool(column.nullable),
+                    required=not column.nullable, readonly=link["name"] in readonly,
+                    targets=link["targets"]))
             continue
         kind, extra = _kind(column)
         foreign = next(iter(column.foreign_keys)).column.table.name if column.foreign_keys \

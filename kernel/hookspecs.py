@@ -222,6 +222,62 @@ def fixdesk_action_done(ctx: Context, entity: str, record: Any, action: str,
 
 
 # -------------------------------------------------------------------------
+# Documents that are submitted (kernel/lifecycle.py)
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def fixdesk_document_submitted(ctx: Context, entity: str, record: Any) -> None:
+    """Called after a draft of a submittable entity was submitted, in its transaction
+    (by :func:`kernel.lifecycle.submit`: the action ``submit`` of the API, the desk or
+    ``ctx.run_action``). The record cannot be changed any more: post what it stands for
+    (stock ledger moves, the invoice's receivable). Raising refuses the submit: the
+    record stays a draft and nothing of the submit is written.
+
+    Like every event it may reach an implementation twice for the same record (a
+    retried request, a replayed job): check what was posted already.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param entity: the record's table (``"inventory_stock_entry"``); act only on yours.
+    :param record: the submitted record (``docstatus`` ``"submitted"``).
+    """
+
+
+@hookspec
+def fixdesk_document_cancelled(ctx: Context, entity: str, record: Any) -> None:
+    """Called after a submitted document was cancelled, in its transaction (by
+    :func:`kernel.lifecycle.cancel`). The owner posts the reversing entries here (a
+    reversing stock move for each line, a credit note); an exception undoes the cancel,
+    and the record stays submitted.
+
+    Like every event it may reach an implementation twice for the same record: post a
+    reversal only when the record has none yet.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param entity: the record's table; act only on yours.
+    :param record: the cancelled record (``cancel_reason`` says why).
+    """
+
+
+@hookspec
+def fixdesk_document_amended(ctx: Context, entity: str, record: Any,
+                             amended_from: Any) -> None:
+    """Called after a cancelled document was amended, in its transaction (by
+    :func:`kernel.lifecycle.amend`): ``record`` is the new draft, a copy of
+    ``amended_from`` with its child rows, numbered ``<number>-<n>``. Adjust the draft
+    here (it is a draft: it may change); raising undoes the amendment.
+
+    Like every event it may reach an implementation twice for the same pair of records:
+    act idempotently.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param entity: the records' table; act only on yours.
+    :param record: the new draft (``amended_from_id`` is ``amended_from.id``).
+    :param amended_from: the cancelled document it replaces.
+    """
+
+
+# -------------------------------------------------------------------------
 # Notifications
 # -------------------------------------------------------------------------
 

@@ -68,11 +68,23 @@ def relay_for(ctx):
     return ctx.app.cached_relay(off, lambda: BranchHookRelay(ctx.app.pm, off))
 
 
+#: hooks whose answers make the site itself (its tables, roles, settings, routes, jobs):
+#: the same for every branch, so not switched per branch
+SITE_WIDE = frozenset({"fixdesk_addhooks", "fixdesk_parts", "fixdesk_entities", "fixdesk_roles",
+                       "fixdesk_permissions", "fixdesk_settings", "fixdesk_routers",
+                       "fixdesk_reports", "fixdesk_job_handlers", "fixdesk_scheduled_jobs",
+                       "fixdesk_demo_data"})
+
+
 def implementations(pm) -> list[tuple[str, str]]:
-    """Every (plugin, hook) a site's plugins implement, kernel excluded, sorted."""
+    """Every (plugin or part, hook) a site's plugins implement that can be switched off per
+    branch (kernel and site-wide registration hooks excluded), sorted. Switching off one
+    of ``fixdesk_actions``, ``fixdesk_documents``, ``fixdesk_extensions``,
+    ``fixdesk_form_sections`` or ``fixdesk_list_columns`` hides what it contributes in
+    that branch."""
     pairs = set()
     for name, caller in vars(pm.hook).items():
-        if name.startswith("_") or not hasattr(caller, "get_hookimpls"):
+        if name.startswith("_") or name in SITE_WIDE or not hasattr(caller, "get_hookimpls"):
             continue
         for impl in caller.get_hookimpls():
             if impl.plugin_name != KERNEL:

@@ -51,6 +51,13 @@ FIELD_LABELS = {
     "warranty_end": N_("Warranty end"),
     "amount": N_("Amount"),
     "status": N_("Status"),
+    # documents that are submitted (kernel.lifecycle)
+    "docstatus": N_("Document status"),
+    "submitted_at": N_("Submitted at"),
+    "cancelled_at": N_("Cancelled at"),
+    "cancel_reason": N_("Reason for cancelling"),
+    "amended_from_id": N_("Amended from"),
+    "amendment_no": N_("Amendment"),
 }
 #: labels that differ for one entity
 ENTITY_FIELD_LABELS = {

@@ -3,10 +3,14 @@
 The kernel's versions carry the branch label ``kernel``; each plugin's versions
 live in ``<plugin>/migrations/versions`` with the plugin's name as branch label
 and ``depends_on`` the revisions they need (the kernel's, a dependency's).
+Glue for a partner plugin (a part that ``needs`` it, such as ``acme.repair``) keeps
+its tables in a branch labelled with the part's name, which ``depends_on`` the
+partner's revision when a table holds a foreign key to it: it is upgraded only
+while the part is registered, that is while the partner is enabled.
 Every discovered plugin's folder is on the version path, so revisions of a
-disabled plugin stay known, but only the kernel and the enabled plugins are
-upgraded: ``kernel@head``, then ``<plugin>@head`` in dependency order, all in
-one transaction.
+disabled plugin stay known, but only the kernel, the enabled plugins and their
+registered parts are upgraded: ``kernel@head``, then each ``<branch>@head`` in
+the order the site registers them, all in one transaction.
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ def upgrade(app: App) -> list[str]:
     """Bring the kernel's and every loaded plugin's tables up to date; returns the branches run."""
     cfg = _config(app)
     script = ScriptDirectory.from_config(cfg)
-    branches = [b for b in [KERNEL, *app.enabled_plugins] if _has_branch(script, b)]
+    branches = [b for b in app.units if _has_branch(script, b)]
     with app.engine.begin() as connection:
         cfg.attributes["connection"] = connection
         try:
@@ -81,6 +85,18 @@ def upgrade(app: App) -> list[str]:
         except CommandError as exc:
             raise SiteError(_("migration failed: {error}").format(error=exc)) from exc
     return branches
+
+
+def downgrade(app: App, branch: str) -> None:
+    """Remove a plugin's (or part's) tables: its migration branch down to its base, in one
+    transaction. Its data is gone; the other branches are left as they are."""
+    cfg = _config(app)
+    with app.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        try:
+            command.downgrade(cfg, f"{branch}@base")
+        except CommandError as exc:
+            raise SiteError(_("migration failed: {error}").format(error=exc)) from exc
 
 
 def schema_differences(app: App) -> list:
@@ -105,15 +121,17 @@ def make_revision(app: App, plugin: str, message: str, rev_id: str | None = None
     The plugin's first revision starts its branch and depends on the kernel's
     current head and on its dependencies' heads.
     """
+    owner = plugin.split(".", 1)[0]
     if plugin == KERNEL:
         version_path = MIGRATIONS_DIR / "versions"
         depends: list[str] = []
     else:
-        info = app.plugins.get(plugin)
-        if info is None or plugin not in app.enabled_plugins:
+        info = app.plugins.get(owner)
+        if info is None or plugin not in app.units:
             raise PluginError(_("plugin {name!r} is not enabled on this site").format(name=plugin))
         version_path = info.path / "migrations" / "versions"
-        depends = [KERNEL, *info.depends]
+        depends = [KERNEL, *info.depends] if plugin == owner else \
+            [KERNEL, owner, *app.part_needs(plugin)]
     version_path.mkdir(parents=True, exist_ok=True)
     # autogenerate insists that the database is at the head of every branch it
     # knows: show it the kernel, the enabled plugins and what the database holds
@@ -126,11 +144,11 @@ def make_revision(app: App, plugin: str, message: str, rev_id: str | None = None
     if str(version_path) not in locations:  # a plugin's first revision
         cfg.set_main_option("version_locations", os.pathsep.join([*locations, str(version_path)]))
     script = ScriptDirectory.from_config(cfg)
-    include_object = _only_tables({cls.__table__.name for cls in app.entities.get(plugin, [])})
+    include_object = _only_tables(set(app.registry.unit_tables.get(plugin, [])))
     first = not _has_branch(script, plugin)
     if rev_id is None:  # readable, ordered ids: repair_0001, repair_0002, ...
         count = sum(1 for rev in script.walk_revisions() if plugin in rev.branch_labels)
-        rev_id = f"{plugin}_{count + 1:04d}"
+        rev_id = f"{plugin.replace('.', '_')}_{count + 1:04d}"
     with app.engine.begin() as connection:
         cfg.attributes.update(connection=connection,
                               target_metadata=_target_metadata(app),

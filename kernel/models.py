@@ -1,7 +1,8 @@
 """Master data shared by every module: company, branches, employees, customers, equipment.
 
 Plugins reference these tables by name (``ForeignKey("customer.id")``) and
-relationships by class name; they never copy them.
+relationships by the class itself (``relationship(lambda: Customer)``), never by a
+bare class name that another plugin's class may share; they never copy them.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class Company(IdMixin, TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(50))
     tax_id: Mapped[str | None] = mapped_column(String(50))
 
-    branches: Mapped[list[Branch]] = relationship(back_populates="company")
+    branches: Mapped[list[Branch]] = relationship(lambda: Branch, back_populates="company")
 
 
 class Branch(IdMixin, TimestampMixin, CompanyMixin, Base):
@@ -94,7 +95,7 @@ class Branch(IdMixin, TimestampMixin, CompanyMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(50))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    company: Mapped[Company] = relationship(back_populates="branches")
+    company: Mapped[Company] = relationship(lambda: Company, back_populates="branches")
 
 
 class Employee(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
@@ -115,7 +116,7 @@ class Employee(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     email: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    branch: Mapped[Branch] = relationship()
+    branch: Mapped[Branch] = relationship(lambda: Branch)
 
 
 class Customer(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
@@ -134,15 +135,15 @@ class Customer(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     email: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
 
-    branch: Mapped[Branch] = relationship()
-    contacts: Mapped[list[CustomerContact]] = relationship(
-        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerContact.id"
+    branch: Mapped[Branch] = relationship(lambda: Branch)
+    contacts: Mapped[list[CustomerContact]] = relationship(lambda: CustomerContact,
+        back_populates="customer", cascade="all, delete-orphan", order_by=lambda: CustomerContact.id
     )
-    addresses: Mapped[list[CustomerAddress]] = relationship(
-        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerAddress.id"
+    addresses: Mapped[list[CustomerAddress]] = relationship(lambda: CustomerAddress,
+        back_populates="customer", cascade="all, delete-orphan", order_by=lambda: CustomerAddress.id
     )
-    equipment: Mapped[list[CustomerEquipment]] = relationship(
-        back_populates="customer", order_by="CustomerEquipment.id"
+    equipment: Mapped[list[CustomerEquipment]] = relationship(lambda: CustomerEquipment,
+        back_populates="customer", order_by=lambda: CustomerEquipment.id
     )
 
 
@@ -165,7 +166,7 @@ class CustomerContact(IdMixin, TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(200))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    customer: Mapped[Customer] = relationship(back_populates="contacts")
+    customer: Mapped[Customer] = relationship(lambda: Customer, back_populates="contacts")
 
 
 class CustomerAddress(IdMixin, TimestampMixin, Base):
@@ -186,7 +187,7 @@ class CustomerAddress(IdMixin, TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(50))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    customer: Mapped[Customer] = relationship(back_populates="addresses")
+    customer: Mapped[Customer] = relationship(lambda: Customer, back_populates="addresses")
 
 
 class CustomerEquipment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
@@ -207,8 +208,8 @@ class CustomerEquipment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base
     warranty_end: Mapped[dt.date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
 
-    customer: Mapped[Customer] = relationship(back_populates="equipment")
-    address: Mapped[CustomerAddress | None] = relationship()
+    customer: Mapped[Customer] = relationship(lambda: Customer, back_populates="equipment")
+    address: Mapped[CustomerAddress | None] = relationship(lambda: CustomerAddress)
 
     def in_warranty(self, on: dt.date) -> bool:
         """Whether the manufacturer's warranty covers ``on`` (the report date)."""

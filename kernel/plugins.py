@@ -200,6 +200,8 @@ class LoadedPlugins:
     depends: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: each registered part's needs: manager name -> plugins
     needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: every registered plugin and part in the order their hooks run (the kernel first)
+    sequence: list[str] = field(default_factory=list)
 
     def units(self, plugin: str) -> list[str]:
         """The manager names of ``plugin``'s hook implementations: itself, then its parts."""
@@ -223,6 +225,8 @@ class LoadedPlugins:
                 if self.pm.has_plugin(unit):
                     self.pm.unregister(name=unit)
             self.order.remove(name)
+            gone = set(self.units(name))
+            self.sequence = [u for u in self.sequence if u not in gone]
             self.parts.pop(name, None)
             self.failed[name] = why
             dropped.append(name)
@@ -235,6 +239,7 @@ class LoadedPlugins:
                     if name in self.needs.get(unit, ()):
                         self.pm.unregister(name=unit)
                         parts.remove(unit)
+                        self.sequence.remove(unit)
                         self.inactive.append(Inactive(owner, _("part {name}").format(
                             name=unit), self.needs[unit]))
         return dropped
@@ -405,6 +410,7 @@ def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str],
     loaded.pm.register(builtin, name=KERNEL)
     loaded.pm.hook.fixdesk_addhooks.call_historic(kwargs={"pluginmanager": loaded.pm})
     loaded.order = [KERNEL] + [u for u in ordered if "." not in u]
+    loaded.sequence = [KERNEL, *ordered]
     for unit in ordered:
         if "." in unit:
             loaded.parts.setdefault(loaded.owner(unit), []).append(unit)

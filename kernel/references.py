@@ -26,7 +26,12 @@ def entity_class(app, table: str):
 
 def reference_labels(ctx, app, spec: FieldInfo, ids) -> dict:
     """Labels of the records ``ids`` of ``spec``'s table that the user may see (one query)."""
-    cls = entity_class(app, spec.foreign)
+    return record_labels(ctx, app, spec.foreign, ids)
+
+
+def record_labels(ctx, app, table: str, ids) -> dict:
+    """Labels of the records ``ids`` of ``table`` that the user may see (one query)."""
+    cls = entity_class(app, table)
     ids = {i for i in ids if i is not None}
     if cls is None or not ids:
         return {}
@@ -107,7 +112,8 @@ def find_reference(ctx, app, table: str, text: str) -> tuple[int | None, str | N
 
 def resolve_references(ctx, app, info: EntityInfo, data: dict) -> dict[str, str]:
     """Turn references typed as a code or name (not an id) into ids, in the record's own
-    fields and in other plugins' (``{"plugin": {...}}``); problems by field (``field`` or
+    fields and in other plugins' (``{"plugin": {...}}``), and the records of links
+    (``{"entity": "customer", "id": "C0001"}``); problems by field (``field`` or
     ``plugin.field``; see :func:`find_reference`)."""
     errors = {}
     places = [("", data, info.field)]
@@ -118,6 +124,11 @@ def resolve_references(ctx, app, info: EntityInfo, data: dict) -> dict[str, str]
     for prefix, values, field_of in places:
         for name, value in list(values.items()):
             spec = field_of(name)
+            if spec is not None and spec.kind == "link":
+                problem = _resolve_link(ctx, app, values, name)
+                if problem:
+                    errors[prefix + name] = problem
+                continue
             if spec is None or not spec.foreign or value is None or \
                     str(value).strip().isdigit():
                 continue
@@ -128,3 +139,24 @@ def resolve_references(ctx, app, info: EntityInfo, data: dict) -> dict[str, str]
             else:
                 errors[prefix + name] = problem
     return errors
+
+
+def _resolve_link(ctx, app, values: dict, name: str) -> str | None:
+    """Turn the record of a link typed in a form (``{"entity": table, "id": an id, a
+    code, a name or a label}``) into its id; the problem when no single record of that
+    entity the user may see matches (the value is then left out)."""
+    value = values[name]
+    if not isinstance(value, dict) or not isinstance(value.get("entity"), str):
+        return None
+    entity, text = value["entity"], str(value.get("id", "")).strip()
+    if text.startswith("#") and text[1:].isdigit():  # the label of a record with no name
+        text = text[1:]
+    if text.isdigit() or entity_class(app, entity) is None:
+        values[name] = {"entity": entity, "id": text}  # the service checks the rest
+        return None
+    del values[name]
+    found, problem = find_reference(ctx, app, entity, text)
+    if found is None:
+        return problem
+    values[name] = {"entity": entity, "id": found}
+    return None

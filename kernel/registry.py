@@ -85,6 +85,8 @@ class Registry:
     classes: dict[str, type] = field(default_factory=dict)
     #: table → the plugin that owns it
     table_owners: dict[str, str] = field(default_factory=dict)
+    #: manager name of a plugin or part → the tables it registered (its migration branch's)
+    unit_tables: dict[str, list[str]] = field(default_factory=dict)
     roles: dict[str, Role] = field(default_factory=dict)
     permissions: dict[str, Permission] = field(default_factory=dict)
     settings: dict[str, Setting] = field(default_factory=dict)
@@ -172,6 +174,7 @@ def _collect(loaded: LoadedPlugins, plugins: dict[str, PluginInfo]) -> Registry:
                                       .format(table=table, other=registry.table_owners[table]))
                     registry.table_owners[table] = plugin
                     registry.classes[table] = cls
+                    registry.unit_tables.setdefault(unit, []).append(table)
                     classes.append(cls)
             registry.entities[plugin] = classes
     for plugin in loaded.order:
@@ -181,6 +184,11 @@ def _collect(loaded: LoadedPlugins, plugins: dict[str, PluginInfo]) -> Registry:
                 for unit in loaded.units(plugin):
                     for item in answer_of(loaded.pm, hook, unit) or []:
                         intake.take(hook, unit, item)
+            if plugin == KERNEL:  # submit, cancel, amend of the plugins' submittable documents
+                from kernel.lifecycle import lifecycle_actions
+
+                for item in lifecycle_actions(registry.classes):
+                    intake.take("fixdesk_actions", KERNEL, item)
             intake.commit()
     for table in registry.sections:
         registry.sections[table].sort(key=lambda s: (s.order, s.name))
@@ -239,6 +247,27 @@ class _Intake:
             raise Refused(_("{kind} {name}: the name must start with {prefix}").format(
                 kind=_(KINDS[kind]), name=name, prefix=self.plugin + separators[0]))
 
+    def _namespace_owner(self, key: str) -> str | None:
+        """Whose name a key starts with: the plugin owning the entity whose permission
+        prefix it starts with (``fdt_note.read``), else the installed plugin named by its
+        first part (``repair.urban_deadline_hours``); None for neutral keys."""
+        head = key.split(".", 1)[0]
+        for table, cls in self.registry.classes.items():
+            if getattr(cls, "__permission__", table) == head:
+                return self.registry.table_owners[table]
+        return self._owner_by_name(head)
+
+    def _in_namespace(self, kind: str, key: str, exempt: str = "") -> None:
+        """Refuse ``key`` when it starts with another plugin's name (or the name of
+        another plugin's entity), unless its part after the dot starts with ``exempt``."""
+        owner = self._namespace_owner(key)
+        if owner is None or owner == self.plugin or self.plugin == KERNEL:
+            return
+        if exempt and key.partition(".")[2].startswith(exempt):
+            return
+        raise Refused(_("{kind} {key} belongs to {other}").format(
+            kind=_(KINDS[kind]), key=key, other=owner))
+
     def _owner_by_name(self, table: str) -> str | None:
         """The installed plugin whose name prefixes ``table`` (the longest), if any."""
         found = [n for n in self.plugins if table == n or table.startswith(n + "_")]
@@ -286,13 +315,16 @@ class _Intake:
         return True
 
     def _permissions(self, permission: Permission) -> bool:
+        self._in_namespace("permission", permission.name, exempt=self.plugin + "_")
         taken = self.registry.permissions.get(permission.name)
         self._unique("permission", permission.name, permission.name,
                      taken and self.registry.owner(taken))
         return True
 
     def _settings(self, setting: Setting) -> bool:
-        if not setting.key.startswith("numbering."):
+        if setting.key.startswith("numbering."):
+            self._in_namespace("setting", setting.key.removeprefix("numbering."))
+        else:
             self._prefixed("setting", setting.key)
         taken = self.registry.settings.get(setting.key)
         self._unique("setting", setting.key, setting.key, taken and self.registry.owner(taken))

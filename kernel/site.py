@@ -169,6 +169,8 @@ class App:
         from kernel.db import make_engine, make_sessionmaker, utcnow
         from kernel.entities import collect as collect_exposed
         from kernel.i18n import add_catalogue
+        from kernel.lifecycle import install_guard as install_lifecycle_guard
+        from kernel.linked import install_link_guard
         from kernel.plugins import build_plugin_manager, discover
 
         self.site = site
@@ -204,6 +206,8 @@ class App:
         for factory in (self.sessions, self.write_sessions):
             install_audit(factory)
             install_branch_scope(factory, parents)
+            install_link_guard(factory, reg.classes)
+            install_lifecycle_guard(factory, reg.classes)
         for name in self.enabled_plugins:
             info = self.plugins.get(name)
             if info is not None and info.path is not None:
@@ -218,6 +222,16 @@ class App:
     def parts(self, plugin: str) -> list[str]:
         """The registered parts of ``plugin`` (``billing.invoicing``)."""
         return list(self._loaded.parts.get(plugin, []))
+
+    def part_needs(self, part: str) -> tuple[str, ...]:
+        """The partner plugins a registered part (``acme.repair``) needs."""
+        return tuple(self._loaded.needs.get(part, ()))
+
+    @property
+    def units(self) -> list[str]:
+        """Every registered plugin and part, in the order their hooks run (kernel first):
+        the migration branches of a site, where they have one."""
+        return list(self._loaded.sequence)
 
     @property
     def enabled_plugins(self) -> list[str]:
@@ -276,7 +290,8 @@ class App:
 
         from kernel.auth import PermissionTable, RoleGrant
 
-        return PermissionTable(self.declared_permissions, session.scalars(select(RoleGrant)))
+        return PermissionTable(self.declared_permissions, session.scalars(select(RoleGrant)),
+                               self.registry.roles.values())
 
     def template_override_dirs(self) -> list:
         """Folders searched before the kernel's templates: the site's, then each plugin's."""

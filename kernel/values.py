@@ -15,6 +15,7 @@ from typing import Any
 from kernel.db import Money
 from kernel.entities import FieldInfo
 from kernel.i18n import _
+from kernel.links import RecordLink, parse_link
 
 TRUE_WORDS = ("1", "true", "yes", "on", "是")
 FALSE_WORDS = ("0", "false", "no", "off", "否")
@@ -96,12 +97,16 @@ def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
             raise ValueError(_("must be one of: {choices}").format(choices=", ".join(
                 spec.choices)))
         return text
+    if kind == "link":  # its shape only: kernel.linked checks the record
+        return parse_link(value)
     return value
 
 
 def plain(value: Any) -> Any:
     """A column value as JSON: money and dates as strings (instants in UTC, ``…Z``), enums
-    as their value."""
+    as their value, links as ``{"entity": ..., "id": ...}``."""
+    if isinstance(value, RecordLink):
+        return {"entity": value.entity, "id": value.id}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Decimal):

@@ -4,6 +4,11 @@ The small plugins under ``tests/testplugins`` are installed for the whole run
 by putting that folder (with its ``.dist-info``) on ``sys.path`` and on
 ``PYTHONPATH`` for subprocesses: the kernel finds them through the
 ``fixdesk.plugins`` entry points like any other installed plugin.
+
+The plugin distributions under ``tests/distributions`` (third-party plugins that
+extend repair without importing it) are installed with pip, as a customer would,
+into a folder of their own that goes on the same paths; the folder is kept
+between runs for as long as their sources do not change.
 """
 
 from __future__ import annotations
@@ -21,10 +26,53 @@ TESTPLUGINS = TESTS / "testplugins"
 SUPPORT = TESTS / "support"
 PG_SERVER = os.environ.get("FIXDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/")
 
+DISTRIBUTIONS = TESTS / "distributions"
+
+
+def _installed_distributions() -> Path:
+    """The folder the test distributions are pip-installed into (once per change)."""
+    import hashlib
+    import shutil
+    import subprocess
+    import tempfile
+
+    sources = sorted(p for p in DISTRIBUTIONS.glob("*") if (p / "setup.cfg").is_file())
+    digest = hashlib.sha256()
+    for source in sources:
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and \
+                    ".egg-info" not in str(path) and "build" not in path.parts:
+                digest.update(str(path.relative_to(DISTRIBUTIONS)).encode())
+                digest.update(path.read_bytes())
+    target = Path(tempfile.gettempdir()) / f"fixdesk-test-dists-{digest.hexdigest()[:16]}"
+    if target.is_dir():
+        return target
+    work = Path(tempfile.mkdtemp(prefix="fixdesk-dists-"))
+    copies = []
+    for source in sources:  # build from copies: an in-tree build leaves build/ behind
+        copy = work / "src" / source.name
+        shutil.copytree(source, copy, ignore=shutil.ignore_patterns(
+            "build", "*.egg-info", "__pycache__"))
+        copies.append(str(copy))
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q",
+                           "--no-build-isolation", "--target", str(work / "target"), *copies],
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"installing the test distributions failed:\n{done.stderr}")
+    try:
+        os.replace(work / "target", target)
+    except OSError:  # another run installed them meanwhile
+        pass
+    shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+INSTALLED = _installed_distributions()
+sys.path.insert(0, str(INSTALLED))
 sys.path.insert(0, str(TESTPLUGINS))
 sys.path.insert(0, str(SUPPORT))
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(TESTPLUGINS), os.environ.get("PYTHONPATH")) if p)
+    p for p in (str(TESTPLUGINS), str(INSTALLED), os.environ.get("PYTHONPATH")) if p)
 os.environ["FIXDESK_LANG"] = "en"
 os.environ.pop("FIXDESK_SITE", None)
 
@@ -90,9 +138,14 @@ def site_templates(tmp_path_factory):
 def _demo_loaders(plugins) -> tuple:
     """The demo loaders of ``plugins`` as they are now: a test may replace one (the repair
     tests leave out the order history), and a site made with another is not the same."""
+    import importlib
+
     loaders = []
     for name in plugins:
-        module = sys.modules.get(f"plugins.{name}.demo")
+        try:  # imported here, so the key is the same before and after the first site
+            module = importlib.import_module(f"plugins.{name}.demo")
+        except ImportError:
+            module = None
         loaders.append((name, id(getattr(module, "load_demo", None))))
     return tuple(loaders)
 

@@ -170,12 +170,13 @@ def role():
 @click.argument("role_name", required=False)
 @pass_state
 def role_list(state: CliState, role_name):
-    from kernel.auth import ADMIN, ROLES
+    from kernel.auth import ADMIN, site_roles
 
     with state.context() as ctx:
         table = ctx.app.permissions(ctx.session)
-    for name in [role_name] if role_name else ROLES:
-        if name not in ROLES:
+        known = site_roles(ctx.app)
+    for name in [role_name] if role_name else known:
+        if name not in known:
             raise click.BadParameter(_("unknown role {role!r}").format(role=name))
         granted = _("everything") if name == ADMIN else \
             " ".join(sorted(table.by_role.get(name, ()))) or "-"

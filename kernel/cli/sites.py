@@ -91,15 +91,24 @@ def plugins():
 @plugins.command("list", help=_("Every installed plugin with its state on this site."))
 @pass_state
 def plugins_list(state: CliState):
+    """A line per installed plugin; under an enabled one, its parts and what of it waits for
+    partners that are not enabled (inactive, "needs repair")."""
     from kernel.plugins import discover
 
     site = state.site()
     found = discover()
     failed: dict[str, str] = {}
+    below: dict[str, list[tuple[str, str]]] = {}
     if site.config.plugins:
         app = site.start()
         failed = app.failed_plugins
         found = app.plugins
+        for name in app.enabled_plugins:
+            below[name] = [(_("part {name}").format(name=part), _("active"))
+                           for part in app.parts(name)]
+        for item in app.inactive:
+            below.setdefault(item.plugin, []).append(
+                (item.what, _("inactive (needs {plugins})").format(plugins=", ".join(item.needs))))
         app.close()
     rows = [(_("NAME"), _("STATE"), _("VERSION"), _("DEPENDS"), _("ERROR"))]
     for name, info in found.items():
@@ -115,6 +124,8 @@ def plugins_list(state: CliState):
     for row in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True))
                    + "  " + row[4])
+        for what, state_text in below.get(row[0], []):
+            click.echo(f"  - {what}: {state_text}")
 
 
 @plugins.command("enable", help=_("Enable a plugin and create its tables."))

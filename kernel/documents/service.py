@@ -127,11 +127,15 @@ def print_records(ctx, name: str, ids: list[int], *, locale: str | None = None,
                   workers: int | None = None, progress=None) -> bytes:
     """Print document ``name`` for the records ``ids`` as one PDF; every print is logged.
 
-    Reprints are marked as copies (副本 / COPY) on the paper.
+    Reprints are marked as copies (副本 / COPY) on the paper. A document whose plugin's
+    ``fixdesk_documents`` is switched off in the user's branch is not offered there.
     """
     from kernel.documents.batch import render_many
 
     document = get_document(ctx.app, name)
+    if not ctx.offers(document):  # its plugin's documents are switched off in this branch
+        raise NotFound(_("no document {name!r} (see: fixdesk print --list)").format(name=name),
+                       field="document")
     locale = paper_locale(ctx, locale)
     records = load_records(ctx, document, ids)
 

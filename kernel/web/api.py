@@ -61,6 +61,7 @@ def entity_router(info: EntityInfo) -> APIRouter:
     equality = {f.name: _filter_type(f) for f in info.fields}
     equality.update({f"{e.namespace}.{f.name}": _filter_type(f) for e in info.extensions
                      for f in e.fields})
+    equality.update({f"{f.name}__entity": str | None for f in info.fields if f.kind == "link"})
 
     def list_items(request: Request, q: str | None = Query(None, max_length=100),
                    sort: str | None = Query(None, max_length=200),
@@ -76,7 +77,10 @@ def entity_router(info: EntityInfo) -> APIRouter:
                           "(`field=value`, `field__gte`, `__lte`, `__gt`, `__lt`, `__ne`, "
                           "`__in=a,b`, `__contains`), other plugins' fields included "
                           "(`plugin.field=value`), search with `q`, sort with "
-                          "`sort=-created_at,name`.")
+                          "`sort=-created_at,name`. A link to any record is filtered as "
+                          "`entity:id`: `about=customer:12`, `about__ne=customer:12`, "
+                          "`about__in=customer:12,customer:15`, and `about__entity=customer` "
+                          "for every link to that entity (`about=` for no link).")
     # document the equality filters in OpenAPI
     list_items.__signature__ = _with_query_params(list_items, equality)
     router.add_api_route("", list_items, methods=["GET"], response_model=Page,

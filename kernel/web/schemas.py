@@ -23,7 +23,26 @@ from kernel.params import action_params
 MONEY_PATTERN = r"^-?\d+(\.\d{1,2})?$"
 
 
+class RecordLink(BaseModel):
+    """A link to one record of any entity (:mod:`kernel.links`): the entity's table and
+    the record's id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entity: str = Field(min_length=1, max_length=60, examples=["customer"])
+    id: int = Field(ge=1, le=2**31 - 1, examples=[12])
+
+
+def _link_note(spec: FieldInfo) -> dict:
+    """What OpenAPI says about a link field: the entities it may point to."""
+    if spec.targets:
+        return {"description": "a link to a record of " + ", ".join(spec.targets)}
+    return {"description": "a link to a record of any entity"}
+
+
 def _read_type(spec: FieldInfo) -> Any:
+    if spec.kind == "link":
+        return RecordLink | None if spec.nullable else RecordLink
     base = {"string": str, "text": str, "integer": int, "boolean": bool, "date": dt.date,
             "datetime": dt.datetime, "time": dt.time, "money": str, "json": Any}.get(spec.kind)
     if spec.kind == "enum":
@@ -40,6 +59,8 @@ def _write_type(spec: FieldInfo) -> tuple[Any, dict]:
         return str, constraints
     if spec.kind == "money":
         return str, {"pattern": MONEY_PATTERN, "examples": ["557.00"]}
+    if spec.kind == "link":
+        return RecordLink, _link_note(spec)
     if spec.kind == "enum":
         return Literal[spec.choices], {}
     if spec.kind == "integer" and spec.max_int is not None:

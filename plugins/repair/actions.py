@@ -14,7 +14,6 @@ from kernel import Action, Param
 from kernel.i18n import N_
 
 from . import dispatching, rules, services
-from .models import WorkOrder
 from .rules import Category, Status
 
 
@@ -98,7 +97,7 @@ COUNTERPART = Param("counterpart", label=N_("Handed over by/to"))
 
 def _action(name: str, title: str, func, permission: str,
             params: tuple[str | Param, ...] = (), available=None) -> Action:
-    return Action(entity=WorkOrder, name=name, title=title, func=func,
+    return Action(entity="repair_work_order", name=name, title=title, func=func,
                   permission=f"repair_work_order.{permission}",
                   available=available or _can(name), params=params)
 
@@ -135,8 +134,10 @@ ACTIONS = [
     _action("hard_to_repair", N_("Hard to repair"), services.hard_to_repair, "repair",
             (REASON,)),
     _action("add_part", N_("Add part"), _add_part, "repair",
-            (_required("description", label=N_("Part")), _required("quantity", "integer"),
-             _required("unit_cost", "money"), "part_code")),
+            (Param("part_code", label=N_("Part code"),
+                   help=N_("Known codes fill in the part and its cost (inventory).")),
+             Param("description", label=N_("Part")), _required("quantity", "integer"),
+             Param("unit_cost", "money"))),
     _action("return_part", N_("Return part"), _return_part, "repair",
             (_required("line_id", "integer", N_("Part line")), "reason")),
     _action("add_labour", N_("Add labour"), _add_labour, "repair",

@@ -24,7 +24,6 @@ from kernel.web.desk import action_form
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
 
 from . import customer_history, services
-from .models import WorkOrder
 from .rules import Category, Channel, Exclusion, ServiceMode
 
 PAGE = "/desk/repair_work_order/new"
@@ -32,7 +31,7 @@ TEMPLATE = "repair_register.html"
 
 #: the registration form, in the order the clerk asks (R1)
 REGISTER = Action(
-    entity=WorkOrder, name="register", title=N_("Register repair request"),
+    entity="repair_work_order", name="register", title=N_("Register repair request"),
     func=services.register, permission="repair_work_order.register", params=(
         Param("equipment", "reference", label=N_("Equipment"),
               reference="customer_equipment",

@@ -107,7 +107,18 @@ def suggest_engineers(ctx, order, skill: str | None = None, limit: int = 10) -> 
             "same_branch": same_branch, "skill_match": has_skill, "region_match": in_region,
             "open_orders": load, "reasons": [r.format(**values) for r in reasons]}))
     ranked.sort(key=lambda pair: pair[0])
-    return [{"rank": i, **row} for i, (_key, row) in enumerate(ranked[:limit], start=1)]
+    rows = _ranked_by_others(ctx, order, [row for _key, row in ranked])
+    return [{"rank": i, **row} for i, row in enumerate(rows[:limit], start=1)]
+
+
+def _ranked_by_others(ctx, order: WorkOrder, rows: list[dict]) -> list[dict]:
+    """``rows`` in the order another module prefers (``repair_rank_engineers``): the ids it
+    names first, the rest after them as repair ranked them."""
+    answer = ctx.hook.repair_rank_engineers(ctx=ctx, order=order, candidates=rows)
+    if not answer:
+        return rows
+    position = {employee_id: i for i, employee_id in enumerate(answer)}
+    return sorted(rows, key=lambda row: position.get(row["employee_id"], len(position)))
 
 
 def dispatch_queue(ctx, branch=None, limit: int = 200) -> list[WorkOrder]:

@@ -154,23 +154,24 @@ def gather_contract(ctx, contract: MaintenanceContract) -> dict:
 
 
 SERVICE_VOUCHER = Document(
-    name="repair.service_voucher", title=N_("Service voucher"), entity=WorkOrder,
+    name="repair.service_voucher", title=N_("Service voucher"), entity="repair_work_order",
     template="repair/service_voucher.html", gather=gather_order, paper="A5")
 REPAIR_CARD = Document(
-    name="repair.repair_card", title=N_("Repair card"), entity=WorkOrder,
+    name="repair.repair_card", title=N_("Repair card"), entity="repair_work_order",
     template="repair/repair_card.html", gather=gather_order, paper="A5")
 PRODUCT_RECEIPT = Document(
-    name="repair.product_receipt", title=N_("Product receipt"), entity=WorkOrder,
+    name="repair.product_receipt", title=N_("Product receipt"), entity="repair_work_order",
     template="repair/product_receipt.html", gather=gather_order, paper="receipt80")
 MAINTENANCE_RECORD = Document(
-    name="repair.maintenance_record", title=N_("Maintenance record sheet"), entity=WorkOrder,
+    name="repair.maintenance_record", title=N_("Maintenance record sheet"),
+    entity="repair_work_order",
     template="repair/maintenance_record.html", gather=gather_history, paper="A4")
 CONTRACT_EXPIRY_NOTICE = Document(
     name="repair.contract_expiry_notice", title=N_("Contract expiry notice"),
-    entity=MaintenanceContract, template="repair/contract_expiry_notice.html",
+    entity="repair_contract", template="repair/contract_expiry_notice.html",
     gather=gather_contract, paper="A4")
 SURVEY_CARD = Document(
-    name="repair.survey_card", title=N_("Customer survey card"), entity=WorkOrder,
+    name="repair.survey_card", title=N_("Customer survey card"), entity="repair_work_order",
     template="repair/survey_card.html", gather=gather_survey, paper="A5")
 
 DOCUMENTS = [SERVICE_VOUCHER, REPAIR_CARD, PRODUCT_RECEIPT, MAINTENANCE_RECORD,

@@ -10,7 +10,7 @@ from kernel import Action, Param
 from kernel.i18n import N_
 
 from . import callbacks, quality, rules
-from .models import Callback, CallbackStatus, CheckStatus, QualityCheck, WorkOrder
+from .models import CallbackStatus, CheckStatus
 
 LEVELS = ("4", "3", "2", "1")
 
@@ -33,7 +33,7 @@ def _rating(name: str, label: str) -> Param:
 
 
 FOLLOW_UP_ACTIONS = [
-    Action(entity=Callback, name="record_survey", title=N_("Record survey answers"),
+    Action(entity="repair_callback", name="record_survey", title=N_("Record survey answers"),
            func=callbacks.record_survey, permission="repair_callback.record",
            available=_callback_open, params=(
                _rating("attitude", N_("Service attitude")),
@@ -43,18 +43,18 @@ FOLLOW_UP_ACTIONS = [
                Param("comments", "text", label=N_("Suggestions or complaints")),
                Param("channel", "choice", label=N_("Answered by"), choices=("phone", "card")),
                Param("respondent", label=N_("Respondent")))),
-    Action(entity=Callback, name="no_answer", title=N_("No answer"),
+    Action(entity="repair_callback", name="no_answer", title=N_("No answer"),
            func=callbacks.no_answer, permission="repair_callback.record",
            available=_callback_open, params=(Param("note", label=N_("Note")),)),
-    Action(entity=Callback, name="decline", title=N_("Customer declines"),
+    Action(entity="repair_callback", name="decline", title=N_("Customer declines"),
            func=callbacks.decline, permission="repair_callback.record",
            available=_callback_open, params=(Param("note", label=N_("Note")),)),
-    Action(entity=QualityCheck, name="record_check", title=N_("Record check result"),
+    Action(entity="repair_quality_check", name="record_check", title=N_("Record check result"),
            func=quality.record_check, permission="repair_quality_check.check",
            available=_check_pending, params=(
                Param("passed", "boolean", label=N_("Passed"), required=True),
                Param("findings", "text", label=N_("Findings")))),
-    Action(entity=WorkOrder, name="spot_check", title=N_("Choose for spot check"),
+    Action(entity="repair_work_order", name="spot_check", title=N_("Choose for spot check"),
            func=quality.choose_for_check, permission="repair_quality_check.draw",
            available=_repaired, params=(Param("note", label=N_("Note")),)),
 ]

@@ -1,13 +1,49 @@
-"""Hooks the repair plugin offers to other plugins (added by ``fixdesk_addhooks``).
+"""What the repair plugin offers other plugins: its hooks (added by ``fixdesk_addhooks``)
+and, below, the names to extend it by.
 
-Implement them in another plugin without importing this one: define a function
-of the same name marked ``@hookimpl``. They are called through the branch's
+Implement the hooks in another plugin without importing this one: define a function
+of the same name marked ``@hookimpl`` (in a part that ``needs=("repair",)``, so it is
+registered only where repair is enabled). They are called through the branch's
 hook relay (``ctx.hook``), with keyword arguments, inside the transaction of the
 service that calls them: an exception in an implementation rolls the whole
 operation back. ``order`` is always a flushed
 :class:`plugins.repair.models.WorkOrder` (it has its id and number) whose
-status is already the new one; read it, do not change it (call the repair
-services instead). Unless said otherwise a hook returns nothing.
+status is already the new one; read it, do not change it (run repair's actions
+instead, below). Unless said otherwise a hook returns nothing.
+
+Three kinds of hooks:
+
+- **events** (``repair_order_*``, ``repair_parts_*``, ``repair_survey_answered``,
+  ``repair_quality_checked``) tell what happened. An event may reach an
+  implementation more than once for the same order: a job sent back for rework is
+  completed again (``repair_order_completed`` then says ``completion=2``), a cancelled
+  order reopened is cancelled again, a job is re-dispatched. Implementations must be
+  idempotent: key what they do on the order (one invoice per order, one commission
+  line per order and completion), never on the call.
+- **questions** (``firstresult``: ``repair_quote_requested``, ``repair_resolve_part``,
+  ``repair_override_deadline``, ``repair_rank_engineers``) ask other modules for an
+  answer; the first implementation that answers (not None) wins, in plugin order.
+  Without an answer repair does what it does alone.
+- **contributions**: ``repair_history_extra`` adds to the customer's history page.
+
+Names to extend repair by (never its classes):
+
+- entities: ``repair_work_order`` (with the ``number``, ``status``, ``category``,
+  ``branch_id``, ``customer_id``, ``equipment_id``, ``engineer_id`` fields),
+  ``repair_work_order_line`` (parts), ``repair_labour_entry``, ``repair_status_change``,
+  ``repair_contract``,
+  ``repair_appointment``, ``repair_callback``, ``repair_quality_check``. Extend them with
+  fields (``fixdesk_extensions``), form sections, list columns, actions and documents
+  named by these tables;
+- actions to run with ``ctx.run_action("repair_work_order", order_id, <name>, ...)``:
+  ``dispatch`` (engineer, appointment_at), ``pause`` (reason) and ``resume`` (inventory
+  resumes a job when its parts arrive), ``edit`` (urgent: emergency raises a job's
+  priority), ``wait_for_parts`` (reason), ``add_part`` (part_code, quantity, and
+  description/unit_cost unless ``repair_resolve_part`` answers), ``cancel`` (reason),
+  and the others listed by ``GET /api/v1/repair_work_order/{id}/<action>`` in the
+  API's documentation;
+- settings: ``repair.urban_deadline_hours``, ``repair.suburban_deadline_hours`` (per
+  branch), ``repair.repair_warranty_days``, …, ``fixdesk settings list``.
 
 Who is expected to implement what: inventory reserves, issues and takes back
 parts (``repair_parts_needed``, ``repair_parts_returned``); billing prices
@@ -117,13 +153,17 @@ def repair_quote_requested(ctx, order, lines: list, proposed: dict | None) -> di
 
 
 @hookspec
-def repair_order_completed(ctx, order) -> None:
+def repair_order_completed(ctx, order, completion: int) -> None:
     """Called when the repair is done and the report is written (R16): status
     ``completed`` (on site) or ``ready_for_pickup`` (carry-in). Billing invoices here.
+
+    Fires again when a job sent back for rework (a failed review or spot check, R17) is
+    completed again: invoice once per order, not once per call.
 
     :param ctx: the :class:`kernel.Context` of the transaction.
     :param order: the work order, with ``report_fault``, ``report_cause``,
         ``report_method``, its part lines and labour entries.
+    :param completion: 1 the first time the order is completed, 2 after one rework, ...
     """
 
 
@@ -184,6 +224,50 @@ def repair_quality_checked(ctx, order, check, passed: bool) -> None:
     :param order: the checked work order.
     :param check: the :class:`plugins.repair.models.QualityCheck` (``findings``).
     :param passed: whether the check passed.
+    """
+
+
+@hookspec(firstresult=True)
+def repair_resolve_part(ctx, order, code: str) -> dict | None:
+    """What a part code stands for (inventory knows its parts): asked when a part line is
+    added with a code but without a description or a unit cost. Stops at the first answer.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the work order the part is for (its branch says which warehouse).
+    :param code: the part code as typed (trimmed).
+    :return: ``{"description": str, "unit_cost": amount}`` (either may be missing:
+        then staff must give it), or None when the code is unknown to the plugin.
+    """
+
+
+@hookspec(firstresult=True)
+def repair_override_deadline(ctx, order, deadline) -> object | None:
+    """A different arrival deadline for a newly registered order (R6): emergency response
+    promises 2 working hours, a contract may promise less than the zone's. Asked once per
+    registration, after the order is numbered. Stops at the first answer.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param order: the new work order (``deadline_at`` is the zone's deadline, or None for
+        carry-in and internal jobs).
+    :param deadline: the zone's deadline (aware ``datetime``) or None.
+    :return: an aware ``datetime`` not before the order's ``reported_at``, or None to keep
+        the zone's deadline.
+    """
+
+
+@hookspec(firstresult=True)
+def repair_rank_engineers(ctx, order, candidates: list[dict]) -> list[int] | None:
+    """Rank the engineers to dispatch an order to (R7) another way: by commission earned,
+    a training plan, a customer's wish. Asked when the dispatch suggestions are made;
+    stops at the first answer.
+
+    :param ctx: the :class:`kernel.Context` of the request.
+    :param order: the work order to dispatch.
+    :param candidates: repair's own ranking, best first: dicts with ``employee_id``,
+        ``code``, ``name``, ``branch``, ``grade``, ``open_orders``, ``same_branch``,
+        ``skill_match``, ``region_match`` and ``reasons``.
+    :return: employee ids, best first (those left out follow in repair's order), or None
+        to keep repair's ranking.
     """
 
 

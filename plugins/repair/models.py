@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel import Base, BranchMixin, CompanyMixin, IdMixin, Money, TimestampMixin, UTCDateTime
 from kernel.i18n import N_
+from kernel.models import Branch, Customer, CustomerEquipment, Employee
 
 from .rules import (
     AuditResult,
@@ -170,20 +171,21 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     promised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     promise_flagged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    customer = relationship("Customer")
-    equipment = relationship("CustomerEquipment")
-    engineer = relationship("Employee")
-    branch = relationship("Branch")
-    contract: Mapped[MaintenanceContract | None] = relationship()
-    earlier_order: Mapped[WorkOrder | None] = relationship(remote_side="WorkOrder.id")
-    lines: Mapped[list[WorkOrderLine]] = relationship(
-        back_populates="order", order_by="WorkOrderLine.id")
-    labour: Mapped[list[LabourEntry]] = relationship(
-        back_populates="order", order_by="LabourEntry.id")
-    history: Mapped[list[StatusChange]] = relationship(
-        back_populates="order", order_by="StatusChange.id")
-    unit_log: Mapped[list[UnitLog]] = relationship(
-        back_populates="order", order_by="UnitLog.id")
+    customer = relationship(lambda: Customer)
+    equipment = relationship(lambda: CustomerEquipment)
+    engineer = relationship(lambda: Employee)
+    branch = relationship(lambda: Branch)
+    contract: Mapped[MaintenanceContract | None] = relationship(lambda: MaintenanceContract)
+    earlier_order: Mapped[WorkOrder | None] = relationship(
+        lambda: WorkOrder, remote_side=lambda: WorkOrder.id)
+    lines: Mapped[list[WorkOrderLine]] = relationship(lambda: WorkOrderLine,
+        back_populates="order", order_by=lambda: WorkOrderLine.id)
+    labour: Mapped[list[LabourEntry]] = relationship(lambda: LabourEntry,
+        back_populates="order", order_by=lambda: LabourEntry.id)
+    history: Mapped[list[StatusChange]] = relationship(lambda: StatusChange,
+        back_populates="order", order_by=lambda: StatusChange.id)
+    unit_log: Mapped[list[UnitLog]] = relationship(lambda: UnitLog,
+        back_populates="order", order_by=lambda: UnitLog.id)
 
     @property
     def active_lines(self) -> list[WorkOrderLine]:
@@ -224,7 +226,7 @@ class WorkOrderLine(IdMixin, TimestampMixin, Base):
     returned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     return_reason: Mapped[str | None] = mapped_column(String(300))
 
-    order: Mapped[WorkOrder] = relationship(back_populates="lines")
+    order: Mapped[WorkOrder] = relationship(lambda: WorkOrder, back_populates="lines")
 
     @property
     def amount(self) -> Decimal:
@@ -251,8 +253,8 @@ class LabourEntry(IdMixin, TimestampMixin, Base):
     minutes: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(String(300))
 
-    order: Mapped[WorkOrder] = relationship(back_populates="labour")
-    employee = relationship("Employee")
+    order: Mapped[WorkOrder] = relationship(lambda: WorkOrder, back_populates="labour")
+    employee = relationship(lambda: Employee)
 
     @property
     def hours(self) -> Decimal:
@@ -286,7 +288,7 @@ class StatusChange(IdMixin, Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
-    order: Mapped[WorkOrder] = relationship(back_populates="history")
+    order: Mapped[WorkOrder] = relationship(lambda: WorkOrder, back_populates="history")
 
 
 @_all_columns_readonly
@@ -317,9 +319,9 @@ class MaintenanceContract(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Ba
     #: when the expiry notice (保养到期通知书, R20) was issued; set once
     expiry_notice_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    customer = relationship("Customer")
-    items: Mapped[list[ContractEquipment]] = relationship(
-        back_populates="contract", order_by="ContractEquipment.id")
+    customer = relationship(lambda: Customer)
+    items: Mapped[list[ContractEquipment]] = relationship(lambda: ContractEquipment,
+        back_populates="contract", order_by=lambda: ContractEquipment.id)
 
 
 @_all_columns_readonly
@@ -338,8 +340,9 @@ class ContractEquipment(IdMixin, TimestampMixin, Base):
     contract_id: Mapped[int] = mapped_column(ForeignKey("repair_contract.id"), index=True)
     equipment_id: Mapped[int] = mapped_column(ForeignKey("customer_equipment.id"), index=True)
 
-    contract: Mapped[MaintenanceContract] = relationship(back_populates="items")
-    equipment = relationship("CustomerEquipment")
+    contract: Mapped[MaintenanceContract] = relationship(lambda: MaintenanceContract,
+                                                         back_populates="items")
+    equipment = relationship(lambda: CustomerEquipment)
 
 
 class UnitDirection(enum.StrEnum):
@@ -377,7 +380,7 @@ class UnitLog(IdMixin, TimestampMixin, Base):
     counterpart: Mapped[str | None] = mapped_column(String(100))
     condition: Mapped[str | None] = mapped_column(String(500))
 
-    order: Mapped[WorkOrder] = relationship(back_populates="unit_log")
+    order: Mapped[WorkOrder] = relationship(lambda: WorkOrder, back_populates="unit_log")
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -419,8 +422,8 @@ class Appointment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     #: when it stopped being booked (kept, rescheduled, cancelled)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    order: Mapped[WorkOrder] = relationship()
-    engineer = relationship("Employee")
+    order: Mapped[WorkOrder] = relationship(lambda: WorkOrder)
+    engineer = relationship(lambda: Employee)
 
 
 class CallbackStatus(enum.StrEnum):
@@ -498,8 +501,8 @@ class Callback(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     link_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     link_sent_to: Mapped[str | None] = mapped_column(String(200))
 
-    order: Mapped[WorkOrder] = relationship()
-    engineer = relationship("Employee")
+    order: Mapped[WorkOrder] = relationship(lambda: WorkOrder)
+    engineer = relationship(lambda: Employee)
 
     @property
     def ratings(self) -> tuple[int | None, ...]:
@@ -557,8 +560,8 @@ class QualityCheck(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     checked_by: Mapped[str | None] = mapped_column(String(100))
     findings: Mapped[str | None] = mapped_column(Text)
 
-    order: Mapped[WorkOrder] = relationship()
-    engineer = relationship("Employee")
+    order: Mapped[WorkOrder] = relationship(lambda: WorkOrder)
+    engineer = relationship(lambda: Employee)
 
 
 #: the plugin's entities, in the order their tables are created

@@ -13,6 +13,8 @@ from . import hookspecs
 ALL_ROLES = ("branch_manager", "service_supervisor", "front_desk", "engineer",
              "warehouse_keeper", "accountant")
 SUPERVISORS = ("branch_manager", "service_supervisor")
+#: the title in manifest.toml, here so that the catalogue translates it
+TITLE = N_("Repair")
 
 #: (entity, action) → roles that get it by default (admins hold every permission)
 PERMISSIONS = {

@@ -124,6 +124,19 @@ def deadline_for(ctx, branch: Branch, reported_at: dt.datetime) -> dt.datetime:
     return rules.arrival_deadline(calendar_for(ctx, branch), reported_at, hours)
 
 
+def _ask_for_deadline(ctx, order: WorkOrder) -> None:
+    """Let another module set a new order's arrival deadline (``repair_override_deadline``:
+    emergency response, contracts that promise less than the zone's hours)."""
+    answer = ctx.hook.repair_override_deadline(ctx=ctx, order=order, deadline=order.deadline_at)
+    if answer is None:
+        return
+    if not isinstance(answer, dt.datetime) or answer.tzinfo is None or \
+            answer < order.reported_at:
+        raise TypeError(f"repair_override_deadline answered {answer!r}: an aware datetime "
+                        "not before the report is needed")
+    order.deadline_at = answer.astimezone(dt.UTC)
+
+
 def register(ctx, *, fault_description: str, channel: str, customer=None, equipment=None,
              reported_at=None, contact_name: str | None = None, phone: str | None = None,
              address: str | None = None, model: str | None = None,
@@ -231,6 +244,7 @@ def register(ctx, *, fault_description: str, channel: str, customer=None, equipm
     )
     ctx.session.add(order)
     ctx.session.flush()
+    _ask_for_deadline(ctx, order)
     record_event(ctx, order, "register", None, reason, {
         "category": category, "basis": basis, "deadline_at": order.deadline_at})
     ctx.hook.repair_order_registered(ctx=ctx, order=order)
@@ -526,13 +540,21 @@ def hard_to_repair(ctx, order, reason: str | None = None) -> WorkOrder:
 
 def add_part(ctx, order, description: str | None = None, quantity=None, unit_cost=None,
              part_code: str | None = None) -> WorkOrderLine:
-    """Add a part to the order (R24): ``repair_parts_needed`` lets inventory reserve it."""
+    """Add a part to the order (R24): ``repair_parts_needed`` lets inventory reserve it.
+
+    A part code without a description or unit cost is looked up with the question
+    ``repair_resolve_part`` (inventory knows its parts); staff's own values win."""
     order = load_order(ctx, order, "repair")
     check_move(order, "add_part")
+    code = text(part_code, "part_code", required=False, max_length=50)
+    if code and (description in (None, "") or unit_cost in (None, "")):
+        known = ctx.hook.repair_resolve_part(ctx=ctx, order=order, code=code) or {}
+        description = known.get("description") if description in (None, "") else description
+        unit_cost = known.get("unit_cost") if unit_cost in (None, "") else unit_cost
     line = WorkOrderLine(
         order_id=order.id, description=text(description, "description", max_length=200),
-        part_code=text(part_code, "part_code", required=False, max_length=50),
-        quantity=positive_int(quantity, "quantity"), unit_cost=money(unit_cost, "unit_cost"))
+        part_code=code, quantity=positive_int(quantity, "quantity"),
+        unit_cost=money(unit_cost, "unit_cost"))
     ctx.session.add(line)
     ctx.session.flush()
     ctx.session.refresh(order, ["lines"])
@@ -600,7 +622,8 @@ def complete(ctx, order, method: str | None = None, cause: str | None = None,
     order.report_fault, order.report_cause, order.report_method = fault, cause, method
     order.completed_at = now_utc(ctx)
     move(ctx, order, "complete", target)
-    ctx.hook.repair_order_completed(ctx=ctx, order=order)
+    completion = sum(1 for change in order.history if change.event == "complete")
+    ctx.hook.repair_order_completed(ctx=ctx, order=order, completion=completion)
     return order
 
 

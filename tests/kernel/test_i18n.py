@@ -62,7 +62,8 @@ def _plugin_catalogue(manifest: Path) -> Catalogue:
 
 KERNEL = Catalogue("fixdesk", ROOT / "babel.cfg", ROOT, ROOT / "kernel" / "locale")
 CATALOGUES = [KERNEL, *map(_plugin_catalogue, sorted(ROOT.glob("plugins/*/manifest.toml"))),
-              _plugin_catalogue(HELLO / "manifest.toml")]
+              _plugin_catalogue(HELLO / "manifest.toml"),
+              *map(_plugin_catalogue, sorted(ROOT.glob("tests/distributions/*/*/manifest.toml")))]
 PLUGIN_CATALOGUES = [c for c in CATALOGUES if c is not KERNEL]
 by_catalogue = pytest.mark.parametrize("catalogue", CATALOGUES, ids=[c.domain for c in CATALOGUES])
 

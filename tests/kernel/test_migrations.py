@@ -9,7 +9,7 @@ from kernel import migrate
 from kernel.site import Site
 
 COMBINATIONS = [[], ["fdt_notes"], ["fdt_notes", "fdt_tags"],
-                ["fdt_alpha", "fdt_notes", "fdt_tags"]]
+                ["fdt_alpha", "fdt_notes", "fdt_tags"], ["fdt_links"], ["fdt_links", "fdt_notes"]]
 
 
 @pytest.mark.parametrize("plugins", COMBINATIONS, ids=lambda p: "+".join(p) or "kernel")

@@ -72,7 +72,8 @@ def form_blocks(ctx, info: EntityInfo, record, control) -> list[dict]:
     control builder). Each block: ``title``, ``summary`` (label, text), ``columns``
     and ``rows`` (child rows: cells with ``text`` and ``url``), ``note``, ``controls``
     of the plugin's fields and whether they can be ``editable`` (saved with the block's
-    own form). Extension fields no section names get a block of their plugin.
+    own form). Extension fields no section names join their plugin's first section, or
+    get a block of their own when the plugin has no section here.
     """
     extensions = {e.namespace: e for e in records.extensions_of(ctx, info)}
     placed: set[tuple[str, str]] = set()
@@ -94,9 +95,17 @@ def form_blocks(ctx, info: EntityInfo, record, control) -> list[dict]:
             blocks.append(block)
     for namespace, extension in extensions.items():
         rest = [f.name for f in extension.fields if (namespace, f.name) not in placed]
-        if rest:
+        if not rest:
+            continue
+        own = next((b for b in blocks if b["namespace"] == namespace), None)
+        if own is None:  # the plugin has no section here: its fields get a block
             blocks.append(_block(ctx, f"{namespace}.fields", _(extension.title), extension,
                                  rest, control))
+        else:  # the rest of its fields join its first section
+            own["controls"] += [control(extension, extension.field(n), own["can_write"])
+                                for n in rest]
+            own["editable"] = own["editable"] or any(not c["readonly"]
+                                                     for c in own["controls"])
     return blocks
 
 
@@ -106,7 +115,7 @@ def _block(ctx, name: str, title: str, extension: ExtensionInfo | None, names: l
     controls = [control(extension, extension.field(n), editable) for n in names] \
         if extension is not None else []
     return {"name": name, "title": title, "summary": [], "columns": [], "rows": [],
-            "note": None, "empty": None, "controls": controls,
+            "note": None, "empty": None, "controls": controls, "can_write": editable,
             "editable": editable and any(not c["readonly"] for c in controls),
             "namespace": extension.namespace if extension is not None else None}
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from kernel import records
 from kernel.entities import EntityInfo
 from kernel.spreadsheet import SheetColumn, workbook
-from kernel.web.desk import fields
+from kernel.web.desk import fields, links
 
 #: the most rows one export holds (an export is a report, not a backup)
 MAX_EXPORT_ROWS = 10_000
@@ -36,6 +36,7 @@ def matching_rows(ctx, info: EntityInfo, filters: dict, q: str, sort: str):
         refs = {spec.name: fields.reference_labels(ctx, ctx.app, spec,
                                                    [getattr(r, spec.name) for r in rows])
                 for spec in refs_specs}
+        refs.update(links.column_labels(ctx, export_fields(info), rows))
         yield rows, refs
         offset += len(rows)
         if offset >= total:
@@ -54,7 +55,7 @@ def _cell(spec, value, tz, refs):
         return value
     if isinstance(value, dt.datetime):
         return fields.local(value, tz).replace(tzinfo=None)
-    return fields.display(spec, value, tz)
+    return fields.display(spec, value, tz, refs)
 
 
 def _text(spec, value, tz, refs) -> str:

@@ -32,6 +32,7 @@ from kernel.references import (  # noqa: F401 - the desk's names for them
     resolve_references,
 )
 from kernel.values import with_zone
+from kernel.web.desk import links
 
 #: fields the desk never shows in forms (the site has one company)
 HIDDEN_IN_FORMS = frozenset({"company_id"})
@@ -72,6 +73,8 @@ def display(spec: FieldInfo, value: Any, tz, refs: dict | None = None) -> str:
     """``value`` of ``spec`` as text for people (enums translated, instants in the site's zone)."""
     if value is None or value == "":
         return ""
+    if spec.kind == "link":  # refs: the labels of linked records (kernel.linked)
+        return links.text(value, refs)
     if spec.foreign and refs is not None:
         return refs.get(value) or f"#{value}"
     if spec.kind == "enum":
@@ -161,6 +164,13 @@ def parse_form(info: EntityInfo, form, tz, *, creating: bool,
             value = form.get(key) is not None
             raw[key] = "1" if value else ""
             target[spec.name] = value
+            continue
+        if spec.kind == "link":  # an entity chosen and a record typed
+            value, raw[key], problem = links.from_form(form, key)
+            if problem:
+                errors[key] = problem
+            else:
+                target[spec.name] = value
             continue
         text = str(form.get(key, ""))
         raw[key] = text

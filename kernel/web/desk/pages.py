@@ -17,12 +17,12 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from kernel import records
-from kernel.auth import ADMIN
+from kernel.auth import ADMIN, role_title
 from kernel.entities import EntityInfo
 from kernel.errors import Conflict, FixdeskError, NotFound, ValidationError
 from kernel.i18n import N_, _
 from kernel.web.deps import app_of
-from kernel.web.desk import action_form, contributed, fields
+from kernel.web.desk import action_form, contributed, fields, lifecycle, links
 from kernel.web.desk.export import MAX_EXPORT_ROWS, matching_rows, to_csv, to_xlsx
 from kernel.web.desk.listing import OPERATORS, PAGE_SIZES, ListState, service_filters
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
@@ -144,6 +144,7 @@ def list_page(request: Request, ctx, info: EntityInfo) -> Response:
     refs = {spec.name: fields.reference_labels(ctx, app, spec,
                                                [getattr(r, spec.name) for r in rows])
             for spec in columns if spec.foreign}
+    refs.update(links.column_labels(ctx, columns, rows))  # one query per linked entity
     linkable = {spec.name: spec.foreign for spec in columns
                 if spec.foreign in app.exposed and can(app.exposed[spec.foreign].perm("read"))}
     table = []
@@ -154,6 +155,7 @@ def list_page(request: Request, ctx, info: EntityInfo) -> Response:
             text = fields.display(spec, value, tz, refs.get(spec.name))
             url = f"/desk/{linkable[spec.name]}/{value}" if spec.name in linkable and \
                 value is not None and value in refs.get(spec.name, {}) else None
+            url = url or links.url(spec, value, refs.get(spec.name))
             cells.append({"text": text, "url": url, "kind": spec.kind})
         for column in extra:
             cells.append({"text": extra_cells[column.name][record.id], "url": None,
@@ -217,6 +219,8 @@ def field_control(ctx, info: EntityInfo, spec, *, name: str, label: str, value: 
                "value": value, "required": not spec.nullable and spec.kind != "boolean",
                "max_length": spec.max_length, "error": error, "options": None,
                "lookup": None, "readonly": spec.readonly or not editable}
+    if spec.kind == "link":
+        return links.link_control(ctx, spec, control)
     if spec.kind == "enum":
         control["options"] = [(c, _(c)) for c in spec.choices]
     elif spec.foreign:
@@ -253,8 +257,8 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
     base = f"/desk/{info.name}"
     errors = dict(errors or {})
     editable = bool(fields.form_fields(info)) and (
-        can(info.perm("update")) and info.offers("update") if record is not None
-        else can(info.perm("create")) and info.offers("create"))
+        can(info.perm("update")) and info.offers("update") and not lifecycle.frozen(record)
+        if record is not None else can(info.perm("create")) and info.offers("create"))
     controls = []
     for spec in fields.form_fields(info):
         if raw is not None and spec.name in raw:
@@ -280,7 +284,8 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
         control = field_control(ctx, info, spec, name=name,
                                 label=contributed.extension_label(extension, spec), value=value,
                                 error=errors.pop(name, None), editable=can_write)
-        refs = fields.reference_labels(ctx, app, spec, [current]) if spec.foreign else None
+        refs = fields.reference_labels(ctx, app, spec, [current]) if spec.foreign else \
+            links.labels_of(ctx, spec, [current])
         control["text"] = fields.display(spec, current, tz, refs)
         return control
 
@@ -291,7 +296,8 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
     if record is not None:
         for spec in fields.readonly_fields(info):
             value = getattr(record, spec.name)
-            refs = fields.reference_labels(ctx, app, spec, [value]) if spec.foreign else None
+            refs = fields.reference_labels(ctx, app, spec, [value]) if spec.foreign else \
+                links.labels_of(ctx, spec, [value])
             details.append({"label": fields.label(info, spec.name),
                             "text": fields.display(spec, value, tz, refs)})
         failed = failed_action or {}
@@ -319,7 +325,9 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
                 for name, message in errors.items()],
         problem=problem, actions=actions, documents=documents, audit=audit, related=related,
         blocks=blocks,
-        deletable=record is not None and info.deletable and can(info.perm("delete")),
+        deletable=record is not None and info.deletable and can(info.perm("delete"))
+        and not lifecycle.frozen(record),
+        document_state=lifecycle.document_state(ctx, info, record),
         action_url=f"{base}/{record.id}" if record is not None else f"{base}/new",
         notice=_notice(request), field_names=[c["name"] for c in controls],
         can_create=creatable(info, can))
@@ -411,10 +419,12 @@ def router() -> APIRouter:
             admin = ADMIN in user.roles
             return render(request, "home.html", ctx=ctx, title=_("Home"),
                           modules=home_modules(ctx), user=user,
-                          branch=user.home_branch, roles=[_(r) for r in user.roles],
-                          plugins=[(n, app.plugins[n].title or n, app.plugins[n].version)
+                          branch=user.home_branch,
+                          roles=[role_title(app, r) for r in user.roles],
+                          plugins=[(n, _(app.plugins[n].title or n), app.plugins[n].version)
                                    for n in app.enabled_plugins] if admin else [],
-                          failed=app.failed_plugins if admin else {})
+                          failed=app.failed_plugins if admin else {},
+                          inactive=app.inactive if admin else [])
 
     @routes.get("/desk")
     def desk_root():
@@ -561,8 +571,10 @@ def router() -> APIRouter:
         try:
             with desk_context(request, csrf=form.get("csrf")) as ctx:
                 records.get_record(ctx, info, record_id)
-                run_action(ctx, info.name, record_id, name, **raw)
-            return redirect(f"/desk/{info.name}/{record_id}?done=action&action={name}")
+                result = run_action(ctx, info.name, record_id, name, **raw)
+                # an action that makes another record of the entity (amend) shows that one
+                shown = result.id if isinstance(result, info.cls) else record_id
+            return redirect(f"/desk/{info.name}/{shown}?done=action&action={name}")
         except FixdeskError as exc:
             # a record the service did not find is the user's input when it names a param
             if not isinstance(exc, ValidationError | Conflict) and exc.field not in raw:

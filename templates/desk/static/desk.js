@@ -72,6 +72,7 @@
     input.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(function () {
+        if (!input.getAttribute("data-lookup")) { return; }  // a link with no entity chosen yet
         fetch(input.getAttribute("data-lookup") + "?q=" + encodeURIComponent(input.value), { credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.json() : []; })
           .then(function (items) {
@@ -84,6 +85,17 @@
           })
           .catch(function () {});
       }, 200);
+    });
+  });
+
+  // a link to any record: the entity chosen is where its record box looks records up
+  document.querySelectorAll("select[data-link-entity]").forEach(function (select) {
+    var input = document.getElementById(select.getAttribute("data-link-entity"));
+    select.addEventListener("change", function () {
+      var option = select.options[select.selectedIndex];
+      input.setAttribute("data-lookup", option.getAttribute("data-lookup") || "");
+      var list = document.getElementById(input.getAttribute("list"));
+      if (list) { list.textContent = ""; }
     });
   });
 
