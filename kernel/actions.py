@@ -59,6 +59,16 @@ def load_record(ctx, entity: str, record: Any):
     return found
 
 
+def _not_now(action: Action, record) -> str:
+    """Why ``action`` is refused for ``record``: its state, when the record has one."""
+    state = getattr(record, "docstatus", None) or getattr(record, "status", None)
+    if state is None:
+        return _("{action} is not possible in the record's current state").format(
+            action=_(action.title))
+    return _("{action} is not possible while the record is {state}").format(
+        action=_(action.title), state=_(str(getattr(state, "value", state))))
+
+
 def run_action(ctx, entity: str, record: Any, name: str, **params):
     """Run action ``name`` on ``record`` (a record of ``entity``, or its id) with
     ``params`` (text or typed values, as the API, a form or a plugin gives them).
@@ -74,8 +84,7 @@ def run_action(ctx, entity: str, record: Any, name: str, **params):
     found = load_record(ctx, entity, record)
     ctx.require(action.permission, found)
     if not action.available(found):
-        raise Conflict(_("{action} is not possible in the record's current state").format(
-            action=_(action.title)))
+        raise Conflict(_not_now(action, found))
     values = read_params(ctx, action_params(ctx.app.exposed.get(entity), action), params)
     result = action.func(ctx, found, **values)
     ctx.session.flush()

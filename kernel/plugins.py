@@ -122,6 +122,25 @@ def discover() -> dict[str, PluginInfo]:
     return dict(sorted(found.items()))
 
 
+def in_order(units: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """Names of ``units`` (name, what it comes after) so each comes after those it names
+    that are among them; name breaks ties. Units in a cycle are left out."""
+    names = {n for n, _d in units}
+    blockers = {n: {d for d in deps if d in names} for n, deps in units}
+    ready = [n for n, deps in blockers.items() if not deps]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        name = heapq.heappop(ready)
+        order.append(name)
+        for other, deps in blockers.items():
+            if name in deps:
+                deps.discard(name)
+                if not deps:
+                    heapq.heappush(ready, other)
+    return order
+
+
 def dependency_order(plugins: dict[str, PluginInfo], names: Iterable[str]) -> list[str]:
     """``names`` sorted so every plugin comes after its dependencies; name breaks ties.
 
@@ -135,18 +154,7 @@ def dependency_order(plugins: dict[str, PluginInfo], names: Iterable[str]) -> li
         if missing:
             raise PluginError(_("{name} depends on {missing}, which is not enabled").format(
                 name=name, missing=", ".join(missing)))
-    blockers = {n: set(plugins[n].depends) for n in wanted}
-    ready = [n for n, deps in blockers.items() if not deps]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        name = heapq.heappop(ready)
-        order.append(name)
-        for other, deps in blockers.items():
-            if name in deps:
-                deps.discard(name)
-                if not deps:
-                    heapq.heappush(ready, other)
+    order = in_order([(n, plugins[n].depends) for n in wanted])
     if len(order) != len(wanted):
         cycle = sorted(wanted - set(order))
         raise PluginError(_("dependency cycle between plugins: {names}").format(
@@ -293,25 +301,6 @@ def _resolve_hooks(part, module):
     return importlib.import_module(part.hooks, package=package)
 
 
-def _in_order(units: list[tuple[str, tuple[str, ...]]]) -> list[str]:
-    """Names of ``units`` (name, what it comes after) so each comes after those it names
-    that are among them; name breaks ties."""
-    names = {n for n, _d in units}
-    blockers = {n: {d for d in deps if d in names} for n, deps in units}
-    ready = [n for n, deps in blockers.items() if not deps]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        name = heapq.heappop(ready)
-        order.append(name)
-        for other, deps in blockers.items():
-            if name in deps:
-                deps.discard(name)
-                if not deps:
-                    heapq.heappush(ready, other)
-    return order
-
-
 def _fail_registration(scratch, failed, info, name, error) -> None:
     for unit in [u for u in scratch.list_name_plugin() if u[0] == name
                  or u[0].startswith(name + ".")]:
@@ -356,9 +345,18 @@ def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str],
             scratch.register(module, name=name)
             found = []
             for part in answer_of(scratch, "fixdesk_parts", name) or []:
+                unlisted = [n for n in part.needs
+                            if n not in info.integrates and n not in info.depends]
+                if unlisted:
+                    raise PluginError(_("part {part} needs {names}, which manifest.toml does "
+                                       "not name in integrates").format(
+                                           part=part.name, names=", ".join(unlisted)))
                 hooks = _resolve_hooks(part, module)
                 found.append((part, hooks))
             parts[name] = found
+        except PluginError as exc:
+            _fail_registration(scratch, failed, info, name, exc.message)
+            continue
         except (pluggy.PluginValidationError, ValueError) as exc:
             _fail_registration(scratch, failed, info, name,
                                _("invalid hooks: {error}").format(error=exc))
@@ -404,7 +402,7 @@ def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str],
             objects[unit] = hooks
             loaded.needs[unit] = part.needs
             units.append((unit, (name, *part.needs)))
-    ordered = [u for u in _in_order(units) if loaded.owner(u) in usable]
+    ordered = [u for u in in_order(units) if loaded.owner(u) in usable]
     for unit in reversed(ordered):
         loaded.pm.register(objects[unit], name=unit)
     loaded.pm.register(builtin, name=KERNEL)

@@ -177,6 +177,10 @@ def _collect(loaded: LoadedPlugins, plugins: dict[str, PluginInfo]) -> Registry:
                     registry.unit_tables.setdefault(unit, []).append(table)
                     classes.append(cls)
             registry.entities[plugin] = classes
+    for plugin in loaded.order:  # what the entities declare about others, by table
+        with _blame(plugin):
+            for cls in registry.entities[plugin]:
+                _check_declarations(cls, registry.classes)
     for plugin in loaded.order:
         with _blame(plugin):
             intake = _Intake(registry, plugin, loaded, plugins)
@@ -193,6 +197,26 @@ def _collect(loaded: LoadedPlugins, plugins: dict[str, PluginInfo]) -> Registry:
     for table in registry.sections:
         registry.sections[table].sort(key=lambda s: (s.order, s.name))
     return registry
+
+
+def _check_declarations(cls: type, classes: dict[str, type]) -> None:
+    """Refuse an entity whose class names a parent that is not an entity of the site
+    (``__branch_parent__``, ``__submittable_parent__``) or declares a link wrongly."""
+    from kernel.lifecycle import is_submittable
+    from kernel.links import links_of
+
+    for attribute in ("__branch_parent__", "__submittable_parent__"):
+        declared = getattr(cls, attribute, None)
+        if declared is None:
+            continue
+        parent = classes.get(declared[1]) if isinstance(declared[1], str) else declared[1]
+        if parent is None or (attribute == "__submittable_parent__"
+                              and not is_submittable(parent)):
+            raise Refused(_("entity {table}: {attribute} names {parent}, which is not such an "
+                            "entity of this site").format(table=cls.__tablename__,
+                                                          attribute=attribute,
+                                                          parent=declared[1]))
+    links_of(cls)  # a link declared under another name raises here
 
 
 #: the kinds of contributions, as people read them in refusals
@@ -406,31 +430,29 @@ class _Intake:
             raise Refused(_("{what}: {plugin} has no field {name} on {table}").format(
                 what=what, plugin=self.plugin, name=name, table=table))
 
-    def _form_sections(self, section: FormSection) -> bool:
-        what = _("form section {name}").format(name=section.name)
-        self._prefixed("form section", section.name)
-        if not self._target(section.entity, what):
+    def _desk_contribution(self, kind: str, item, what: str, placed: dict,
+                           fields: tuple[str, ...]) -> bool:
+        """A form section or list column: named after the plugin, about an entity of the
+        site, naming only the plugin's own extension fields, once per entity."""
+        self._prefixed(kind, item.name)
+        if not self._target(item.entity, what):
             return False
-        for name in section.fields:
-            self._extension_field(section.entity, name, what)
-        taken = next((s for s in self.registry.sections.get(section.entity, [])
-                      if s.name == section.name), None)
-        self._unique("form section", (section.entity, section.name), section.name,
+        for name in fields:
+            self._extension_field(item.entity, name, what)
+        taken = next((x for x in placed.get(item.entity, []) if x.name == item.name), None)
+        self._unique(kind, (item.entity, item.name), item.name,
                      taken and self.registry.owner(taken))
         return True
 
+    def _form_sections(self, section: FormSection) -> bool:
+        return self._desk_contribution(
+            "form section", section, _("form section {name}").format(name=section.name),
+            self.registry.sections, section.fields)
+
     def _list_columns(self, column: ListColumn) -> bool:
-        what = _("list column {name}").format(name=column.name)
-        self._prefixed("list column", column.name)
-        if not self._target(column.entity, what):
-            return False
-        if column.field is not None:
-            self._extension_field(column.entity, column.field, what)
-        taken = next((c for c in self.registry.columns.get(column.entity, [])
-                      if c.name == column.name), None)
-        self._unique("list column", (column.entity, column.name), column.name,
-                     taken and self.registry.owner(taken))
-        return True
+        return self._desk_contribution(
+            "list column", column, _("list column {name}").format(name=column.name),
+            self.registry.columns, (column.field,) if column.field else ())
 
     def _routers(self, _router: Any) -> bool:
         return True

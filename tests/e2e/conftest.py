@@ -112,3 +112,19 @@ def screenshot():
             page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), **options)
 
     return take
+
+
+def demo_user_session(browser, base: str, username: str, **options):
+    """A new browser context logged in as a demo user (password ``DEMO_PASSWORD``), in
+    Chinese, on a desktop-sized window: ``(context, page)``, the page on the home page."""
+    from kernel.demo import DEMO_PASSWORD
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
+                                  **options)
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base}/")
+    return context, page

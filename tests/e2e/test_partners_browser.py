@@ -13,9 +13,7 @@ import re
 
 import pytest
 
-from kernel.demo import DEMO_PASSWORD
-
-from .conftest import serving
+from .conftest import demo_user_session, serving
 from .test_desk_browser import pytestmark  # noqa: F401 (the same skip rule)
 
 ORDERS: dict[str, int] = {}
@@ -50,14 +48,7 @@ def partner_server(tmp_path_factory):
 
 
 def _log_in(browser, base: str, username: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/")
-    return context, page
+    return demo_user_session(browser, base, username)
 
 
 def test_partner_blocks_on_the_work_order_form(partner_server, browser, screenshot):

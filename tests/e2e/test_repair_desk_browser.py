@@ -18,9 +18,7 @@ import re
 import pytest
 from pdf_tools import pdftotext
 
-from kernel.demo import DEMO_PASSWORD
-
-from .conftest import serving
+from .conftest import demo_user_session, serving
 from .test_desk_browser import pytestmark  # noqa: F401 (the same skip rule)
 
 
@@ -46,15 +44,7 @@ def repair_server(tmp_path_factory):
 
 
 def _log_in(browser, base: str, username: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
-                                  accept_downloads=True)
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/")
-    return context, page
+    return demo_user_session(browser, base, username, accept_downloads=True)
 
 
 def _act(page, title: str, fill=None) -> None:

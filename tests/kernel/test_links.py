@@ -5,12 +5,13 @@ the record, the user's branches), filtered, and a linked record kept from deleti
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import Integer, event, func, inspect, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kernel import RecordLink, link_column, records
 from kernel.errors import Conflict, ValidationError
 from kernel.linked import link_labels, link_targets
-from kernel.links import parse_link
+from kernel.links import links_of, parse_link
 from kernel.masterdata import get_branch
 from kernel.models import Customer
 
@@ -102,6 +103,28 @@ def test_malformed_links_are_refused(value):
 def test_link_column_refuses_targets_that_are_not_table_names():
     with pytest.raises(ValueError, match="not a table name"):
         link_column("about", targets=("Repair Work Order",))
+
+
+def test_a_link_must_be_the_attribute_it_names():
+    class Scratch(DeclarativeBase):  # not kernel.Base: nothing joins the site's tables
+        pass
+
+    class Right(Scratch):
+        __tablename__ = "scratch_right"
+        id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        about: Mapped[RecordLink | None] = link_column("about", targets=("customer",))
+
+    class Wrong(Scratch):
+        __tablename__ = "scratch_wrong"
+        id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        subject: Mapped[RecordLink | None] = link_column("about")
+
+    [link] = links_of(Right)
+    assert (link.name, link.entity_column, link.id_column, link.targets) == \
+        ("about", "about_entity", "about_id", ("customer",))
+    assert link.allows("customer") and not link.allows("branch")
+    with pytest.raises(TypeError, match="must be the attribute 'about'"):
+        links_of(Wrong)
 
 
 def test_write_read_change_and_clear_a_link(linked):

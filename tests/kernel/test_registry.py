@@ -23,6 +23,8 @@ REFUSALS = {
     "unprefixed_action": "action poke: the name must start with fdt_misfit_",
     "bad_document": "document fdt_misfit.sheet: unknown paper 'A3'",
     "wrong_answer": "fixdesk_documents answers Document objects, not 'not a document'",
+    "unlisted_partner": "part tags needs fdt_tags, which manifest.toml does not name in "
+                        "integrates",
 }
 
 

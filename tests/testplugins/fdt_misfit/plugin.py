@@ -7,7 +7,7 @@ inactive ("needs repair") while repair is off.
 
 import os
 
-from kernel import Action, Document, Permission, Role, Setting, hookimpl
+from kernel import Action, Document, Part, Permission, Role, Setting, hookimpl
 
 
 def _mode() -> str:
@@ -66,4 +66,15 @@ def fixdesk_documents():
         return [Document("fdt_misfit.sheet", "Sheet", "customer", "x.html", dict, paper="A3")]
     if _mode() == "wrong_answer":
         return ["not a document"]
+    return []
+
+
+class _TagsGlue:
+    """Glue for a plugin the manifest does not name as a partner."""
+
+
+@hookimpl
+def fixdesk_parts():
+    if _mode() == "unlisted_partner":
+        return [Part("tags", _TagsGlue(), needs=("fdt_tags",))]
     return []
