@@ -53,11 +53,22 @@ class BranchHookRelay:
         return caller
 
 
+#: hooks whose answers make the site itself (its tables, roles, settings, routes, jobs),
+#: and the lifecycle events through which an owner posts a document's entries and their
+#: reversals (switched off, a cancel would leave its stock or receivable behind): the
+#: same for every branch, so not switched per branch
+SITE_WIDE = frozenset({"fixdesk_addhooks", "fixdesk_parts", "fixdesk_entities", "fixdesk_roles",
+                       "fixdesk_permissions", "fixdesk_settings", "fixdesk_routers",
+                       "fixdesk_reports", "fixdesk_job_handlers", "fixdesk_scheduled_jobs",
+                       "fixdesk_demo_data", "fixdesk_document_submitted",
+                       "fixdesk_document_cancelled", "fixdesk_document_amended"})
+
+
 def switches(session, branch_id: int) -> frozenset[tuple[str, str]]:
-    """The (plugin, hook) pairs switched off for a branch."""
+    """The (plugin, hook) pairs switched off for a branch (site-wide hooks never are)."""
     rows = session.execute(select(HookSwitch.plugin, HookSwitch.hook).where(
         HookSwitch.branch_id == branch_id))
-    return frozenset((plugin, hook) for plugin, hook in rows)
+    return frozenset((plugin, hook) for plugin, hook in rows if hook not in SITE_WIDE)
 
 
 def relay_for(ctx):
@@ -66,14 +77,6 @@ def relay_for(ctx):
     if not off:
         return ctx.app.pm.hook
     return ctx.app.cached_relay(off, lambda: BranchHookRelay(ctx.app.pm, off))
-
-
-#: hooks whose answers make the site itself (its tables, roles, settings, routes, jobs):
-#: the same for every branch, so not switched per branch
-SITE_WIDE = frozenset({"fixdesk_addhooks", "fixdesk_parts", "fixdesk_entities", "fixdesk_roles",
-                       "fixdesk_permissions", "fixdesk_settings", "fixdesk_routers",
-                       "fixdesk_reports", "fixdesk_job_handlers", "fixdesk_scheduled_jobs",
-                       "fixdesk_demo_data"})
 
 
 def implementations(pm) -> list[tuple[str, str]]:
@@ -93,6 +96,9 @@ def implementations(pm) -> list[tuple[str, str]]:
 
 
 def _check(ctx, plugin: str, hook: str) -> None:
+    if hook in SITE_WIDE:
+        raise ValidationError(_("hook {hook} works the same in every branch: it cannot be "
+                                "switched per branch").format(hook=hook), field="hook")
     if (plugin, hook) not in implementations(ctx.app.pm):
         raise ValidationError(_("plugin {plugin} has no implementation of hook {hook} "
                                 "(see: fixdesk hooks list)").format(plugin=plugin, hook=hook),

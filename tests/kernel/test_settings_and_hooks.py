@@ -94,6 +94,10 @@ def test_switching_is_audited(site, app_of, fixdesk):
     (["fdt_tags", "no_such_hook", "--branch", "JD"], "has no implementation of hook"),
     (["fdt_nobody", "fdt_notes_added", "--branch", "JD"], "has no implementation of hook"),
     (["fdt_tags", "fdt_notes_added", "--branch", "ZZ"], "no branch ZZ"),
+    (["fdt_notes", "fixdesk_settings", "--branch", "JD"],
+     "hook fixdesk_settings works the same in every branch"),
+    (["fdt_notes", "fixdesk_document_cancelled", "--branch", "JD"],
+     "hook fixdesk_document_cancelled works the same in every branch"),
 ])
 def test_bad_hook_switches_are_refused(site, fixdesk, args, message):
     result = fixdesk("--site", site.path, "hooks", "disable", *args)

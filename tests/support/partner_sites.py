@@ -1,5 +1,5 @@
 """Sites with the partner plugins (``tests/distributions``) and what tests do with them:
-browsers, API clients and demo work orders. Importable from any test."""
+browsers, API clients and work orders. Importable from any test."""
 
 from __future__ import annotations
 
@@ -79,3 +79,46 @@ def an_order_of(web, branch: str) -> int:
         return ctx.session.scalar(select(orders.id).join(branches, branches.id ==
                                                          orders.branch_id)
                                   .where(branches.code == branch).order_by(orders.id))
+
+
+def a_few_orders(ctx) -> None:
+    """Repair's demo data for the partner tests: instead of two months of history, one
+    order in each state the tests need, made by repair's services and actions (by name).
+
+    SH: a pending order, a dispatched one, one under repair free under warranty
+    (category C), a closed one; JD: a dispatched one.
+    """
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from kernel.models import Branch, CustomerEquipment
+    from plugins.repair import services
+
+    today = ctx.now().date()
+
+    def machine(branch: str, in_warranty: bool, skip=()):
+        query = select(CustomerEquipment).join(Branch, Branch.id == CustomerEquipment.branch_id)\
+            .where(Branch.code == branch, CustomerEquipment.serial_no.not_in(skip))
+        query = query.where(CustomerEquipment.warranty_end > today + dt.timedelta(days=30)) \
+            if in_warranty else query.where(CustomerEquipment.warranty_end < today)
+        return ctx.session.scalars(query.order_by(CustomerEquipment.id)).first().serial_no
+
+    def order(branch: str, serial: str, *steps):
+        made = services.register(ctx, fault_description="卡纸，显示 SC542", channel="phone",
+                                 equipment=serial, branch=branch)
+        for name, params in steps:
+            ctx.run_action("repair_work_order", made.id, name, **params)
+        return made
+
+    dispatch = ("dispatch", {"engineer": "E001"})
+    repair = [dispatch, ("arrive", {}), ("diagnose", {"diagnosis": "定影组件老化"}),
+              ("start", {})]
+    free, paid = machine("SH", True), machine("SH", False)
+    order("SH", paid)
+    order("SH", machine("SH", False, skip=(paid,)), dispatch)
+    order("SH", free, *repair)
+    other_free = machine("SH", True, skip=(free,))
+    order("SH", other_free, *repair, ("complete", {"method": "更换定影组件", "cause": "老化"}),
+          ("close", {}))
+    order("JD", machine("JD", False), ("dispatch", {"engineer": "E006"}))

@@ -10,7 +10,15 @@ alone with a ``Category`` entity of its own.
 from __future__ import annotations
 
 import pytest
-from partner_sites import ALL, Web
+from partner_sites import ALL, Web, a_few_orders
+
+
+@pytest.fixture(autouse=True)
+def _a_few_orders(monkeypatch):
+    """Repair's demo data here is a handful of orders, not two months of history."""
+    import plugins.repair.demo
+
+    monkeypatch.setattr(plugins.repair.demo, "load_demo", a_few_orders)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def test_the_form_shows_each_plugin_s_block_and_saves_its_fields(both):
     page = supervisor.get(f"/desk/repair_work_order/{order_id}").text
     rating, claim = _block(page, "acme_rating.difficulty"), _block(page, "acme_warranty.claim")
     assert "维修难度" in rating and "已用工时" in rating
-    assert '<th scope="col">技术员</th>' in rating
+    assert '<th scope="col">工程师</th>' in rating
     assert 'name="acme_rating.difficulty"' in rating and '<option value="major">重大' in rating
     assert "厂家保修索赔" in claim and "尚未提交索赔。" in claim
     assert 'name="acme_warranty.amount"' in claim
