@@ -283,18 +283,9 @@ def branch_parents(classes: dict[str, type]) -> dict[type, tuple[str, type]]:
     customer, the lines of a work order). Parents are found by table among the site's
     own entities, never by class name, so two plugins may each have a ``Category``.
     """
-    found = {}
-    for cls in classes.values():
-        declared = getattr(cls, "__branch_parent__", None)
-        if declared is None:
-            continue
-        column, parent = declared
-        parent_cls = classes.get(parent) if isinstance(parent, str) else parent
-        if parent_cls is None:
-            raise ValueError(f"{cls.__tablename__}: __branch_parent__ names {parent!r}, "
-                             "which is not an entity of this site")
-        found[cls] = (column, parent_cls)
-    return found
+    from kernel.entities import declared_parents
+
+    return declared_parents(classes, "__branch_parent__")
 
 
 def _scope_queries(execute_state):

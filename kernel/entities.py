@@ -46,6 +46,8 @@ from kernel.db import Money, UTCDateTime
 from kernel.links import RecordLink, link_of_column
 
 AUTOMATIC = {"id", "created_at", "updated_at"}
+#: the columns of an extension's companion table that are not its fields
+COMPANION_KEYS = ("record_id", "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -241,8 +243,6 @@ def collect(registry, titles: dict[str, str]) -> dict[str, EntityInfo]:
     """The exposed entities of a site (:class:`kernel.registry.Registry`), by URL name,
     with the fields other plugins add to them (headed by the plugin's title in
     ``titles``, an English msgid)."""
-    from kernel.registry import COMPANION_KEYS
-
     found = {}
     for plugin, classes in registry.entities.items():
         for cls in classes:
@@ -257,4 +257,25 @@ def collect(registry, titles: dict[str, str]) -> dict[str, EntityInfo]:
                 for e in registry.extensions.get(table, []))
             info = describe(cls, plugin, extensions)
             found[info.name] = info
+    return found
+
+
+def declared_parents(classes: dict[str, type], attribute: str,
+                     accept=lambda parent: True) -> dict[type, tuple[str, type]]:
+    """The entities among ``classes`` (table → class) that declare their parent in
+    ``attribute`` as ``("customer_id", "customer")`` (a column holding the parent's id,
+    the parent's table): ``{class: (column, parent class)}``. Parents are found by table
+    among the site's own entities, never by class name; one that is not there (or that
+    ``accept`` refuses) is a :class:`ValueError`."""
+    found = {}
+    for cls in classes.values():
+        declared = getattr(cls, attribute, None)
+        if declared is None:
+            continue
+        column, parent = declared
+        parent_cls = classes.get(parent) if isinstance(parent, str) else parent
+        if parent_cls is None or not accept(parent_cls):
+            raise ValueError(f"{cls.__tablename__}: {attribute} names {parent!r}, which is "
+                             "not such an entity of this site")
+        found[cls] = (column, parent_cls)
     return found

@@ -445,18 +445,9 @@ def lifecycle_actions(classes: dict[str, type]) -> list[Action]:
 def submittable_parents(classes: dict[str, type]) -> dict[type, tuple[str, type]]:
     """Child entities frozen with their parent, among ``classes`` (table → class):
     ``{class: (column holding the parent's id, parent class)}``."""
-    found = {}
-    for cls in classes.values():
-        declared = getattr(cls, "__submittable_parent__", None)
-        if declared is None:
-            continue
-        column, parent = declared
-        parent_cls = classes.get(parent) if isinstance(parent, str) else parent
-        if parent_cls is None or not is_submittable(parent_cls):
-            raise ValueError(f"{cls.__tablename__}: __submittable_parent__ names {parent!r}, "
-                             "which is not a submittable entity of this site")
-        found[cls] = (column, parent_cls)
-    return found
+    from kernel.entities import declared_parents
+
+    return declared_parents(classes, "__submittable_parent__", is_submittable)
 
 
 def install_guard(sessions, classes: dict[str, type]) -> None:

@@ -40,6 +40,7 @@ from kernel.contributions import (
     Setting,
     table_of,
 )
+from kernel.entities import COMPANION_KEYS
 from kernel.hookspecs import KERNEL
 from kernel.i18n import N_, _
 from kernel.plugins import Inactive, LoadedPlugins, PluginInfo, answer_of
@@ -59,8 +60,6 @@ REGISTRATION_HOOKS = (
     "fixdesk_list_columns",
     "fixdesk_routers",
 )
-#: the columns of a companion table that are not extension fields
-COMPANION_KEYS = ("record_id", "created_at", "updated_at")
 
 
 class Refused(Exception):
@@ -219,6 +218,17 @@ def _check_declarations(cls: type, classes: dict[str, type]) -> None:
     links_of(cls)  # a link declared under another name raises here
 
 
+#: registration hook → the registry's mapping its answers go to, and their key there
+KEYED = {"fixdesk_roles": ("roles", lambda i: i.name),
+         "fixdesk_permissions": ("permissions", lambda i: i.name),
+         "fixdesk_settings": ("settings", lambda i: i.key),
+         "fixdesk_actions": ("actions", lambda i: (i.entity, i.name)),
+         "fixdesk_documents": ("documents", lambda i: i.name),
+         "fixdesk_reports": ("reports", lambda i: i.name),
+         "fixdesk_job_handlers": ("job_handlers", lambda i: i.name)}
+#: registration hook → the registry's lists of contributions per target entity
+BY_ENTITY = {"fixdesk_extensions": "extensions", "fixdesk_form_sections": "sections",
+             "fixdesk_list_columns": "columns"}
 #: the kinds of contributions, as people read them in refusals
 KINDS = {"role": N_("role"), "permission": N_("permission"), "setting": N_("setting"),
          "extension": N_("extension"), "action": N_("action"), "document": N_("document"),
@@ -464,32 +474,17 @@ class _Intake:
         registry = self.registry
         for hook, unit, item in self.accepted:
             registry._sources[id(item)] = (self.plugin, unit, hook)
-            if hook == "fixdesk_roles":
-                registry.roles[item.name] = item
-            elif hook == "fixdesk_permissions":
-                registry.permissions[item.name] = item
-            elif hook == "fixdesk_settings":
-                registry.settings[item.key] = item
-            elif hook == "fixdesk_extensions":
-                registry.extensions.setdefault(item.entity, []).append(item)
-            elif hook == "fixdesk_actions":
-                registry.actions[(item.entity, item.name)] = item
-            elif hook == "fixdesk_documents":
-                registry.documents[item.name] = item
-            elif hook == "fixdesk_reports":
-                registry.reports[item.name] = item
-            elif hook == "fixdesk_job_handlers":
-                registry.job_handlers[item.name] = item
+            if hook in KEYED:
+                store, key = KEYED[hook]
+                getattr(registry, store)[key(item)] = item
+            elif hook in BY_ENTITY:
+                getattr(registry, BY_ENTITY[hook]).setdefault(item.entity, []).append(item)
+            elif hook == "fixdesk_routers":
+                registry.routers.append(item)
             elif hook == "fixdesk_scheduled_jobs":
                 registry.schedules.append(item)
                 if item.name not in registry.job_handlers:
                     handler = JobHandler(item.name, item.func)
                     registry.job_handlers[item.name] = handler
                     registry._sources[id(handler)] = (self.plugin, unit, hook)
-            elif hook == "fixdesk_form_sections":
-                registry.sections.setdefault(item.entity, []).append(item)
-            elif hook == "fixdesk_list_columns":
-                registry.columns.setdefault(item.entity, []).append(item)
-            elif hook == "fixdesk_routers":
-                registry.routers.append(item)
         registry.inactive.extend(self.inactive)
