@@ -88,7 +88,9 @@ class Context:
         """Whether a plugin's contribution (an action, a form section, a list column, an
         extension, a document) is offered in this branch: the hook implementation that
         contributed it is not switched off here."""
-        return self.app.registry.offered(contribution, self.switched_off)
+        registry = self.app.registry
+        return not registry.switchable(contribution) or \
+            registry.offered(contribution, self.switched_off)
 
     # -- commands ------------------------------------------------------------
 

@@ -227,11 +227,11 @@ def describe(cls: type, plugin: str, extensions: tuple[ExtensionInfo, ...] = ())
     )
 
 
-def describe_extension(extension, namespace: str, title: str, target_permission: str,
-                       companion_keys=()) -> ExtensionInfo:
+def describe_extension(extension, namespace: str, title: str,
+                       target_permission: str) -> ExtensionInfo:
     """The :class:`ExtensionInfo` of a :class:`kernel.contributions.Extension` of plugin
-    ``namespace`` (its companion's ``companion_keys`` are not fields)."""
-    fields = tuple(describe_fields(extension.model, skip=companion_keys))
+    ``namespace`` (its companion's keys, :data:`COMPANION_KEYS`, are not fields)."""
+    fields = tuple(describe_fields(extension.model, skip=COMPANION_KEYS))
     return ExtensionInfo(namespace=namespace, model=extension.model,
                          title=extension.title or title,
                          permission=extension.permission or f"{target_permission}.update",
@@ -252,12 +252,21 @@ def collect(registry, titles: dict[str, str]) -> dict[str, EntityInfo]:
             permission = getattr(cls, "__permission__", table)
             extensions = tuple(
                 describe_extension(e, registry.owner(e),
-                                   titles.get(registry.owner(e), registry.owner(e)), permission,
-                                   COMPANION_KEYS)
+                                   titles.get(registry.owner(e), registry.owner(e)), permission)
                 for e in registry.extensions.get(table, []))
             info = describe(cls, plugin, extensions)
             found[info.name] = info
     return found
+
+
+def column_default(cls: type, name: str):
+    """The scalar default of the column ``name`` of a mapped class (what a new record
+    holds when nobody gives a value), or None."""
+    column = cls.__table__.columns.get(name)
+    default = getattr(column, "default", None)
+    if default is None or not getattr(default, "is_scalar", False):
+        return None
+    return default.arg
 
 
 def declared_parents(classes: dict[str, type], attribute: str,

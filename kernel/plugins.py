@@ -196,61 +196,57 @@ class LoadedPlugins:
     """The result of building a site's plugin manager."""
 
     pm: pluggy.PluginManager
-    #: names of registered plugins, in dependency order (the kernel first)
-    order: list[str] = field(default_factory=list)
+    #: every registered plugin and part in the order their hooks run (the kernel first)
+    sequence: list[str] = field(default_factory=list)
     #: enabled plugins that could not be loaded, name -> reason
     failed: dict[str, str] = field(default_factory=dict)
-    #: registered parts of each plugin: plugin -> their names in the manager (``acme.repair``)
-    parts: dict[str, list[str]] = field(default_factory=dict)
     #: what of the registered plugins waits for partners that are not enabled
     inactive: list[Inactive] = field(default_factory=list)
     #: each plugin's dependencies (for :meth:`drop`)
     depends: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: each registered part's needs: manager name -> plugins
     needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    #: every registered plugin and part in the order their hooks run (the kernel first)
-    sequence: list[str] = field(default_factory=list)
+
+    @property
+    def order(self) -> list[str]:
+        """Names of registered plugins, in dependency order (the kernel first)."""
+        return [unit for unit in self.sequence if "." not in unit]
+
+    def parts(self, plugin: str) -> list[str]:
+        """The registered parts of ``plugin``, by their names in the manager (``acme.repair``)."""
+        return [unit for unit in self.sequence if unit.startswith(plugin + ".")]
 
     def units(self, plugin: str) -> list[str]:
         """The manager names of ``plugin``'s hook implementations: itself, then its parts."""
-        return [plugin, *self.parts.get(plugin, [])]
+        return [plugin, *self.parts(plugin)]
 
     def owner(self, unit: str) -> str:
         """The plugin a manager name belongs to (``billing.invoicing`` → ``billing``)."""
         return unit.split(".", 1)[0]
 
-    def drop(self, plugin: str, reason: str) -> list[str]:
+    def _unregister(self, units: list[str]) -> None:
+        for unit in units:
+            if self.pm.has_plugin(unit):
+                self.pm.unregister(name=unit)
+        self.sequence = [u for u in self.sequence if u not in units]
+
+    def drop(self, plugin: str, reason: str) -> None:
         """Take ``plugin`` out of the manager (its registration failed) with everything
         that cannot run without it: plugins that depend on it fail too, parts of other
-        plugins that need it become inactive. Returns the plugins taken out."""
-        dropped = []
+        plugins that need it become inactive."""
         queue = [(plugin, reason)]
         while queue:
             name, why = queue.pop(0)
-            if name not in self.order:
+            if name not in self.sequence:
                 continue
-            for unit in self.units(name):
-                if self.pm.has_plugin(unit):
-                    self.pm.unregister(name=unit)
-            self.order.remove(name)
-            gone = set(self.units(name))
-            self.sequence = [u for u in self.sequence if u not in gone]
-            self.parts.pop(name, None)
+            self._unregister(self.units(name))
             self.failed[name] = why
-            dropped.append(name)
-            for other in list(self.order):
-                if name in self.depends.get(other, ()):
-                    queue.append((other, _("depends on {names}, which failed to load").format(
-                        names=name)))
-            for owner, parts in self.parts.items():
-                for unit in list(parts):
-                    if name in self.needs.get(unit, ()):
-                        self.pm.unregister(name=unit)
-                        parts.remove(unit)
-                        self.sequence.remove(unit)
-                        self.inactive.append(Inactive(owner, _("part {name}").format(
-                            name=unit), self.needs[unit]))
-        return dropped
+            queue += [(other, _("depends on {names}, which failed to load").format(names=name))
+                      for other in self.order if name in self.depends.get(other, ())]
+            waiting = [u for u in self.sequence if name in self.needs.get(u, ())]
+            self._unregister(waiting)
+            self.inactive += [Inactive(self.owner(u), _("part {name}").format(name=u),
+                                       self.needs[u]) for u in waiting]
 
 
 def _new_manager() -> pluggy.PluginManager:
@@ -407,11 +403,7 @@ def build_plugin_manager(plugins: dict[str, PluginInfo], enabled: Iterable[str],
         loaded.pm.register(objects[unit], name=unit)
     loaded.pm.register(builtin, name=KERNEL)
     loaded.pm.hook.fixdesk_addhooks.call_historic(kwargs={"pluginmanager": loaded.pm})
-    loaded.order = [KERNEL] + [u for u in ordered if "." not in u]
     loaded.sequence = [KERNEL, *ordered]
-    for unit in ordered:
-        if "." in unit:
-            loaded.parts.setdefault(loaded.owner(unit), []).append(unit)
     loaded.depends = {n: plugins[n].depends for n in loaded.order if n in plugins}
     return loaded
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from kernel.entities import EntityInfo, ExtensionInfo, FieldInfo
+from kernel.entities import EntityInfo, ExtensionInfo, FieldInfo, column_default
 from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import N_, _
 from kernel.lifecycle import prepare_new, refuse_writing
@@ -70,10 +70,7 @@ def extension_value(extension: ExtensionInfo, spec: FieldInfo, row) -> Any:
     column's default (a record no one has extended yet)."""
     if row is not None:
         return getattr(row, spec.name)
-    column = extension.model.__table__.columns.get(spec.name)  # None: a link's field
-    default = column.default if column is not None else None
-    return default.arg if default is not None and getattr(default, "is_scalar", False) \
-        else None
+    return column_default(extension.model, spec.name)  # None for a link's field
 
 
 def record_dict(ctx, info: EntityInfo, record, rows: dict | None = None) -> dict:
@@ -110,8 +107,10 @@ def _column(ctx, info: EntityInfo, name: str, joins: dict):
         spec = info.field(name)
         return (spec, getattr(info.cls, name)) if spec is not None else (None, None)
     namespace, _dot, field_name = name.partition(".")
-    extension = next((e for e in extensions_of(ctx, info) if e.namespace == namespace), None)
-    spec = extension.field(field_name) if extension is not None else None
+    extension = info.extension(namespace)
+    if extension is None or not ctx.offers(extension.contribution):
+        return None, None
+    spec = extension.field(field_name)
     if spec is None:
         return None, None
     joins[namespace] = extension.model

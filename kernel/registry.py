@@ -118,6 +118,11 @@ class Registry:
         source = self._sources.get(id(item))
         return source[1:] if source else None
 
+    def switchable(self, item: Any) -> bool:
+        """Whether ``item`` can be switched off per branch: a plugin contributed it (the
+        kernel's contributions are on everywhere)."""
+        return self.owner(item) not in (None, KERNEL)
+
     def offered(self, item: Any, switched_off: frozenset[tuple[str, str]]) -> bool:
         """Whether ``item`` is offered where the implementations ``switched_off``
         (``{(plugin or part, hook)}``) are off."""

@@ -221,7 +221,7 @@ class App:
 
     def parts(self, plugin: str) -> list[str]:
         """The registered parts of ``plugin`` (``billing.invoicing``)."""
-        return list(self._loaded.parts.get(plugin, []))
+        return self._loaded.parts(plugin)
 
     def part_needs(self, part: str) -> tuple[str, ...]:
         """The partner plugins a registered part (``acme.repair``) needs."""
@@ -254,12 +254,9 @@ class App:
         ``user`` and ``branch`` may be objects of another session or user names
         and branch codes; they are loaded into this transaction's session.
         """
-        from kernel.context import Context
-
-        kwargs.setdefault("clock", self.clock)
         with self.write_sessions.begin() as session:
             user, branch = self._attach(session, user, branch)
-            yield Context(session=session, app=self, user=user, branch=branch, **kwargs)
+            yield self.context_in(session, user, branch, **kwargs)
 
     def context_in(self, session, user=None, branch=None, **kwargs):
         """A :class:`~kernel.context.Context` over a transaction the caller already holds

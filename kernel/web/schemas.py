@@ -83,11 +83,8 @@ def read_model(info: EntityInfo) -> type[BaseModel]:
                         **fields)
 
 
-def _writable(info: EntityInfo) -> list[FieldInfo]:
-    return [f for f in info.fields if not f.readonly]
-
-
 def _write_fields(specs, *, partial: bool) -> dict[str, Any]:
+    """The pydantic fields of the writable ``specs`` (read-only ones left out)."""
     fields = {}
     for spec in specs:
         if spec.readonly:
@@ -107,7 +104,7 @@ def write_model(info: EntityInfo, *, partial: bool) -> type[BaseModel]:
     plugin that adds fields to it."""
     suffix = "Update" if partial else "Create"
     operation = "update" if partial else "create"
-    own = _writable(info) if info.offers(operation) else []
+    own = info.fields if info.offers(operation) else ()
     fields = _write_fields(own, partial=partial)
     for extension in info.extensions:
         model = create_model(

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from kernel import records
-from kernel.contributions import ListColumn, SectionContent
+from kernel.contributions import ListColumn
 from kernel.entities import EntityInfo, ExtensionInfo, FieldInfo
 from kernel.i18n import _
 from kernel.labels import label as field_label
@@ -53,12 +53,6 @@ def label_of(info: EntityInfo, name: str) -> str:
 # --------------------------------------------------------------------------
 
 
-def _content(ctx, section, record) -> SectionContent | None:
-    if section.build is None:
-        return None
-    return section.build(ctx, record)
-
-
 def _cell(value: Any) -> dict:
     if isinstance(value, tuple) and len(value) == 2:
         return {"text": str(value[0]), "url": value[1]}
@@ -83,8 +77,8 @@ def form_blocks(ctx, info: EntityInfo, record, control) -> list[dict]:
             continue
         owner = ctx.app.registry.owner(section)
         extension = extensions.get(owner)
-        content = _content(ctx, section, record) if record is not None else None
-        names = [n for n in section.fields if extension is not None]
+        content = section.build(ctx, record) if section.build and record is not None else None
+        names = list(section.fields) if extension is not None else []
         placed.update((owner, n) for n in names)
         block = _block(ctx, section.name, _(section.title), extension, names, control)
         if content is not None:
@@ -104,8 +98,9 @@ def form_blocks(ctx, info: EntityInfo, record, control) -> list[dict]:
         else:  # the rest of its fields join its first section
             own["controls"] += [control(extension, extension.field(n), own["can_write"])
                                 for n in rest]
-            own["editable"] = own["editable"] or any(not c["readonly"]
-                                                     for c in own["controls"])
+    for block in blocks:
+        block["editable"] = block["can_write"] and any(not c["readonly"]
+                                                       for c in block["controls"])
     return blocks
 
 
@@ -116,7 +111,6 @@ def _block(ctx, name: str, title: str, extension: ExtensionInfo | None, names: l
         if extension is not None else []
     return {"name": name, "title": title, "summary": [], "columns": [], "rows": [],
             "note": None, "empty": None, "controls": controls, "can_write": editable,
-            "editable": editable and any(not c["readonly"] for c in controls),
             "namespace": extension.namespace if extension is not None else None}
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from kernel.entities import EntityInfo, FieldInfo
+from kernel.entities import column_default as entity_column_default
 from kernel.i18n import _
 from kernel.labels import (  # noqa: F401 - the desk's names for them
     CODE_COLUMNS,
@@ -122,11 +123,7 @@ def form_value(spec: FieldInfo, value: Any, tz) -> str:
 
 def column_default(info: EntityInfo, name: str) -> Any:
     """A field's scalar column default (for a new record's form), or None."""
-    column = info.cls.__table__.columns.get(name)
-    default = getattr(column, "default", None)
-    if default is None or not getattr(default, "is_scalar", False):
-        return None
-    return default.arg
+    return entity_column_default(info.cls, name)
 
 
 # --------------------------------------------------------------------------

@@ -173,6 +173,7 @@ def list_page(request: Request, ctx, info: EntityInfo) -> Response:
                         "url": state.url(base, sort=state.sort_link(key), page=1) if key
                         else None})
     query = state.url("", page=1)
+    filterable = filter_fields(ctx, info)
     return render(
         request, "list.html", 422 if problem else 200, ctx=ctx, info=info,
         title=_(info.title), base=base, state=state, headers=headers, rows=table, total=total,
@@ -181,9 +182,8 @@ def list_page(request: Request, ctx, info: EntityInfo) -> Response:
         prev_url=state.url(base, page=state.page - 1) if state.page > 1 else None,
         next_url=state.url(base, page=state.page + 1) if state.page < pages else None,
         first_url=state.url(base, page=1), last_url=state.url(base, page=pages),
-        filter_fields=filter_fields(ctx, info),
-        choice_fields={f["name"] for f in filter_fields(ctx, info)
-                       if f["kind"] in ("enum", "boolean")},
+        filter_fields=filterable,
+        choice_fields={f["name"] for f in filterable if f["kind"] in ("enum", "boolean")},
         operators=[(k, _(v[1])) for k, v in OPERATORS.items()],
         page_sizes=PAGE_SIZES, remove_filter_urls=[
             state.url(base, page=1, filters=state.filters[:i] + state.filters[i + 1:])
