@@ -13,6 +13,9 @@ import importlib
 _EXPORTS = {
     "Context": "kernel.context",
     "Action": "kernel.contributions",
+    "ChartData": "kernel.contributions",
+    "DashboardCard": "kernel.contributions",
+    "DashboardChart": "kernel.contributions",
     "Document": "kernel.contributions",
     "Extension": "kernel.contributions",
     "FormSection": "kernel.contributions",
@@ -25,6 +28,7 @@ _EXPORTS = {
     "Permission": "kernel.contributions",
     "ScheduledJob": "kernel.contributions",
     "Setting": "kernel.contributions",
+    "TimelineEvent": "kernel.contributions",
     "Base": "kernel.db",
     "BranchMixin": "kernel.db",
     "CompanyMixin": "kernel.db",

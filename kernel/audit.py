@@ -18,7 +18,7 @@ import decimal
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, event, insert, inspect, select
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, event, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kernel.db import Base, IdMixin, UTCDateTime, utcnow
@@ -34,6 +34,8 @@ class AuditLog(IdMixin, Base):
     __tablename__ = "audit_log"
     __expose__ = False  # managed by its own commands, not the generic API
     __audited__ = False
+    #: a record's history (the form's timeline) is found by its id and table
+    __table_args__ = (Index("ix_audit_log_record", "record_id", "entity"),)
 
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -164,16 +166,24 @@ def history(session: Session, entity: str, record_id: str | int) -> list[AuditLo
         .order_by(AuditLog.id)))
 
 
-def record_history(ctx, info, record_id: str | int) -> list[tuple[AuditLog, dict]]:
-    """The audit rows of one record of an exposed entity, oldest first, with the changes
-    of the fields other plugins add to it (their companion rows share the record's id):
-    ``[(row, {"field" or "plugin.field": [old, new]})]``. Extensions switched off for the
-    user's branch are left out."""
+def record_history(ctx, info, record_id: str | int, *, before: dt.datetime | None = None,
+                   limit: int | None = None, newest_first: bool = False
+                   ) -> list[tuple[AuditLog, dict]]:
+    """The audit rows of one record of an exposed entity, oldest first (newest first with
+    ``newest_first``; only those before ``before``, at most ``limit`` rows when given), with
+    the changes of the fields other plugins add to it (their companion rows share the
+    record's id): ``[(row, {"field" or "plugin.field": [old, new]})]``. Extensions switched
+    off for the user's branch are left out."""
     companions = {e.model.__table__.name: e.namespace for e in info.extensions
                   if ctx.offers(e.contribution)}
     tables = [info.cls.__table__.name, *companions]
-    rows = ctx.session.scalars(select(AuditLog).where(
-        AuditLog.record_id == str(record_id), AuditLog.entity.in_(tables)).order_by(AuditLog.id))
+    query = select(AuditLog).where(AuditLog.record_id == str(record_id),
+                                   AuditLog.entity.in_(tables))
+    if before is not None:
+        query = query.where(AuditLog.at < before)
+    query = query.order_by(*((AuditLog.at.desc(), AuditLog.id.desc()) if newest_first
+                             else (AuditLog.id,)))
+    rows = ctx.session.scalars(query.limit(limit) if limit else query)
     found = []
     for row in rows:
         namespace = companions.get(row.entity)

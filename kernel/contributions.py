@@ -69,7 +69,13 @@ class ScheduledJob:
 @dataclass(frozen=True)
 class Document:
     """A printable document for records of one entity (named by its table; a mapped class
-    is taken as its table). ``name`` starts with the plugin's name (``repair.voucher``)."""
+    is taken as its table). ``name`` starts with the plugin's name (``repair.voucher``).
+
+    ``available(record)`` says whether the paper is for that record at all (the product
+    receipt only for carry-in jobs): the desk offers it only then, and printing it for
+    another record is refused, naming the record and ``unavailable`` (an English msgid
+    saying when the paper is available, such as "only for carry-in jobs").
+    """
 
     name: str
     title: str
@@ -79,6 +85,8 @@ class Document:
     paper: str = "A4"
     orientation: str = "portrait"
     options: dict = field(default_factory=dict)
+    available: Callable[[Any], bool] = field(default=lambda record: True, compare=False)
+    unavailable: str | None = None
 
     def __post_init__(self):
         _name_entity(self)
@@ -92,6 +100,11 @@ class JobHandler:
     ``backoff_seconds`` × 2^(attempt-1) between tries, then marked failed. A
     worker holds a job for ``lease_seconds``; if it dies, another worker takes
     the job over after that.
+
+    A ``detached`` handler keeps its own transactions: the worker calls
+    ``func(run, **payload)`` outside any transaction with a :class:`kernel.jobs.JobRun`
+    (the app, the job's id, user, branch and clock), so long work such as printing a
+    batch never holds the database's write lock; the job is marked done afterwards.
     """
 
     name: str
@@ -99,6 +112,7 @@ class JobHandler:
     max_attempts: int = 5
     backoff_seconds: int = 30
     lease_seconds: int = 300
+    detached: bool = False
 
 
 #: the kinds a :class:`Param` may have (what the desk shows and how input is read)
@@ -117,9 +131,12 @@ class Param:
     code. ``label`` is an English msgid (default: the entity field's label, else the
     name). ``suggest(ctx, record)``, for an action's param, lists ``(value, text)`` pairs
     the desk offers under the input for that record, best first (the engineers to
-    dispatch an order to, with the reasons). ``max_length`` bounds a text (default 300
-    characters for a ``string``, 10 000 for a ``text``). Services still validate every
-    value: a param only shapes the form and the first check.
+    dispatch an order to, with the reasons). ``choices_for(ctx, record)``, for an action's
+    param, lists the ``(value, text)`` pairs the input must be one of for that record
+    (the part lines of an order to give one back): the desk draws a list of them instead
+    of a box to type in. ``max_length`` bounds a text (default 300 characters for a
+    ``string``, 10 000 for a ``text``). Services still validate every value: a param
+    only shapes the form and the first check.
     """
 
     name: str
@@ -132,6 +149,8 @@ class Param:
     suggest: Callable[[Any, Any], list[tuple[str, str]]] | None = field(default=None,
                                                                          compare=False)
     max_length: int | None = None
+    choices_for: Callable[[Any, Any], list[tuple[str, str]]] | None = field(default=None,
+                                                                             compare=False)
 
     def __post_init__(self):
         if not self.name.isidentifier():
@@ -161,6 +180,11 @@ class Action:
     actions to another plugin's entities by naming them, and names those actions with
     its own name first (``acme_file_claim`` on ``repair_work_order``). Other plugins and
     jobs run an action with ``ctx.run_action(entity, id, name, **params)``.
+
+    ``next_for`` says when the action is the usual next step, whose button the desk's
+    status bar shows first: the workflow states (values of the entity's ``__workflow__``
+    field) in which it is, or ``next_for(record) -> bool``. ``order`` places the other
+    buttons (lower first; equal ones keep the registration order).
     """
 
     entity: str
@@ -170,9 +194,24 @@ class Action:
     permission: str
     available: Callable[[Any], bool] = lambda record: True
     params: tuple[str | Param, ...] = ()
+    next_for: tuple[str, ...] | Callable[[Any], bool] = field(default=(), compare=False)
+    order: int = 100
 
     def __post_init__(self):
         _name_entity(self)
+        if isinstance(self.next_for, str | list):
+            object.__setattr__(self, "next_for", (self.next_for,) if isinstance(
+                self.next_for, str) else tuple(self.next_for))
+
+    def is_next(self, record, workflow: str | None = None) -> bool:
+        """Whether this action is the usual next step for ``record`` (whose workflow state
+        is its field ``workflow``)."""
+        if callable(self.next_for):
+            return bool(self.next_for(record))
+        if not self.next_for or workflow is None:
+            return False
+        state = getattr(record, workflow, None)
+        return str(getattr(state, "value", state)) in self.next_for
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -313,3 +352,139 @@ class ListColumn:
             raise ValueError(f"list column {self.name}: give either compute or field")
         if self.kind not in LIST_COLUMN_KINDS:
             raise ValueError(f"list column {self.name}: unknown kind {self.kind!r}")
+
+
+# --------------------------------------------------------------------------
+# a record's timeline
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One entry of a record's timeline (answer of ``fixdesk_timeline``): what happened to
+    the record, when and by whom.
+
+    ``at`` is an aware instant; ``kind`` a short word the desk styles the entry by (the
+    kernel's are ``change``, ``print``, ``note`` and ``attachment``; a plugin's own, such
+    as repair's ``status``, are its choice); ``title`` the translated line people read
+    ("Dispatch"); ``actor`` who did it (a user name; ``user_id`` lets the desk show the
+    person's full name); ``text`` a reason or a note's body; ``changes`` translated
+    ``(label, old, new)`` triples ("Status", "Pending", "Dispatched"); ``url`` a page the
+    entry links to; ``data`` anything else the desk needs (an attachment's id)."""
+
+    at: Any
+    kind: str
+    title: str
+    actor: str = ""
+    user_id: int | None = None
+    text: str | None = None
+    changes: tuple[tuple[str, str, str], ...] = ()
+    url: str | None = None
+    data: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        if getattr(self.at, "tzinfo", None) is None:
+            raise ValueError(f"timeline event {self.title!r}: 'at' must be an aware datetime")
+        object.__setattr__(self, "changes", tuple(tuple(c) for c in self.changes))
+
+
+# --------------------------------------------------------------------------
+# the home page's dashboard (kernel/web/desk/dashboard.py) and charts (kernel/charts.py)
+# --------------------------------------------------------------------------
+
+#: how a chart draws its series
+CHART_KINDS = ("bar", "stacked_bar", "line", "pie")
+#: how a card with a number above zero is coloured
+CARD_TONES = ("neutral", "warning", "danger")
+
+
+def _check_roles(what: str, roles) -> tuple[str, ...]:
+    roles = (roles,) if isinstance(roles, str) else tuple(roles)
+    for role in roles:
+        if not str(role).isidentifier():
+            raise ValueError(f"{what}: {role!r} is not a role name")
+    return roles
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What a chart shows, drawn by :func:`kernel.charts.render_svg` the same way on the
+    desk and on a printed paper: ``labels`` along the x axis (the slices of a pie),
+    ``series`` as ``(label, values)`` pairs with one value per label (None: no value).
+    ``kind`` is one of :data:`CHART_KINDS`. Texts are for people, already translated
+    (the chart is built for one reader). ``unit`` follows each value shown ("%", "h");
+    ``decimals`` says how many decimals values show; ``colours`` (``"#1e7a3c"``, ...)
+    colour the series in order (on time green, late red), else the kernel's colours."""
+
+    kind: str
+    title: str
+    labels: tuple[str, ...]
+    series: tuple[tuple[str, tuple[float | int | None, ...]], ...]
+    unit: str = ""
+    decimals: int = 0
+    colours: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.kind not in CHART_KINDS:
+            raise ValueError(f"chart {self.title!r}: unknown kind {self.kind!r}")
+        labels = tuple(str(label) for label in self.labels)
+        series = tuple((str(name), tuple(values)) for name, values in self.series)
+        for name, values in series:
+            if len(values) != len(labels):
+                raise ValueError(f"chart {self.title!r}: series {name!r} has {len(values)} "
+                                 f"values for {len(labels)} labels")
+        object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "series", series)
+        object.__setattr__(self, "colours", tuple(self.colours))
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to draw (no label, or no value above zero)."""
+        return not any(v for _name, values in self.series for v in values)
+
+
+@dataclass(frozen=True)
+class DashboardCard:
+    """A number on the home page (answer of ``fixdesk_dashboard``): ``count(ctx)`` — one
+    SQL ``COUNT``, as the user who looks (branch scope applies) — under ``title`` (an
+    English msgid), linking to ``url(ctx)``, the list that shows exactly those records
+    (None: no link). ``name`` starts with the plugin's name. ``permission`` (when given)
+    is needed to see the card; ``roles`` (when given) says on whose home page it appears
+    (users holding one of them; empty: everyone with the permission). Cards are ordered by
+    ``order``, then name; a count above zero is coloured by ``tone`` (one of
+    :data:`CARD_TONES`). ``help`` (an English msgid) says what is counted."""
+
+    name: str
+    title: str
+    count: Callable[[Any], int]
+    url: Callable[[Any], str | None] | None = None
+    permission: str | None = None
+    roles: tuple[str, ...] = ()
+    order: int = 100
+    tone: str = "neutral"
+    help: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "roles", _check_roles(f"card {self.name}", self.roles))
+        if self.tone not in CARD_TONES:
+            raise ValueError(f"card {self.name}: unknown tone {self.tone!r}")
+
+
+@dataclass(frozen=True)
+class DashboardChart:
+    """A chart on the home page (answer of ``fixdesk_dashboard``): ``build(ctx)`` returns
+    its :class:`ChartData` (None: nothing to show), aggregated in SQL as the user who
+    looks. ``name``, ``title`` (an English msgid), ``permission``, ``roles`` and ``order``
+    as for a :class:`DashboardCard`; ``url(ctx)`` (optional) links to the report or list
+    behind the chart."""
+
+    name: str
+    title: str
+    build: Callable[[Any], ChartData | None]
+    permission: str | None = None
+    roles: tuple[str, ...] = ()
+    order: int = 100
+    url: Callable[[Any], str | None] | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "roles", _check_roles(f"chart {self.name}", self.roles))

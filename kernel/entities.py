@@ -20,6 +20,21 @@ Built from the SQLAlchemy mapping of the classes plugins return from
                             show "New" to users holding ``<permission>.<this action>``
                             (``"register"`` → ``repair_work_order.register``), even when no
                             field is writable
+``__workflow__ = "status"`` the enum field that carries the record's workflow: its states, in
+                            the enum's declaration order, are the status bar of the form
+                            (``EntityInfo.workflow``; ``__workflow_side__`` names the states
+                            shown only while current, such as ``"cancelled"``)
+``__lines_of__``            ``("order_id", "repair_work_order")``: the records are lines of
+                            a parent entity (named by table), shown as a table on its form
+                            (``EntityInfo.lines_of``)
+
+How a list opens and what its kanban does (``__default_filter__``, ``__card_fields__``,
+``__workflow_target__``, ``__desk_views__``) is read by :mod:`kernel.list_prefs` and
+:mod:`kernel.web.desk.kanban`; see docs/plugins.md, "Lists, kanban and boards".
+
+How the desk lays a form out (``__header__``, ``__groups__``, ``__technical__``,
+``__line_columns__``, ``__line_action__``, ``__row_actions__``) is read by
+:mod:`kernel.web.desk.document`; see docs/plugins.md.
 """
 
 from __future__ import annotations
@@ -118,6 +133,10 @@ class EntityInfo:
     extensions: tuple[ExtensionInfo, ...] = ()
     #: the generic operations offered: create, update, delete (reading always is)
     operations: frozenset[str] = frozenset(OPERATIONS)
+    #: the enum field holding the record's workflow state (``__workflow__``), or None
+    workflow: str | None = None
+    #: ``(column, parent table)`` when the records are lines of a parent (``__lines_of__``)
+    lines_of: tuple[str, str] | None = None
 
     def field(self, name: str) -> FieldInfo | None:
         """The field ``name``: one of the entity's own, or ``plugin.field`` of an extension."""
@@ -224,6 +243,8 @@ def describe(cls: type, plugin: str, extensions: tuple[ExtensionInfo, ...] = ())
         field_map={f.name: f for f in fields},
         extensions=extensions,
         operations=operations,
+        workflow=getattr(cls, "__workflow__", None),
+        lines_of=tuple(getattr(cls, "__lines_of__", None) or ()) or None,
     )
 
 

@@ -199,6 +199,23 @@ def fixdesk_list_columns() -> list[Any]:
     """
 
 
+@hookspec
+def fixdesk_dashboard() -> list[Any]:
+    """Add cards (a live count linking to the list behind it) and charts to the desk's home
+    page: open orders, overdue jobs, callbacks due; compliance by week, load per engineer.
+
+    Called once when the site starts; each card's ``count(ctx)`` and each chart's
+    ``build(ctx)`` run each time a home page is shown, as the user who looks (branch scope
+    applies; one SQL query each, aggregated in SQL). A card or chart is shown to users
+    holding its ``permission`` and, when it names ``roles``, one of them. Switching this
+    hook off for a branch hides the plugin's cards and charts there.
+
+    :return: :class:`kernel.contributions.DashboardCard` and
+        :class:`kernel.contributions.DashboardChart` objects; names start with the
+        plugin's name (``repair.overdue``).
+    """
+
+
 # -------------------------------------------------------------------------
 # Events of the kernel's services
 # -------------------------------------------------------------------------
@@ -218,6 +235,34 @@ def fixdesk_action_done(ctx: Context, entity: str, record: Any, action: str,
     :param record: the record after the action.
     :param action: the action's name (``"dispatch"``).
     :param params: the inputs the action was given, as read (records for references).
+    """
+
+
+# -------------------------------------------------------------------------
+# A record's timeline (kernel/timeline.py)
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def fixdesk_timeline(ctx: Context, entity: str, record: Any, before: Any,
+                     limit: int) -> list[Any]:
+    """Add entries to a record's timeline, the history beside its desk form: status
+    changes, messages sent, stock moved for it — whatever this plugin keeps about it.
+
+    Called each time a timeline is shown (the form, its older pages), as the user who
+    looks, after the record was read with its read permission. The kernel adds audited
+    field changes (to users holding ``audit.read``), printed papers, notes and
+    attachments itself; all answers are merged, newest first, and cut into pages. One
+    query per source: never one per entry.
+
+    :param ctx: the :class:`kernel.Context` of the request.
+    :param entity: the record's table (``"repair_work_order"``); answer only for yours
+        (return an empty list for others).
+    :param record: the record, already checked for the user's branch and permission.
+    :param before: an aware datetime: return only entries strictly older (None: the
+        newest).
+    :param limit: return at most this many entries, the newest of those asked for.
+    :return: :class:`kernel.TimelineEvent` objects.
     """
 
 

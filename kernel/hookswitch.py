@@ -83,8 +83,8 @@ def implementations(pm) -> list[tuple[str, str]]:
     """Every (plugin or part, hook) a site's plugins implement that can be switched off per
     branch (kernel and site-wide registration hooks excluded), sorted. Switching off one
     of ``fixdesk_actions``, ``fixdesk_documents``, ``fixdesk_extensions``,
-    ``fixdesk_form_sections`` or ``fixdesk_list_columns`` hides what it contributes in
-    that branch."""
+    ``fixdesk_form_sections``, ``fixdesk_list_columns`` or ``fixdesk_dashboard`` hides
+    what it contributes in that branch."""
     pairs = set()
     for name, caller in vars(pm.hook).items():
         if name.startswith("_") or name in SITE_WIDE or not hasattr(caller, "get_hookimpls"):

@@ -22,6 +22,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, and_, or_, select, update
@@ -139,6 +140,21 @@ class LeaseLost(Exception):
     """Another worker took the job over while this one ran it."""
 
 
+@dataclass(frozen=True)
+class JobRun:
+    """What a detached handler (:class:`~kernel.contributions.JobHandler` ``detached``)
+    gets instead of a context: the app, the job's id, who queued it (user and branch
+    ids) and the worker's clock; ``still_mine()`` says whether this worker still holds
+    the job (a long handler may check it and stop)."""
+
+    app: Any
+    job_id: int
+    user_id: int | None
+    branch_id: int | None
+    clock: Callable[[], dt.datetime]
+    still_mine: Callable[[], bool]
+
+
 class Worker:
     """Claims and runs due jobs of one site."""
 
@@ -149,17 +165,26 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
+    def _writing(self):
+        """A transaction that reads, then writes: on SQLite it takes the write lock at its
+        start and waits its turn (a deferred one would fail at once when another writer
+        got in between, as the desk's requests do beside a worker thread)."""
+        return self.app.engine.execution_options(fixdesk_writes=True).begin()
+
     def _due(self, table, now):
         return or_(and_(table.c.status == QUEUED, table.c.run_at <= now),
                    and_(table.c.status == RUNNING, table.c.locked_until < now))
 
-    def claim(self) -> tuple[int, int] | None:
-        """Take one due job: returns (job id, attempt number) or None when nothing is due."""
+    def claim(self, job_id: int | None = None) -> tuple[int, int] | None:
+        """Take one due job (``job_id``: that one only): returns (job id, attempt number)
+        or None when nothing is due."""
         table = Job.__table__
         now = self.clock()
-        with self.app.engine.begin() as conn:
+        with self._writing() as conn:
             query = select(table.c.id, table.c.name).where(self._due(table, now)) \
                 .order_by(table.c.run_at, table.c.id).limit(1)
+            if job_id is not None:
+                query = query.where(table.c.id == job_id)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             row = conn.execute(query).first()
@@ -175,15 +200,24 @@ class Worker:
             ).first()
             return (row.id, claimed.attempts) if claimed else None
 
-    def run_one(self) -> bool:
-        """Claim and run one job; False when no job was due."""
-        claimed = self.claim()
+    def run_one(self, job_id: int | None = None) -> bool:
+        """Claim and run one job (``job_id``: that one, if it is due); False when no job
+        was due."""
+        claimed = self.claim(job_id)
         if claimed is None:
             return False
         job_id, attempt = claimed
         table = Job.__table__
         mine = and_(table.c.id == job_id, table.c.locked_by == self.id,
                     table.c.attempts == attempt, table.c.status == RUNNING)
+        with self.app.sessions() as session:
+            job = session.get(Job, job_id)
+            handler = self.app.job_handlers.get(job.name)
+            run = JobRun(self.app, job.id, job.user_id, job.branch_id, self.clock,
+                         lambda: self._still_mine(mine))
+            payload = dict(job.payload or {})
+        if handler is not None and handler.detached:
+            return self._run_detached(handler, run, payload, mine)
         try:
             with self.app.write_sessions.begin() as session:
                 job = session.get(Job, job_id)
@@ -203,6 +237,22 @@ class Worker:
             self._failed(job_id, mine, exc)
         return True
 
+    def _run_detached(self, handler, run: JobRun, payload: dict, mine) -> bool:
+        """A detached handler runs outside any transaction; then the job is marked done."""
+        table = Job.__table__
+        try:
+            handler.func(run, **payload)
+            with self.app.engine.begin() as conn:
+                conn.execute(update(table).where(mine).values(
+                    status=DONE, finished_at=self.clock(), locked_until=None, last_error=None))
+        except Exception as exc:  # recorded like any job's failure
+            self._failed(run.job_id, mine, exc)
+        return True
+
+    def _still_mine(self, mine) -> bool:
+        with self.app.engine.connect() as conn:
+            return conn.execute(select(Job.__table__.c.id).where(mine)).first() is not None
+
     def _context(self, session, job: Job):
         from kernel.models import Branch
 
@@ -216,7 +266,7 @@ class Worker:
         tail = traceback.extract_tb(exc.__traceback__)[-1:]
         if tail:
             error += f" ({os.path.basename(tail[0].filename)}:{tail[0].lineno})"
-        with self.app.engine.begin() as conn:
+        with self._writing() as conn:
             row = conn.execute(select(table.c.name, table.c.attempts, table.c.max_attempts)
                                .where(table.c.id == job_id)).first()
             handler = self.app.job_handlers.get(row.name)

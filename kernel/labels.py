@@ -8,7 +8,7 @@ the columns its class lists in ``__label_columns__``.
 
 from __future__ import annotations
 
-from kernel.entities import EntityInfo
+from kernel.entities import EntityInfo, ExtensionInfo, FieldInfo
 from kernel.i18n import N_, _
 
 #: columns that name a record, in order of preference: a code, then a name
@@ -75,6 +75,34 @@ def label(info: EntityInfo, name: str) -> str:
         base = name[:-3] if name.endswith("_id") else name
         text = base.replace("_", " ").capitalize()
     return _(text)
+
+
+class _Labelled:
+    """An entity-like object for :func:`label` (it reads ``cls`` and ``name``)."""
+
+    def __init__(self, cls):
+        self.cls = cls
+        self.name = cls.__table__.name
+
+
+def extension_label(extension: ExtensionInfo, spec: FieldInfo) -> str:
+    """The translated label of an extension field (its companion class's ``__labels__``,
+    else the kernel's label of a field of that name)."""
+    own = getattr(extension.model, "__labels__", {}).get(spec.name)
+    if own:
+        return _(own)
+    return label(_Labelled(extension.model), spec.name)
+
+
+def label_of(info: EntityInfo, name: str) -> str:
+    """The label of a field of ``info``: its own, or ``plugin.field`` of an extension."""
+    if "." in name:
+        namespace, _dot, field_name = name.partition(".")
+        extension = info.extension(namespace)
+        spec = extension.field(field_name) if extension else None
+        if spec is not None:
+            return extension_label(extension, spec)
+    return label(info, name)
 
 
 #: records named by other columns than a code and a name (a class may set ``__label_columns__``)

@@ -28,9 +28,13 @@ from sqlalchemy import MetaData
 
 from kernel.db import Base
 from kernel.errors import PluginError, SiteError
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.plugins import KERNEL
+from kernel.progress import report
 from kernel.site import App
+
+#: the step :func:`upgrade` reports (:mod:`kernel.progress`)
+MIGRATING = N_("Upgrading the database")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def _config(app: App, plugins: list[str] | None = None) -> Config:
@@ -80,8 +84,10 @@ def upgrade(app: App) -> list[str]:
     with app.engine.begin() as connection:
         cfg.attributes["connection"] = connection
         try:
-            for branch in branches:
+            for done, branch in enumerate(branches):
+                report(MIGRATING, done, len(branches))
                 command.upgrade(cfg, f"{branch}@head")
+            report(MIGRATING, len(branches), len(branches))
         except CommandError as exc:
             raise SiteError(_("migration failed: {error}").format(error=exc)) from exc
     return branches

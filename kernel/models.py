@@ -155,6 +155,8 @@ class CustomerContact(IdMixin, TimestampMixin, Base):
     __title__ = N_("Customer contact")
     __permission__ = "customer"
     __list_columns__ = ("customer_id", "name", "title", "phone", "mobile")
+    __lines_of__ = ("customer_id", "customer")  # a table on the customer's form
+    __line_columns__ = ("name", "title", "phone", "mobile", "email", "is_primary")
 
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customer.id", ondelete="CASCADE"), index=True
@@ -177,6 +179,8 @@ class CustomerAddress(IdMixin, TimestampMixin, Base):
     __title__ = N_("Customer address")
     __permission__ = "customer"
     __list_columns__ = ("customer_id", "label", "address", "district")
+    __lines_of__ = ("customer_id", "customer")
+    __line_columns__ = ("label", "address", "district", "phone", "is_default")
 
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customer.id", ondelete="CASCADE"), index=True

@@ -12,10 +12,13 @@ from pathlib import Path
 
 from kernel import masterdata, migrate
 from kernel.errors import PluginError, SiteError
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.plugins import dependency_order, dependents, discover, import_plugin
 from kernel.signing import SECRET_FILE, site_secret
 from kernel.site import SITE_FILE, App, Site, SiteConfig
+
+#: the step :func:`load_demo_data` reports (:mod:`kernel.progress`)
+LOADING_DEMO = N_("Loading demo data")
 
 
 def _check_loadable(app: App, names: list[str]) -> None:
@@ -24,6 +27,22 @@ def _check_loadable(app: App, names: list[str]) -> None:
         name, reason = next(iter(broken.items()))
         raise PluginError(_("plugin {name} cannot be loaded: {reason}").format(
             name=name, reason=reason))
+
+
+def load_demo_data(ctx) -> None:
+    """Every enabled plugin's demo data (``fixdesk_demo_data``), reporting each plugin done
+    (:mod:`kernel.progress`); the implementations run in the order pluggy calls them."""
+    from kernel.progress import report
+
+    hook = ctx.app.pm.hook.fixdesk_demo_data
+    impls = list(reversed(hook.get_hookimpls()))  # pluggy calls the last registered first
+    if any(impl.hookwrapper or getattr(impl, "wrapper", False) for impl in impls):
+        hook(ctx=ctx)
+        return
+    for done, impl in enumerate(impls):
+        report(LOADING_DEMO, done, len(impls))
+        impl.function(**{name: ctx for name in impl.argnames})
+    report(LOADING_DEMO, len(impls), len(impls))
 
 
 def create_site(path: str | Path, config: SiteConfig, *, company: str, branch_code: str = "HQ",
@@ -61,7 +80,7 @@ def create_site(path: str | Path, config: SiteConfig, *, company: str, branch_co
             masterdata.create_company(ctx, company)
             masterdata.add_branch(ctx, branch_code, branch_name or branch_code, branch_zone)
             if demo:
-                app.pm.hook.fixdesk_demo_data(ctx=ctx)
+                load_demo_data(ctx)
                 site.config.demo = True
         site_secret(site)  # links signed for customers (kernel.signing)
         site.save()

@@ -31,7 +31,7 @@ from kernel.links import link_condition
 from kernel.values import coerce, plain
 
 MAX_LIMIT = 500
-OPERATORS = ("gte", "lte", "gt", "lt", "ne", "in", "contains")
+OPERATORS = ("gte", "lte", "gt", "lt", "ne", "in", "contains", "empty")
 
 
 class FieldErrors(ValidationError):
@@ -127,11 +127,14 @@ def _condition(ctx, info: EntityInfo, key: str, raw: str, joins: dict):
             raise ValidationError(f"{key}: {exc}", field=key) from exc
     if spec is None or (op and op not in OPERATORS):
         raise ValidationError(_("unknown filter {key!r}").format(key=key), field=key)
+    if op == "empty":
+        return _emptiness(spec, column, raw, key)
+    raw = _relative(ctx, spec, raw)
     try:
         if op == "contains":
             return cast(column, String).ilike(f"%{raw}%")
         if op == "in":
-            return column.in_([coerce(spec, v, for_filter=True)
+            return column.in_([coerce(spec, _relative(ctx, spec, v), for_filter=True)
                                for v in str(raw).split(",") if v != ""])
         value = coerce(spec, raw, for_filter=True)
     except ValueError as exc:
@@ -149,6 +152,60 @@ def _condition(ctx, info: EntityInfo, key: str, raw: str, joins: dict):
     return compare(column, value)
 
 
+def _emptiness(spec: FieldInfo, column, raw, key: str):
+    """``field__empty=true``: the field has no value (a text: nor an empty one);
+    ``false``: it has one."""
+    from kernel.values import parse_bool
+
+    try:
+        wanted = parse_bool(raw)
+    except ValueError as exc:
+        raise ValidationError(f"{key}: {exc}", field=key) from exc
+    empty = or_(column.is_(None), column == "") if spec.kind in ("string", "text") \
+        else column.is_(None)
+    return empty if wanted else ~empty
+
+
+def _relative(ctx, spec: FieldInfo, raw):
+    """A date or date-time filter value relative to now (``today``, ``now``, ``today+1``,
+    :mod:`kernel.relative_dates`) as the value it names now; any other value as it is."""
+    from kernel.relative_dates import resolve
+
+    found = resolve(raw, spec.kind, ctx.now(), ctx.settings.tz) \
+        if spec.kind in ("date", "datetime") else None
+    return raw if found is None else found
+
+
+def _conditions(ctx, info: EntityInfo, filters: dict[str, str] | None, q: str | None,
+                joins: dict) -> list:
+    """The WHERE conditions of ``filters`` and the search ``q`` (extension tables they
+    need are added to ``joins``)."""
+    conditions = [_condition(ctx, info, key, raw, joins) for key, raw in (filters or {}).items()]
+    if q:
+        conditions.append(or_(*[cast(getattr(info.cls, f), String).ilike(f"%{q}%")
+                                for f in info.search] or [False]))
+    return conditions
+
+
+def _joined(query, info: EntityInfo, joins: dict):
+    """``query`` with the extension tables of ``joins`` outer-joined to ``info``'s table."""
+    for model in joins.values():
+        query = query.outerjoin(model, model.record_id == info.cls.id)
+    return query
+
+
+def matching_query(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None,
+                   q: str | None = None):
+    """The SELECT of ``info``'s records matching ``filters`` and ``q`` (as
+    :func:`list_records` takes them), without order or paging. The user's branch scope
+    applies when it runs, like any query of the session; aggregates build on it
+    (:mod:`kernel.grouping`)."""
+    ctx.require(info.perm("read"))
+    joins: dict[str, type] = {}
+    conditions = _conditions(ctx, info, filters, q, joins)
+    return _joined(select(info.cls), info, joins).where(*conditions)
+
+
 def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None,
                  q: str | None = None, sort: str | None = None, limit: int = 50,
                  offset: int = 0) -> tuple[list, int]:
@@ -158,7 +215,9 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
     "branch_id__in": "1,2", "name__contains": "物流", "billing.difficulty": "major"}``;
     a link (:mod:`kernel.links`) as ``{"about": "customer:12"}``, ``about__ne``,
     ``about__in`` (``customer:12,fdt_notes_note:3``) or ``about__entity`` (``customer``).
-    ``sort``: ``"-created_at,name"``.
+    ``engineer_id__empty``: ``true`` (no value) or ``false``; dates and date-times may be
+    relative to now: ``{"deadline_at__lt": "now", "due_at__gte": "today-7"}``
+    (:mod:`kernel.relative_dates`). ``sort``: ``"-created_at,name"``.
     """
     ctx.require(info.perm("read"))
     if not 1 <= limit <= MAX_LIMIT:
@@ -167,10 +226,7 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
     if offset < 0:
         raise ValidationError(_("offset must not be negative"), field="offset")
     joins: dict[str, type] = {}
-    conditions = [_condition(ctx, info, key, raw, joins) for key, raw in (filters or {}).items()]
-    if q:
-        conditions.append(or_(*[cast(getattr(info.cls, f), String).ilike(f"%{q}%")
-                                for f in info.search] or [False]))
+    conditions = _conditions(ctx, info, filters, q, joins)
     sort = sort or getattr(info.cls, "__default_sort__", None)
     order = []
     for part in (sort or "-id").split(","):
@@ -184,10 +240,7 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
         # empty values last either way, on both engines (they disagree by default)
         order.append(ordered.nulls_last() if spec.nullable else ordered)
     order.append(info.cls.id.desc() if (sort or "-id").startswith("-") else info.cls.id.asc())
-    query = select(info.cls)
-    for model in joins.values():
-        query = query.outerjoin(model, model.record_id == info.cls.id)
-    query = query.where(*conditions)
+    query = _joined(select(info.cls), info, joins).where(*conditions)
     total = ctx.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = list(ctx.session.scalars(query.order_by(*order).limit(limit).offset(offset)))
     return rows, total

@@ -29,6 +29,8 @@ from typing import Any
 
 from kernel.contributions import (
     Action,
+    DashboardCard,
+    DashboardChart,
     Document,
     Extension,
     FormSection,
@@ -58,6 +60,7 @@ REGISTRATION_HOOKS = (
     "fixdesk_scheduled_jobs",
     "fixdesk_form_sections",
     "fixdesk_list_columns",
+    "fixdesk_dashboard",
     "fixdesk_routers",
 )
 
@@ -100,6 +103,8 @@ class Registry:
     sections: dict[str, list[FormSection]] = field(default_factory=dict)
     #: target table → list columns, in plugin order
     columns: dict[str, list[ListColumn]] = field(default_factory=dict)
+    #: the home page's cards and charts, by order then name
+    dashboard: list[DashboardCard | DashboardChart] = field(default_factory=list)
     #: web routes (FastAPI routers), opaque to the core
     routers: list = field(default_factory=list)
     #: what waits for partners that are not enabled
@@ -200,16 +205,22 @@ def _collect(loaded: LoadedPlugins, plugins: dict[str, PluginInfo]) -> Registry:
             intake.commit()
     for table in registry.sections:
         registry.sections[table].sort(key=lambda s: (s.order, s.name))
+    registry.dashboard.sort(key=lambda item: (item.order, item.name))
     return registry
 
 
 def _check_declarations(cls: type, classes: dict[str, type]) -> None:
     """Refuse an entity whose class names a parent that is not an entity of the site
-    (``__branch_parent__``, ``__submittable_parent__``) or declares a link wrongly."""
+    (``__branch_parent__``, ``__submittable_parent__``, ``__lines_of__``), declares a
+    link wrongly, or names as its ``__workflow__`` a field that is not a choice."""
     from kernel.lifecycle import is_submittable
     from kernel.links import links_of
 
-    for attribute in ("__branch_parent__", "__submittable_parent__"):
+    workflow = getattr(cls, "__workflow__", None)
+    if workflow is not None and not _is_enum_column(cls, workflow):
+        raise Refused(_("entity {table}: __workflow__ names {field}, which is not a choice "
+                        "field of it").format(table=cls.__tablename__, field=workflow))
+    for attribute in ("__branch_parent__", "__submittable_parent__", "__lines_of__"):
         declared = getattr(cls, attribute, None)
         if declared is None:
             continue
@@ -221,6 +232,13 @@ def _check_declarations(cls: type, classes: dict[str, type]) -> None:
                                                           attribute=attribute,
                                                           parent=declared[1]))
     links_of(cls)  # a link declared under another name raises here
+
+
+def _is_enum_column(cls: type, name: str) -> bool:
+    from sqlalchemy import Enum
+
+    column = cls.__table__.columns.get(name)
+    return column is not None and isinstance(column.type, Enum)
 
 
 #: registration hook → the registry's mapping its answers go to, and their key there
@@ -238,11 +256,12 @@ BY_ENTITY = {"fixdesk_extensions": "extensions", "fixdesk_form_sections": "secti
 KINDS = {"role": N_("role"), "permission": N_("permission"), "setting": N_("setting"),
          "extension": N_("extension"), "action": N_("action"), "document": N_("document"),
          "report": N_("report"), "job": N_("job"), "scheduled job": N_("scheduled job"),
-         "form section": N_("form section"), "list column": N_("list column")}
+         "form section": N_("form section"), "list column": N_("list column"),
+         "dashboard item": N_("dashboard card or chart")}
 
 
-def _expected_type(hook: str) -> type | None:
-    """The class a registration hook's answers are made of (None: any object)."""
+def _expected_type(hook: str) -> type | tuple[type, ...] | None:
+    """The class (or classes) a registration hook's answers are made of (None: any object)."""
     from kernel.reports.registry import Report
 
     return {"fixdesk_roles": Role, "fixdesk_permissions": Permission,
@@ -250,7 +269,8 @@ def _expected_type(hook: str) -> type | None:
             "fixdesk_actions": Action, "fixdesk_documents": Document,
             "fixdesk_reports": Report, "fixdesk_job_handlers": JobHandler,
             "fixdesk_scheduled_jobs": ScheduledJob, "fixdesk_form_sections": FormSection,
-            "fixdesk_list_columns": ListColumn}.get(hook)
+            "fixdesk_list_columns": ListColumn,
+            "fixdesk_dashboard": (DashboardCard, DashboardChart)}.get(hook)
 
 
 class _Intake:
@@ -339,8 +359,10 @@ class _Intake:
         """Check one contribution of ``hook`` from ``unit`` (the plugin or a part)."""
         expected = _expected_type(hook)
         if expected is not None and not isinstance(item, expected):
+            names = " / ".join(t.__name__ for t in (expected if isinstance(expected, tuple)
+                                                      else (expected,)))
             raise Refused(_("{hook} answers {type} objects, not {value!r}").format(
-                hook=hook, type=expected.__name__, value=item))
+                hook=hook, type=names, value=item))
         handler: Callable[[Any], bool] = getattr(self, "_" + hook.removeprefix("fixdesk_"))
         if handler(item):
             self.accepted.append((hook, unit, item))
@@ -469,6 +491,19 @@ class _Intake:
             "list column", column, _("list column {name}").format(name=column.name),
             self.registry.columns, (column.field,) if column.field else ())
 
+    def _dashboard(self, item: DashboardCard | DashboardChart) -> bool:
+        """A card or chart: named after the plugin, once in the site, needing a permission
+        that the kernel, this plugin or one it comes after declares."""
+        self._prefixed("dashboard item", item.name)
+        if item.permission is not None and item.permission not in self.registry.permissions \
+                and ("permission", item.permission) not in self.keys:
+            raise Refused(_("{kind} {name}: unknown permission {permission}").format(
+                kind=_(KINDS["dashboard item"]), name=item.name, permission=item.permission))
+        taken = next((x for x in self.registry.dashboard if x.name == item.name), None)
+        self._unique("dashboard item", item.name, item.name,
+                     taken and self.registry.owner(taken))
+        return True
+
     def _routers(self, _router: Any) -> bool:
         return True
 
@@ -486,6 +521,8 @@ class _Intake:
                 getattr(registry, BY_ENTITY[hook]).setdefault(item.entity, []).append(item)
             elif hook == "fixdesk_routers":
                 registry.routers.append(item)
+            elif hook == "fixdesk_dashboard":
+                registry.dashboard.append(item)
             elif hook == "fixdesk_scheduled_jobs":
                 registry.schedules.append(item)
                 if item.name not in registry.job_handlers:

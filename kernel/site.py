@@ -6,7 +6,8 @@
     locale = "zh_CN"          # zh_CN | en
     timezone = "Asia/Shanghai"
     currency = "CNY"
-    public_url = "https://service.example.com"   # where customers reach the site (QR links)
+    public_url = "https://service.example.com"   # where customers reach the site (QR links);
+                                                 # unset: the address `fixdesk serve` listens on
 
     [database]
     url = "sqlite:///fixdesk.sqlite3"   # relative SQLite paths are inside the site folder
@@ -17,6 +18,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -24,6 +26,7 @@ import zoneinfo
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import tomli_w
 
@@ -32,8 +35,11 @@ from kernel.i18n import SUPPORTED, _
 
 SITE_FILE = "site.toml"
 DEFAULT_DB = "sqlite:///fixdesk.sqlite3"
-#: what ``make demo`` serves; links printed for customers start here unless set
+#: what ``make demo`` serves; links printed for customers start here unless ``public_url``
+#: is set or ``fixdesk serve`` listens elsewhere
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+#: set by ``fixdesk serve`` for its processes: the address it listens on
+SERVE_URL_ENV = "FIXDESK_SERVE_URL"
 
 
 @dataclass
@@ -49,8 +55,9 @@ class SiteConfig:
     smtp: dict = field(default_factory=dict)
     #: created with demo data (``fixdesk serve`` then prints the demo accounts)
     demo: bool = False
-    #: the address customers reach the site at: links printed on papers (survey QR codes)
-    public_url: str = DEFAULT_PUBLIC_URL
+    #: the address customers reach the site at, as set in ``site.toml`` ("" when not set):
+    #: read :attr:`customer_url` for the address links start with
+    public_url: str = ""
 
     def __post_init__(self):
         if self.locale not in SUPPORTED:
@@ -64,8 +71,9 @@ class SiteConfig:
             raise SiteError(_("currency must be an ISO 4217 code such as CNY, not {value!r}")
                             .format(value=self.currency))
         self.plugins = list(dict.fromkeys(self.plugins))
-        self.public_url = str(self.public_url).strip().rstrip("/")
-        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", self.public_url):
+        self.public_url = str(self.public_url or "").strip().rstrip("/")
+        if self.public_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?",
+                                                self.public_url):
             raise SiteError(_("public_url must be an http(s) address such as "
                               "https://service.example.com, not {value!r}").format(
                                   value=self.public_url))
@@ -74,10 +82,24 @@ class SiteConfig:
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
+    @property
+    def customer_url(self) -> str:
+        """Where links printed on papers and sent to customers start (the survey QR code):
+        ``public_url`` when set, else the address ``fixdesk serve`` listens on, else
+        :data:`DEFAULT_PUBLIC_URL`."""
+        return self.public_url or os.environ.get(SERVE_URL_ENV) or DEFAULT_PUBLIC_URL
+
+    @property
+    def customer_url_is_loopback(self) -> bool:
+        """Whether :attr:`customer_url` names this machine only (127.0.0.1, localhost):
+        a customer's phone cannot open such a link."""
+        return is_loopback(urlsplit(self.customer_url).hostname or "")
+
     def to_toml(self) -> dict:
         data = {
             "site": {"locale": self.locale, "timezone": self.timezone, "currency": self.currency,
-                     "public_url": self.public_url, **({"demo": True} if self.demo else {})},
+                     **({"public_url": self.public_url} if self.public_url else {}),
+                     **({"demo": True} if self.demo else {})},
             "database": {"url": self.database_url},
             "plugins": {"enabled": self.plugins},
         }
@@ -97,10 +119,44 @@ class SiteConfig:
                 currency=str(site.get("currency", "CNY")),
                 smtp=dict(data.get("smtp", {})),
                 demo=bool(site.get("demo", False)),
-                public_url=str(site.get("public_url", DEFAULT_PUBLIC_URL)),
+                public_url=str(site.get("public_url", "")),
             )
         except (TypeError, AttributeError) as exc:
             raise SiteError(_("malformed site.toml: {error}").format(error=exc)) from exc
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine only."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_url(host: str, port: int) -> str:
+    """The address ``fixdesk serve --host HOST --port PORT`` is reached at: listening on
+    every interface (0.0.0.0, ::) it is this machine's address in its network."""
+    if host in ("0.0.0.0", "::", ""):
+        host = lan_address()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def lan_address() -> str:
+    """This machine's address on its network (the interface of its default route), or
+    127.0.0.1 without a network. Connecting a UDP socket sends nothing."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
 
 
 class Site:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
-import sys
 
 import click
 
 from kernel.cli.base import CliState, cli, pass_state, print_table, split_list
-from kernel.i18n import _
+from kernel.i18n import N_, _
+
+#: the step a batch print shows on the terminal
+PRINTING = N_("Printing")
 
 
 def _ids(value: str | None) -> list[int]:
@@ -18,7 +21,7 @@ def _ids(value: str | None) -> list[int]:
         raise click.BadParameter(_("ids must be numbers like 3,4,9"), param_hint="--ids") from exc
 
 
-def _where(ctx, entity, conditions: tuple[str, ...]) -> list[int]:
+def _where(session, entity, conditions: tuple[str, ...]) -> list[int]:
     """Ids of ``entity`` rows matching ``field=value`` conditions (all of them)."""
     from sqlalchemy import select
 
@@ -40,7 +43,7 @@ def _where(ctx, entity, conditions: tuple[str, ...]) -> list[int]:
         except (ValueError, NotImplementedError):
             value = raw
         query = query.where(column == value)
-    return list(ctx.session.scalars(query))
+    return list(session.scalars(query))
 
 
 @cli.command("print", help=_("Print a document for one or more records as one PDF."))
@@ -56,30 +59,32 @@ def _where(ctx, entity, conditions: tuple[str, ...]) -> list[int]:
 @pass_state
 def print_command(state: CliState, document, record_id, show_list, ids, conditions, output,
                   lang, workers):
+    """Papers are laid out outside the database's write transaction
+    (:mod:`kernel.documents.detached`): the desk stays usable during a big batch."""
+    from kernel.cli.progress import terminal_progress
+    from kernel.documents.detached import Requester, print_detached
     from kernel.documents.registry import get_document
-    from kernel.documents.service import print_records
 
-    with state.context() as ctx:
+    with state.app() as app:
         if show_list:
             print_table((_("DOCUMENT"), _("TITLE"), _("ENTITY"), _("PAPER")),
                         [(name, _(doc.title), doc.entity, doc.paper)
-                         for name, doc in ctx.app.documents.items()])
+                         for name, doc in app.documents.items()])
             return
         if not document:
             raise click.UsageError(_("name a document (see: fixdesk print --list)"))
-        doc = get_document(ctx.app, document)
+        doc = get_document(app, document)
         wanted = ([record_id] if record_id is not None else []) + _ids(ids)
         if conditions:
-            wanted += _where(ctx, ctx.app.entity_class(doc.entity), conditions)
+            with app.sessions() as session:  # a plain read
+                wanted += _where(session, app.entity_class(doc.entity), conditions)
         if not output:
             output = f"{document.replace('.', '-')}-{wanted[0] if wanted else 'none'}.pdf"
-        if len(wanted) > 20 and sys.stderr.isatty():
-            with click.progressbar(length=len(wanted), label=_("preparing"),
-                                   file=sys.stderr) as bar:
-                pdf = print_records(ctx, document, wanted, locale=lang, workers=workers,
-                                    progress=bar.update)
-        else:
-            pdf = print_records(ctx, document, wanted, locale=lang, workers=workers)
+        requester = Requester(system_actor=f"cli:{getpass.getuser()}")
+        with terminal_progress() as bar:
+            pdf = print_detached(app, requester, document, wanted, locale=lang,
+                                 workers=workers,
+                                 progress=bar.counter(PRINTING, len(wanted)))
     with open(output, "wb") as fh:
         fh.write(pdf)
     click.echo(_("{count} record(s) printed to {file}").format(count=len(wanted), file=output))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import getpass
 
 import click
 
@@ -38,11 +38,17 @@ def _signature(param) -> str:
             + (f"({detail})" if detail else ""))
 
 
-@contextmanager
-def _as_user(state: CliState, username: str):
-    """One transaction as ``username`` (their permissions and branches)."""
-    with state.app() as app, app.context(user=username) as ctx:
-        yield ctx
+def _requester(app, username: str | None):
+    """Who runs the report: ``username`` (their permissions and branches), else the
+    system as the CLI's operator."""
+    from kernel.auth import get_user
+    from kernel.documents.detached import Requester
+
+    if username is None:
+        return Requester(system_actor=f"cli:{getpass.getuser()}")
+    with app.sessions() as session:
+        user = get_user(session, username)
+        return Requester(user.id, user.home_branch_id)
 
 
 @report.command("list", help=_("The reports of this site with their parameters."))
@@ -68,12 +74,18 @@ def report_list(state: CliState):
                                            "branches (default: the system, which sees all)."))
 @pass_state
 def report_run(state: CliState, name, pairs, fmt, output, lang, username):
+    from kernel.cli.progress import terminal_progress
     from kernel.i18n import terminal_locale
-    from kernel.reports.service import render
+    from kernel.reports.detached import render_detached
 
     raw = _params(pairs)
-    with (state.context() if username is None else _as_user(state, username)) as ctx:
-        done = render(ctx, name, raw, fmt, lang or terminal_locale())
+    with state.app() as app, terminal_progress() as bar:
+        # a report reads; its paper is laid out after the transactions (never holding the
+        # write lock). Papers (PDF, Excel) speak the site's language like `fixdesk print`;
+        # text for the terminal speaks the terminal's
+        done = render_detached(app, _requester(app, username), name, raw, fmt,
+                               lang or (terminal_locale() if fmt in TEXT_FORMATS else None),
+                               progress=bar)
     content = done.content
     if fmt in TEXT_FORMATS and not output:
         if isinstance(content, bytes):

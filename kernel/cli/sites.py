@@ -28,25 +28,28 @@ from kernel.i18n import _
 @click.option("--currency", default="CNY", help=_("ISO 4217 currency code."))
 @click.option("--public-url", metavar="URL",
               help=_("Where customers reach the site, for links printed on papers "
-                     "(default http://127.0.0.1:8000)."))
+                     "(default: the address fixdesk serve listens on)."))
 def new_site(directory, db_url, plugin_names, demo, company, branch_code, branch_name, zone,
              locale, tz, currency, public_url):
     from kernel import demo as demo_data
     from kernel.provision import create_site
-    from kernel.site import DEFAULT_DB, DEFAULT_PUBLIC_URL, SiteConfig
+    from kernel.site import DEFAULT_DB, SiteConfig
 
     config = SiteConfig(database_url=db_url or DEFAULT_DB, plugins=split_list(plugin_names),
                         locale=locale, timezone=tz, currency=currency,
-                        public_url=public_url or DEFAULT_PUBLIC_URL)
+                        public_url=public_url or "")
     if demo:
         company = company or demo_data.COMPANY_NAME
         first = demo_data.BRANCHES[0]
         branch_code = branch_code or first["code"]
         if branch_code == first["code"]:
             branch_name, zone = branch_name or first["name"], first["zone"]
-    site = create_site(directory, config, company=company or _("My Company"),
-                       branch_code=branch_code or "HQ", branch_name=branch_name,
-                       branch_zone=zone, demo=demo)
+    from kernel.cli.progress import terminal_progress
+
+    with terminal_progress():  # a bar on a terminal: migrations, demo data
+        site = create_site(directory, config, company=company or _("My Company"),
+                           branch_code=branch_code or "HQ", branch_name=branch_name,
+                           branch_zone=zone, demo=demo)
     click.echo(_("site created at {path}").format(path=site.path))
 
 
@@ -71,10 +74,13 @@ def migrate(state: CliState, check: bool, revision_for: str | None, message: str
                 raise click.exceptions.Exit(1)
             click.echo(_("schema matches the models"))
         else:
+            from kernel.cli.progress import terminal_progress
+
             for name, reason in app.failed_plugins.items():
                 click.echo(_("warning: {name}: {reason} (its tables are not migrated)").format(
                     name=name, reason=reason), err=True)
-            branches = migrations.upgrade(app)
+            with terminal_progress():
+                branches = migrations.upgrade(app)
             click.echo(_("up to date: {branches}").format(branches=", ".join(branches)))
 
 
@@ -202,10 +208,14 @@ def serve(state: CliState, host: str, port: int, workers: int):
 
     import uvicorn
 
+    from kernel.site import SERVE_URL_ENV, serve_url
+
     site = state.site()  # fail fast, with one line, before uvicorn starts
     os.environ["FIXDESK_SITE"] = str(site.path)
+    os.environ[SERVE_URL_ENV] = serve_url(host, port)  # links for customers, unless set
     click.echo(_("fixdesk serving {site} on http://{host}:{port}").format(
         site=site.path, host=host, port=port))
+    _warn_loopback(site.config)
     if site.config.demo:
         from kernel.demo import demo_accounts_text
 
@@ -214,3 +224,12 @@ def serve(state: CliState, host: str, port: int, workers: int):
                 workers=workers, log_level="info")
 
 
+def _warn_loopback(config) -> None:
+    """Say on the server's log (standard error) when links printed for customers point to
+    this machine only: a customer's phone cannot open them."""
+    if not config.customer_url_is_loopback:
+        return
+    message = _("warning: links printed for customers (survey QR codes) start with {url}, "
+                "which a customer's phone cannot reach: set public_url in site.toml, or "
+                "serve on the network (--host 0.0.0.0)").format(url=config.customer_url)
+    click.echo(message, err=True)

@@ -9,5 +9,9 @@ HTML into PDF with WeasyPrint, logs the print, and marks reprints as copies.
 Modules: :mod:`.registry` (documents, print log), :mod:`.templating` (loader
 chain, sandbox), :mod:`.filters` (money, 人民币大写, dates, QR, Code 128),
 :mod:`.pdf` (fonts, stylesheets, URL fetcher, missing glyphs), :mod:`.batch`
-(worker processes), :mod:`.service` (what the CLI, API and desk call).
+(worker processes), :mod:`.service` (what the CLI, API and desk call),
+:mod:`.detached` (printing without holding the write lock), :mod:`.print_jobs` (a
+batch as a job with progress) and :mod:`.spool` (its progress and PDF in the site's
+folder). A preview (``preview=True``) is rendered like a print but not logged and not
+marked as a copy.
 """

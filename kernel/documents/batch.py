@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -19,9 +19,12 @@ from kernel.documents import pdf
 
 #: below this many records, starting processes costs more than it saves
 POOL_THRESHOLD = 12
-#: records per chunk: big enough that font subsetting (once per chunk) is cheap,
+#: records per chunk at most: big enough that font subsetting (once per chunk) is cheap,
 #: small enough that workers start while the main process still prepares records
 CHUNK = 25
+#: a smaller batch is cut in at least this many chunks per worker, so that its progress
+#: moves in steps a person sees (a few dozen papers: a step every few papers)
+STEPS_PER_WORKER = 4
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -60,22 +63,41 @@ def _merge(parts: list[bytes]) -> bytes:
     return out.getvalue()
 
 
-def render_many(jobs: Iterable, count: int, base_dir: Path, workers: int | None = None) -> bytes:
+def render_many(jobs: Iterable, count: int, base_dir: Path, workers: int | None = None,
+                progress: Callable[[int], None] | None = None) -> bytes:
     """One PDF for all ``jobs`` (``count`` of them), each starting on a new page.
 
     ``jobs`` may be a generator: chunks go to the workers as soon as they are
     prepared, so preparing (database, templates) overlaps with rendering.
+    ``progress(n)`` is called as papers are laid out (``n`` more each time); with worker
+    processes it is called from the pool's thread, so it must be thread-safe.
     """
     workers = workers or os.cpu_count() or 1
     if count < POOL_THRESHOLD or workers == 1:
-        return render_chunk(list(jobs), str(base_dir))
+        documents = []
+        for job in jobs:
+            documents.append(pdf.render(job.html, base_dir=base_dir, width=job.width,
+                                        height=job.height, footer=job.footer))
+            if progress is not None:
+                progress(1)
+        return pdf.write(documents)
     pool = _pool_for(workers)
+    size = max(1, min(CHUNK, -(-count // (workers * STEPS_PER_WORKER))))
     futures, chunk = [], []
+
+    def submit(part: list) -> None:
+        future = pool.submit(render_chunk, part, str(base_dir))
+        if progress is not None:
+            future.add_done_callback(
+                lambda done, n=len(part): None if done.cancelled() or done.exception()
+                else progress(n))
+        futures.append(future)
+
     for job in jobs:
         chunk.append(job)
-        if len(chunk) == CHUNK:
-            futures.append(pool.submit(render_chunk, chunk, str(base_dir)))
+        if len(chunk) == size:
+            submit(chunk)
             chunk = []
     if chunk:
-        futures.append(pool.submit(render_chunk, chunk, str(base_dir)))
+        submit(chunk)
     return _merge([future.result() for future in futures])

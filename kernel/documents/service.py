@@ -17,7 +17,7 @@ from kernel.contributions import Document
 from kernel.documents import pdf
 from kernel.documents.registry import PAPERS, get_document, log_print
 from kernel.documents.templating import environment
-from kernel.errors import NotFound, ValidationError
+from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import _, normalize_locale, translations
 
 MAX_BATCH = 5000
@@ -37,8 +37,39 @@ def permission_of(document: Document) -> str:
     return document.options.get("permission", f"{document.entity}.read")
 
 
+def offered_document(ctx, name: str) -> Document:
+    """Document ``name`` if it is offered to this context's branch, else :class:`NotFound`
+    (a document whose plugin's ``fixdesk_documents`` is switched off in the branch)."""
+    document = get_document(ctx.app, name)
+    if not ctx.offers(document):
+        raise NotFound(_("no document {name!r} (see: fixdesk print --list)").format(name=name),
+                       field="document")
+    return document
+
+
+def record_label(record) -> str:
+    """How a refusal names a record: its number, else its id."""
+    return str(getattr(record, "number", None) or record.id)
+
+
+def check_available(document: Document, records: list) -> None:
+    """Refuse (:class:`Conflict`) to print ``document`` for records it is not for
+    (``Document.available``), naming them and saying when the paper is available."""
+    refused = [r for r in records if not document.available(r)]
+    if not refused:
+        return
+    names = "、".join(record_label(r) for r in refused[:10])
+    if len(refused) > 10:
+        names += " " + _("and {n} more").format(n=len(refused) - 10)
+    reason = _(document.unavailable) if document.unavailable else \
+        _("not for these records")
+    raise Conflict(_("{document} cannot be printed for {records}: {reason}").format(
+        document=_(document.title), records=names, reason=reason), field="ids")
+
+
 def load_records(ctx, document: Document, ids: list[int]) -> list:
-    """The records to print, in the order asked, each checked against the user's rights.
+    """The records to print, in the order asked, each checked against the user's rights
+    and the document's availability (:func:`check_available`).
 
     A record the user may not see answers "not found", like one that does not exist.
     """
@@ -57,6 +88,7 @@ def load_records(ctx, document: Document, ids: list[int]) -> list:
                                                         id=record_id), field="ids")
         ctx.require(permission_of(document), record)
         records.append(record)
+    check_available(document, records)
     return records
 
 
@@ -67,7 +99,8 @@ def paper_locale(ctx, locale: str | None = None) -> str:
 
 def paper_context(ctx, *, branch, locale: str, copy_number: int) -> dict:
     """The variables every paper has, printed for a record or not: company, branch, issue
-    time, copy mark, language, user and whether the site has a logo."""
+    time, copy mark, language, user and whether the site has a logo. ``copy_number`` 0 is
+    a preview: nothing logged, no copy mark (``preview`` is true)."""
     from kernel.masterdata import the_company
 
     return {
@@ -76,6 +109,7 @@ def paper_context(ctx, *, branch, locale: str, copy_number: int) -> dict:
         "issued_at": ctx.now(),
         "copy_number": copy_number,
         "is_copy": copy_number > 1,
+        "preview": copy_number == 0,
         "locale": locale,
         "user": ctx.user,
         "logo": (ctx.app.site.path / "assets" / "logo.png").is_file(),
@@ -124,26 +158,28 @@ def prepare(ctx, document: Document, record, locale: str, copy_number: int) -> R
 
 
 def print_records(ctx, name: str, ids: list[int], *, locale: str | None = None,
-                  workers: int | None = None, progress=None) -> bytes:
-    """Print document ``name`` for the records ``ids`` as one PDF; every print is logged.
+                  workers: int | None = None, progress=None, preview: bool = False) -> bytes:
+    """Print document ``name`` for the records ``ids`` as one PDF in the caller's
+    transaction; every print is logged.
 
-    Reprints are marked as copies (副本 / COPY) on the paper. A document whose plugin's
-    ``fixdesk_documents`` is switched off in the user's branch is not offered there.
+    Reprints are marked as copies (副本 / COPY) on the paper. A ``preview`` is not a print:
+    nothing is logged and the paper carries no copy mark. A document whose plugin's
+    ``fixdesk_documents`` is switched off in the user's branch is not offered there; a
+    record the document is not for is refused (:func:`check_available`). ``progress(n)``
+    is called as papers are rendered (n more each time). Printing many records while
+    others work: :func:`kernel.documents.detached.print_detached` renders outside the
+    write transaction.
     """
     from kernel.documents.batch import render_many
 
-    document = get_document(ctx.app, name)
-    if not ctx.offers(document):  # its plugin's documents are switched off in this branch
-        raise NotFound(_("no document {name!r} (see: fixdesk print --list)").format(name=name),
-                       field="document")
+    document = offered_document(ctx, name)
     locale = paper_locale(ctx, locale)
     records = load_records(ctx, document, ids)
 
     def jobs():
         for record in records:
-            copy_number = log_print(ctx, document, record)
+            copy_number = 0 if preview else log_print(ctx, document, record)
             yield prepare(ctx, document, record, locale, copy_number)
-            if progress is not None:
-                progress(1)
 
-    return render_many(jobs(), len(records), ctx.app.site.path, workers=workers)
+    return render_many(jobs(), len(records), ctx.app.site.path, workers=workers,
+                       progress=progress)

@@ -51,16 +51,37 @@ def _keeps_together(column, texts: list[str]) -> bool:
                (len(text) <= 4 or (len(text) <= 24 and text.isascii())) for text in texts)
 
 
+def paper_charts(ctx, outcome) -> list[dict]:
+    """The run's charts as ``{"title", "svg"}`` (the SVG as markup, safe to embed)."""
+    from markupsafe import Markup
+
+    from kernel.charts import render_svg
+
+    return [{"title": chart.title, "svg": Markup(render_svg(chart))}
+            for chart in outcome.report.charts_of(ctx, outcome.rows, outcome.params)]
+
+
 def paper_data(ctx, outcome, locale: str, copy_number: int) -> dict:
     """The variables of a report's paper: those of every paper (``company``, ``branch``,
-    ``issued_at``, copy mark, ...), the report and its parameters, the columns, the raw
-    ``rows``, and the same as text (``cells``, ``totals``)."""
+    ``issued_at``, copy mark, ...), the report and its parameters, the columns (each with
+    its ``width`` in percent, :mod:`.layout`) and the table's ``font_size``, the raw
+    ``rows``, and the same as text (``cells``, ``totals``); ``charts`` (title and SVG)
+    when the report draws any."""
     from kernel.documents.service import paper_context
+
+    from .layout import plan
 
     report, tz = outcome.report, ctx.settings.tz
     title = translations(locale).gettext(report.title)
     columns = outcome.columns
     cells = text_table(columns, outcome.rows, tz)
+    shown = [{"key": c.key, "label": translations(locale).gettext(c.label),
+              "kind": c.kind, "numeric": c.kind in NUMERIC,
+              "nowrap": _keeps_together(c, [line[i] for line in cells])}
+             for i, c in enumerate(columns)]
+    widths, font_size = plan(shown, cells, report.paper, report.orientation)
+    for column, width in zip(shown, widths, strict=True):
+        column["width"] = width
     return {
         **paper_context(ctx, branch=_branch_of(outcome), locale=locale,
                         copy_number=copy_number),
@@ -70,14 +91,13 @@ def paper_data(ctx, outcome, locale: str, copy_number: int) -> dict:
         "number": " ".join(outcome.canonical.values()) or report.name,
         "params": outcome.params,
         "parameters": describe(report.params, outcome.params, tz),
-        "columns": [{"key": c.key, "label": translations(locale).gettext(c.label),
-                     "kind": c.kind, "numeric": c.kind in NUMERIC,
-                     "nowrap": _keeps_together(c, [line[i] for line in cells])}
-                    for i, c in enumerate(columns)],
+        "columns": shown,
+        "font_size": font_size,
         "rows": outcome.rows,
         "cells": cells,
         "totals": totals_line(columns, outcome.rows, tz),
         "sums": totals(columns, outcome.rows) or {},
+        "charts": paper_charts(ctx, outcome),
     }
 
 

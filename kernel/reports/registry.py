@@ -52,7 +52,10 @@ class Report:
     ``reference`` arrives as the record, checked against the user's branches).
     ``permission`` defaults to ``<name>.read``. ``columns_for(rows, **params)``, when
     given, picks the columns shown for one run. ``template`` is the paper's Jinja2
-    template (default: the kernel's generic ``print/report.html``).
+    template (default: the kernel's generic ``print/report.html``). ``charts(ctx, rows,
+    **params)``, when given, returns :class:`kernel.ChartData` objects drawn on the paper
+    above the table (as SVG, :mod:`kernel.charts`) and on the desk's report page: the
+    same charts a plugin shows on the home page.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Report:
     template: str = GENERIC_TEMPLATE
     paper: str = "A4"
     orientation: str = "portrait"
+    charts: Callable[..., list] | None = None
 
     def __post_init__(self):
         if "." not in self.name:
@@ -85,6 +89,12 @@ class Report:
     def module(self) -> str:
         """The plugin that offers the report (the name's prefix)."""
         return self.name.split(".", 1)[0]
+
+    def charts_of(self, ctx, rows: list[dict], params: dict[str, Any]) -> list:
+        """The charts of one run (:class:`kernel.ChartData`): ``charts``' answer, else none."""
+        if self.charts is None:
+            return []
+        return [c for c in self.charts(ctx, rows, **params) or [] if c is not None]
 
     def columns_shown(self, rows: list[dict], params: dict[str, Any]) -> tuple[Column, ...]:
         """The columns of one run: ``columns_for``'s answer, else every column."""

@@ -75,7 +75,9 @@ def entity_router(info: EntityInfo) -> APIRouter:
 
     list_items.__doc__ = (f"List {info.name} records the caller may see. Filter on any field "
                           "(`field=value`, `field__gte`, `__lte`, `__gt`, `__lt`, `__ne`, "
-                          "`__in=a,b`, `__contains`), other plugins' fields included "
+                          "`__in=a,b`, `__contains`, `__empty=true|false`; dates relative "
+                          "to now: `deadline_at__lt=now`, `due_at__gte=today-7`), other "
+                          "plugins' fields included "
                           "(`plugin.field=value`), search with `q`, sort with "
                           "`sort=-created_at,name`. A link to any record is filtered as "
                           "`entity:id`: `about=customer:12`, `about__ne=customer:12`, "
@@ -139,15 +141,17 @@ def entity_router(info: EntityInfo) -> APIRouter:
     def print_one(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1),
                   document: str = Path(..., max_length=100),
                   lang: str | None = Query(None, pattern="^(zh_CN|en)$")):
+        from kernel.documents.detached import Requester, print_detached
         from kernel.documents.registry import get_document
-        from kernel.documents.service import print_records
 
         with request_context(request) as ctx:
             doc = get_document(ctx.app, document)
             if doc.entity != info.name:
                 raise NotFound(_("no document {name!r} for {entity}").format(
                     name=document, entity=info.name))
-            data = print_records(ctx, document, [record_id], locale=lang)
+            requester, app = Requester.of(ctx), ctx.app
+        # laid out after the request's transaction: never holding the write lock
+        data = print_detached(app, requester, document, [record_id], locale=lang)
         return RawResponse(data, media_type="application/pdf", headers={
             "Content-Disposition": f'inline; filename="{document}-{record_id}.pdf"'})
 
@@ -238,10 +242,12 @@ def general_router() -> APIRouter:
                  summary="Print many records into one PDF")
     def print_batch(request: Request, document: str = Path(..., max_length=100),
                     body: BatchPrint = Body(...)):
-        from kernel.documents.service import print_records
+        from kernel.documents.detached import Requester, print_detached
 
         with request_context(request) as ctx:
-            data = print_records(ctx, document, body.ids, locale=body.lang)
+            requester, app = Requester.of(ctx), ctx.app
+        # checked and logged in a short transaction, laid out after it (kernel.documents.detached)
+        data = print_detached(app, requester, document, body.ids, locale=body.lang)
         return RawResponse(data, media_type="application/pdf", headers={
             "Content-Disposition": f'inline; filename="{document}.pdf"'})
 

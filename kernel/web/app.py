@@ -18,6 +18,7 @@ from kernel.site import App, Site
 from kernel.web import errors
 from kernel.web.api import action_router, entity_router, general_router
 from kernel.web.reports_api import reports_router
+from kernel.web.timeline_api import router as timeline_router
 
 
 def create_app(site: Site) -> FastAPI:
@@ -49,6 +50,7 @@ def create_app(site: Site) -> FastAPI:
     for info in app_state.exposed.values():
         web.include_router(entity_router(info))
     web.include_router(action_router(app_state))
+    web.include_router(timeline_router())  # notes, attachments, timeline of any record
     for router in app_state.registry.routers:
         web.include_router(router)
 

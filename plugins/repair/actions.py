@@ -13,7 +13,7 @@ from __future__ import annotations
 from kernel import Action, Param
 from kernel.i18n import N_
 
-from . import dispatching, rules, services
+from . import dispatching, next_step, rules, services
 from .rules import Category, Status
 
 
@@ -84,6 +84,14 @@ def _engineers_to_dispatch(ctx, order) -> list[tuple[str, str]]:
             for row in dispatching.suggest_engineers(ctx, order, limit=5)]
 
 
+def _part_lines(ctx, order) -> list[tuple[str, str]]:
+    """The order's part lines not given back, as ``description × quantity`` (the return
+    box's list: the clerk picks the line, never types its id)."""
+    return [(str(line.id), f"{line.description} × {line.quantity}"
+             + (f" ({line.part_code})" if line.part_code else ""))
+            for line in order.active_lines]
+
+
 def _money(name: str, label: str) -> Param:
     """An amount (number or string with at most two decimals)."""
     return Param(name, "money", label=label)
@@ -99,7 +107,8 @@ def _action(name: str, title: str, func, permission: str,
             params: tuple[str | Param, ...] = (), available=None) -> Action:
     return Action(entity="repair_work_order", name=name, title=title, func=func,
                   permission=f"repair_work_order.{permission}",
-                  available=available or _can(name), params=params)
+                  available=available or _can(name), params=params,
+                  next_for=next_step.next_for(name), order=next_step.ORDER.get(name, 100))
 
 
 ACTIONS = [
@@ -139,7 +148,8 @@ ACTIONS = [
              Param("description", label=N_("Part")), _required("quantity", "integer"),
              Param("unit_cost", "money"))),
     _action("return_part", N_("Return part"), _return_part, "repair",
-            (_required("line_id", "integer", N_("Part line")), "reason")),
+            (Param("line_id", "integer", label=N_("Part line"), required=True,
+                   choices_for=_part_lines), "reason")),
     _action("add_labour", N_("Add labour"), _add_labour, "repair",
             (_required("hours", "number"), _employee(),
              Param("work_date", "date", label=N_("Date")), "note")),

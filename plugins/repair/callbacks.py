@@ -65,7 +65,7 @@ def survey_token(ctx, order: WorkOrder) -> str:
 
 def survey_url(ctx, order: WorkOrder) -> str:
     """The customer's survey link for ``order`` (printed as a QR code, sent by SMS)."""
-    return f"{ctx.settings.public_url}/survey/{survey_token(ctx, order)}"
+    return f"{ctx.settings.customer_url}/survey/{survey_token(ctx, order)}"
 
 
 def survey_link(ctx, order) -> dict:

@@ -27,7 +27,9 @@ from kernel.audit import set_actor
 from kernel.auth import User, set_branch_scope
 from kernel.branch_calendar import calendar_for
 from kernel.context import Context
+from kernel.i18n import N_
 from kernel.models import Branch, CustomerEquipment, Employee
+from kernel.progress import report
 
 from . import callbacks, quality, services
 from .models import Callback, QualityCheck
@@ -37,6 +39,8 @@ SEED = 20260601
 #: how many orders, over how many days before the demo is loaded
 ORDERS = 300
 DAYS = 60
+#: the step the history reports while it loads (a bar on the terminal, kernel.progress)
+HISTORY_STEP = N_("Loading the demo order history")
 
 #: (front desk, supervisor) account per branch; engineers with an account of their own
 DESK = {"SH": ("zhengli", "wufang"), "JD": ("hejuan", "huangtao")}
@@ -261,8 +265,11 @@ class History:
 
     def load(self) -> None:
         self.contracts()
-        for plan in self.plan():
+        plans = self.plan()
+        for done, plan in enumerate(plans):
+            report(HISTORY_STEP, done, len(plans))  # a bar on the terminal (new-site --demo)
             self.run(plan)
+        report(HISTORY_STEP, len(plans), len(plans))
         self.spot_checks()
         self.surveys()
         self.desk.done()

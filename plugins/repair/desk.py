@@ -23,7 +23,7 @@ from kernel.params import action_params, read_each
 from kernel.web.desk import action_form
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
 
-from . import customer_history, services
+from . import customer_history, register_inline, services
 from .rules import Category, Channel, Exclusion, ServiceMode
 
 PAGE = "/desk/repair_work_order/new"
@@ -88,14 +88,21 @@ def _category(ctx, values: dict) -> dict | None:
 
 
 def _page(request: Request, ctx, raw: dict | None = None, errors: dict | None = None,
-          problem: str | None = None, status: int = 200, preview: dict | None = None):
+          problem: str | None = None, status: int = 200, preview: dict | None = None,
+          inline: dict | None = None):
     info = ctx.app.exposed["repair_work_order"]
     form = action_form.describe(ctx, info, REGISTER, raw=raw or {}, errors=errors)
+    # the small forms that create a customer or machine in place (register_inline.py)
+    inline = inline or {}
+    typed_in, opened = register_inline.prefill(raw or {}, errors or {}, inline.get("opened"))
+    boxes = register_inline.boxes(ctx, {**typed_in, **inline.get("raw", {})},
+                                  inline.get("errors") or {}, opened, inline.get("problem"))
     return render(request, TEMPLATE, status, ctx=ctx, title=_("Register repair request"),
                   list_url="/desk/repair_work_order", entity_title=_(info.title),
                   controls=form["controls"], problem=problem, errors=errors or {},
                   history=(preview or {}).get("history"),
-                  category=(preview or {}).get("category"))
+                  category=(preview or {}).get("category"), inline=boxes,
+                  created=inline.get("created"))
 
 
 def router() -> APIRouter:
@@ -117,8 +124,11 @@ def router() -> APIRouter:
 
 
 def _post(request: Request, form):
-    """*Look up* shows the history and category; *Register* registers and opens the order."""
+    """*Look up* shows the history and category; *Register* registers and opens the order;
+    *Create customer* / *Create equipment* make the one not on file in place."""
     raw = action_form.typed(REGISTER, form)
+    if form.get("step") in register_inline.FORMS:
+        return _create_inline(request, form, raw, form.get("step"))
     looking_up = form.get("step") == "lookup"
     try:
         with desk_context(request, csrf=form.get("csrf")) as ctx:
@@ -142,3 +152,37 @@ def _post(request: Request, form):
         with desk_context(request, csrf=form.get("csrf")) as ctx:
             return _page(request, ctx, raw, {field: exc.message} if field else None,
                          problem=None if field else exc.message, status=exc.status)
+
+
+def _create_inline(request: Request, form, raw: dict, step: str):
+    """Create the customer or machine of the small form ``step`` (the kernel's record
+    services), then show the registration looked up with it filled in; on a problem the
+    small form stays open as typed, each error under its input, and nothing is written."""
+    typed_in = register_inline.typed(form)
+    try:
+        with desk_context(request, csrf=form.get("csrf")) as ctx:
+            ctx.require(REGISTER.permission)
+            if step == "new_customer":
+                made = register_inline.create_customer(ctx, typed_in)
+                raw["customer"] = made.code
+                created = _("Customer {code} {name} created.").format(code=made.code,
+                                                                      name=made.name)
+            else:
+                made = register_inline.create_equipment(ctx, typed_in)
+                raw["equipment"] = made.serial_no
+                raw["customer"] = made.customer.code
+                created = _("Equipment {serial} created.").format(serial=made.serial_no)
+    except FixdeskError as exc:
+        if exc.status in (401, 403):
+            raise
+        found = getattr(exc, "fields", None) or ({exc.field: exc.message} if exc.field else {})
+        errors = {k: v for k, v in found.items() if k in typed_in}
+        with desk_context(request, csrf=form.get("csrf")) as ctx:
+            return _page(request, ctx, raw, status=exc.status, inline={
+                "raw": typed_in, "errors": errors, "opened": step,
+                "problem": None if errors else exc.message})
+    with desk_context(request, csrf=form.get("csrf")) as ctx:
+        info = ctx.app.exposed["repair_work_order"]
+        values, _problems = read_each(ctx, action_params(info, REGISTER), raw)
+        preview = {"history": _history(ctx, values), "category": _category(ctx, values)}
+        return _page(request, ctx, raw, preview=preview, inline={"created": created})

@@ -8,7 +8,8 @@ plain block layout.
 
 * 服务凭证 ``repair.service_voucher`` (A5) — signed by the customer (R12, R13);
 * 修护卡 ``repair.repair_card`` (A5) — hangs on a carry-in unit (R13);
-* 客户商品领取收据 ``repair.product_receipt`` (80 mm roll) — voided on pickup (R13);
+* 客户商品领取收据 ``repair.product_receipt`` (80 mm roll) — voided on pickup (R13); only for
+  carry-in jobs (``available``): printing it for an on-site job is refused;
 * 维护记录单 ``repair.maintenance_record`` (A4) — the order's history and labour (R16);
 * 保养到期通知书 ``repair.contract_expiry_notice`` (A4) — for a contract (R20);
 * 客户意见调查卡 ``repair.survey_card`` (A5) — the four ratings of R19.
@@ -23,7 +24,8 @@ from kernel.i18n import N_
 
 from .callbacks import RATING_LABELS, survey_url
 from .models import MaintenanceContract, WorkOrder
-from .rules import Category, Status
+from .rules import DONE, Category, QuoteStatus, Status
+from .signatures import signature_of
 
 #: the service category's name on paper (R3)
 CATEGORY_NAMES = {
@@ -58,6 +60,7 @@ EVENT_NAMES = {
     "receive_unit": N_("Unit taken in"),
     "return_unit": N_("Unit handed back"),
     "overdue": N_("Flagged overdue"),
+    "signature": N_("Customer signed"),
     "late_repair": N_("Reported late"),
 }
 
@@ -71,6 +74,18 @@ SURVEY_LEVELS = ((4, N_("Very satisfied")), (3, N_("Satisfied")), (2, N_("Fair")
 RECEIPT_VOID = frozenset({Status.CLOSED, Status.CANCELLED})
 
 
+#: why a job that is not paid costs the customer nothing (R3, R5, R27), by category
+COVERED_NOTES = {
+    Category.CONTRACT: N_("Covered by the maintenance contract: no charge"),
+    Category.FREE: N_("Covered by the warranty: no charge"),
+    Category.INTERNAL: N_("Internal work: no charge"),
+}
+#: the quote's parts (R11, R27) as lines the customer pays, in the order printed
+QUOTE_LINES = (("quote_parts", N_("Parts")), ("quote_labour", N_("Labour")),
+               ("quote_travel", N_("Travel")))
+ZERO = Decimal("0.00")
+
+
 def _hours(minutes: int) -> Decimal:
     return (Decimal(minutes) / 60).quantize(Decimal("0.01"))
 
@@ -81,10 +96,58 @@ def _contact(customer):
     return next((c for c in customer.contacts if c.is_primary), customer.contacts[0])
 
 
+def carry_in(order: WorkOrder) -> bool:
+    """Whether the unit of ``order`` is taken in (R13): only then is there a receipt."""
+    return order.service_mode.value == "carry_in"
+
+
+def _line(label, text, quantity, unit_price=None, hours=False) -> dict:
+    amount = None if unit_price is None else (unit_price * Decimal(quantity)).quantize(ZERO)
+    return {"label": label, "text": text, "quantity": quantity, "hours": hours,
+            "unit_price": unit_price, "amount": amount}
+
+
+def charges(order: WorkOrder) -> dict:
+    """What the customer pays for ``order``, line by line (R3–R5, R11, R27): every priced
+    line is quantity × unit price = amount, and ``total`` is the sum of the amounts.
+
+    * Paid (A): the parts and hours used, without a price (internal costs are not the
+      customer's), then the quote's parts, labour and travel as priced lines — their sum
+      is the quote's total. A rejected quote charges nothing; without a quote the amount
+      is not known yet (``total`` None).
+    * Contract (B), free (C, warranty or repair warranty), internal (D): every part and
+      every hour at ¥0.00 — covered; the total is ¥0.00 and ``note`` says why.
+    """
+    paid = order.category == Category.PAID
+    price = None if paid else ZERO
+    rows = [_line(None, line.description + (f" {line.part_code}" if line.part_code else ""),
+                  line.quantity, price) for line in order.active_lines]
+    rows += [_line(N_("Labour"), f"{entry.employee.name} {entry.work_date:%m-%d}"
+                   + (f" · {entry.note}" if entry.note else ""), entry.hours, price, hours=True)
+             for entry in order.labour]
+    note, state = None, None
+    if not paid:
+        note, total = COVERED_NOTES[Category(order.category)], ZERO
+    elif order.quote_status == QuoteStatus.REJECTED:
+        note, total = N_("Quote rejected: nothing charged"), ZERO
+    elif order.quote_total is None:
+        total = None
+    else:
+        state = order.quote_status.value
+        for field, label in QUOTE_LINES:
+            amount = getattr(order, field) or ZERO
+            if amount:
+                rows.append(_line(label, "", 1, amount))
+        total = sum((r["amount"] for r in rows if r["amount"] is not None), ZERO)
+    return {"rows": rows, "total": total, "note": note, "quote_state": state}
+
+
 def gather_order(ctx, order: WorkOrder) -> dict:
     """What every work-order paper prints: parties, machine, fault, report, lines, amounts."""
     paid = order.category == Category.PAID
     url = survey_url(ctx, order) if order.category != Category.INTERNAL else None
+    # the survey QR only once the repair is done: before that the link cannot be answered
+    survey_qr = url if Status(order.status) in DONE else None
     labour_minutes = order.labour_minutes
     unit_log = list(getattr(order, "unit_log", None) or [])
     received = next((e for e in reversed(unit_log) if e.direction.value == "received"), None)
@@ -102,14 +165,17 @@ def gather_order(ctx, order: WorkOrder) -> dict:
         "contract": order.contract if order.category == Category.CONTRACT else None,
         "category_name": CATEGORY_NAMES[Category(order.category)],
         "paid": paid,
-        "carry_in": order.service_mode.value == "carry_in",
+        "carry_in": carry_in(order),
         "lines": order.active_lines,
         "parts_cost": order.parts_cost,
         "labour": order.labour,
         "labour_hours": _hours(labour_minutes),
         "arrival": arrival,
         "survey_url": url,
-        "qr_data": url or order.number,
+        "qr_data": survey_qr,
+        "charges": charges(order),
+        # the customer's signature drawn on the engineer's phone (signatures.py), if any
+        "signature": signature_of(ctx, order),
         "void": Status(order.status) in RECEIPT_VOID or (
             bool(unit_log) and unit_log[-1].direction.value == "returned"),
         # the carry-in register (R13): when the unit came in, in what condition, by when
@@ -161,7 +227,8 @@ REPAIR_CARD = Document(
     template="repair/repair_card.html", gather=gather_order, paper="A5")
 PRODUCT_RECEIPT = Document(
     name="repair.product_receipt", title=N_("Product receipt"), entity="repair_work_order",
-    template="repair/product_receipt.html", gather=gather_order, paper="receipt80")
+    template="repair/product_receipt.html", gather=gather_order, paper="receipt80",
+    available=carry_in, unavailable=N_("a product receipt is only for carry-in jobs"))
 MAINTENANCE_RECORD = Document(
     name="repair.maintenance_record", title=N_("Maintenance record sheet"),
     entity="repair_work_order",

@@ -11,15 +11,18 @@ from typing import Any
 from . import rules
 from .inputs import lookup, now_utc
 from .models import StatusChange, WorkOrder
+from .own_jobs import check_own_job
 from .rules import OrderState, Status
 
 
 def load_order(ctx, order, permission: str) -> WorkOrder:
-    """The order, checked for ``permission``; for a change, re-read and locked
+    """The order, checked for ``permission`` (and, for field work, that it is the user's
+    own job: :mod:`plugins.repair.own_jobs`); for a change, re-read and locked
     (``SELECT ... FOR UPDATE`` on PostgreSQL) so that concurrent changes of one order queue
     and each sees the status the other left."""
     order = lookup(ctx, WorkOrder, order, "order", "number")
     ctx.require(f"repair_work_order.{permission}", order)
+    check_own_job(ctx, order, permission)  # field work: the order's engineer, or a supervisor
     if permission != "read":
         ctx.session.refresh(order, with_for_update=True)
     return order

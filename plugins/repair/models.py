@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -30,6 +31,7 @@ from kernel import Base, BranchMixin, CompanyMixin, IdMixin, Money, TimestampMix
 from kernel.i18n import N_
 from kernel.models import Branch, Customer, CustomerEquipment, Employee
 
+from . import lists
 from .rules import (
     AuditResult,
     Basis,
@@ -62,11 +64,51 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     __title__ = N_("Work order")
     __deletable__ = False
     __new_permission__ = "register"  # New opens the registration page (plugins/repair/desk.py)
-    __default_sort__ = "-urgent,-reported_at"  # R9: urgent jobs first
+    __default_sort__ = "-reported_at"  # every order: the newest first (never old ones on top)
+    # the list opens with the open orders of my branch (an engineer: his own), urgent
+    # first (R9), then the newest (plugins/repair/lists.py)
+    __default_filter__ = staticmethod(lists.work_orders)
+    __workflow_target__ = staticmethod(lists.target_of)  # where a kanban move leads
+    __card_fields__ = ("number", "customer_id", "deadline_at", "engineer_id")
+    __desk_views__ = ((N_("Dispatch board"), "/desk/repair_work_order/board",
+                       "repair_work_order.read"),
+                      # the engineer's phone page (phone.py): his jobs today
+                      (N_("My jobs on the phone"), "/desk/repair/phone",
+                       "repair_work_order.arrive"))
+    # the default filter's order (lists.WORK_ORDER_SORT) keeps an index (repair_0004)
+    __table_args__ = (Index(None, "urgent", "reported_at"),)  # ix_repair_work_order_urgent
     __list_columns__ = ("number", "urgent", "status", "category", "customer_id",
                         "serial_no", "reported_at", "deadline_at", "engineer_id")
     __search__ = ("number", "contact_name", "phone", "serial_no", "model",
                   "fault_description")
+    # the form as a document (kernel/web/desk/document.py): status bar, header, sections
+    __workflow__ = "status"
+    __workflow_side__ = ("quoted", "waiting_parts", "hard_to_repair", "ready_for_pickup",
+                         "cancelled")
+    __header__ = ("number", "customer_id", ("model", "serial_no"), "category",
+                  ("deadline_at", "deadline", "arrived_at", "closed_at", "cancelled_at"),
+                  "engineer_id")
+    __technical__ = ("overdue_flagged_at", "promise_flagged_at")
+    __groups__ = (
+        (N_("Customer and machine"), ("customer_id", "contact_name", "phone", "address",
+                                      "equipment_id", "model", "serial_no", "contract_id")),
+        (N_("Fault"), ("reported_at", "channel", "service_mode", "urgent", "fault_description",
+                       "fault_code", "category", "category_basis", "category_reason",
+                       "exclusion", "earlier_order_id")),
+        (N_("Dispatch and deadline"), ("branch_id", "engineer_id", "partner_outlet",
+                                       "dispatched_at", "appointment_at", "deadline_at",
+                                       "paused_at", "pause_reason", "paused_minutes",
+                                       "arrived_at", "deadline_met", "missed_minutes",
+                                       "promised_at")),
+        (N_("Diagnosis and quote"), ("diagnosis", "diagnosed_at", "quote_labour",
+                                     "quote_parts", "quote_travel", "quote_total",
+                                     "quote_status", "quoted_at", "quote_decided_at")),
+        (N_("Repair report"), ("started_at", "report_fault", "report_cause", "report_method",
+                               "completed_at")),
+        (N_("Review and close"), ("audit_result", "audited_at", "audited_by_id", "audit_note",
+                                  "closed_at", "cancelled_at", "cancel_reason",
+                                  "reopen_count")),
+    )
     __labels__ = {
         "number": N_("Number"), "customer_id": N_("Customer"),
         "equipment_id": N_("Equipment"), "model": N_("Model"), "serial_no": N_("Serial number"),
@@ -213,6 +255,11 @@ class WorkOrderLine(IdMixin, TimestampMixin, Base):
     __deletable__ = False
     __list_columns__ = ("order_id", "description", "quantity", "unit_cost", "returned_at")
     __search__ = ("description", "part_code")
+    __lines_of__ = ("order_id", "repair_work_order")  # a table on the order's form
+    __line_columns__ = ("description", "part_code", "quantity", "unit_cost", "returned_at",
+                        "return_reason")
+    __line_action__ = "add_part"  # the order's action that adds a line
+    __row_actions__ = (("return_part", "line_id"),)  # the order's action for one line
     __labels__ = {"order_id": N_("Work order"), "description": N_("Part"),
                   "part_code": N_("Part code"), "quantity": N_("Quantity"),
                   "unit_cost": N_("Unit cost"), "returned_at": N_("Returned at"),
@@ -244,6 +291,8 @@ class LabourEntry(IdMixin, TimestampMixin, Base):
     __deletable__ = False
     __list_columns__ = ("order_id", "employee_id", "work_date", "minutes", "note")
     __search__ = ("note",)
+    __lines_of__ = ("order_id", "repair_work_order")
+    __line_action__ = "add_labour"
     __labels__ = {"order_id": N_("Work order"), "employee_id": N_("Engineer"),
                   "work_date": N_("Date"), "minutes": N_("Minutes"), "note": N_("Note")}
 
@@ -334,6 +383,7 @@ class ContractEquipment(IdMixin, TimestampMixin, Base):
     __permission__ = "repair_contract"
     __deletable__ = False
     __list_columns__ = ("contract_id", "equipment_id")
+    __lines_of__ = ("contract_id", "repair_contract")
     __labels__ = {"contract_id": N_("Maintenance contract"), "equipment_id": N_("Equipment")}
     __table_args__ = (UniqueConstraint("contract_id", "equipment_id"),)
 
@@ -368,6 +418,8 @@ class UnitLog(IdMixin, TimestampMixin, Base):
     __default_sort__ = "-at"
     __list_columns__ = ("order_id", "direction", "at", "actor", "counterpart", "condition")
     __search__ = ("actor", "counterpart", "condition")
+    __lines_of__ = ("order_id", "repair_work_order")
+    __line_order__ = "at"
     __labels__ = {"order_id": N_("Work order"), "direction": N_("In/out"), "at": N_("When"),
                   "actor": N_("Recorded by"), "counterpart": N_("Handed over by/to"),
                   "condition": N_("Condition")}
@@ -401,9 +453,14 @@ class Appointment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     __title__ = N_("Customer appointment")
     __deletable__ = False
     __default_sort__ = "starts_at"
+    __default_filter__ = lists.APPOINTMENTS  # from today on, never last October first
     __list_columns__ = ("starts_at", "order_id", "engineer_id", "partner_outlet", "status",
                         "arrived_at")
     __search__ = ("partner_outlet", "note")
+    __lines_of__ = ("order_id", "repair_work_order")
+    __line_columns__ = ("starts_at", "engineer_id", "partner_outlet", "status", "arrived_at",
+                        "note")
+    __line_order__ = "starts_at"
     __labels__ = {"order_id": N_("Work order"), "engineer_id": N_("Engineer"),
                   "partner_outlet": N_("Partner outlet"), "starts_at": N_("Appointment"),
                   "status": N_("Status"), "actor": N_("Booked by"), "note": N_("Note"),
@@ -466,6 +523,15 @@ class Callback(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     __list_columns__ = ("order_id", "engineer_id", "due_at", "status", "attempts",
                         "rating_attitude", "rating_skill", "rating_arrival", "rating_promise")
     __search__ = ("comments", "respondent", "note")
+    __workflow__ = "status"
+    __workflow_side__ = ("unreachable", "declined")
+    __header__ = ("order_id", "order_id.customer_id", "order_id.contact_name", "order_id.phone",
+                  "due_at", "engineer_id")
+    __lines_of__ = ("order_id", "repair_work_order")
+    # the customer to call, from the order: name and phone
+    __line_columns__ = ("status", "due_at", "order_id.customer_id", "order_id.contact_name",
+                        "order_id.phone", "attempts", "answered_at", "rating_attitude",
+                        "rating_skill", "rating_arrival", "rating_promise")
     __labels__ = {"order_id": N_("Work order"), "engineer_id": N_("Engineer"),
                   "due_at": N_("Call back by"), "status": N_("Status"),
                   "attempts": N_("Attempts"), "last_attempt_at": N_("Last attempt"),

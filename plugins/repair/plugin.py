@@ -30,6 +30,8 @@ PERMISSIONS = {
     ("repair_work_order", "decide_quote"): (*SUPERVISORS, "front_desk", "engineer"),
     ("repair_work_order", "repair"): (*SUPERVISORS, "engineer"),
     ("repair_work_order", "complete"): (*SUPERVISORS, "engineer"),
+    # field work on jobs dispatched to others (plugins/repair/own_jobs.py)
+    ("repair_work_order", "others_jobs"): SUPERVISORS,
     ("repair_work_order", "audit"): SUPERVISORS,
     ("repair_work_order", "close"): (*SUPERVISORS, "front_desk"),
     ("repair_work_order", "cancel"): (*SUPERVISORS, "front_desk"),
@@ -59,6 +61,11 @@ def _percent(value) -> None:
 def _rating_level(value) -> None:
     if not 1 <= value <= 4:
         raise ValidationError(_("must be from 1 to 4"))
+
+
+def _map_url(value) -> None:
+    if "{address}" not in str(value) or ":" not in str(value):
+        raise ValidationError(_("must be a link (geo:, https:, ...) containing {address}"))
 
 
 def _skill(value) -> None:
@@ -121,6 +128,9 @@ def fixdesk_settings():
         Setting("repair.poor_rating", int, 2,
                 N_("Survey ratings at or below this level are reported to the supervisors"),
                 validate=_rating_level),
+        Setting("repair.map_url", str, "geo:0,0?q={address}",
+                N_("Link that opens a job's address in the engineer's map app ({address} is "
+                   "replaced)"), validate=_map_url),
         Setting("repair.spot_check_percent", Decimal, Decimal("10"),
                 N_("Share of each day's completed jobs drawn for a quality spot check (%)"),
                 per_branch=True, validate=_percent),
@@ -140,13 +150,15 @@ def fixdesk_actions():
 def fixdesk_routers():
     """``POST /api/repair/work_orders`` (register), ``/api/repair/contracts``, dispatch help,
     history, spot-check draws and survey links under ``/api/repair``; the reports under
-    ``/api/repair/reports``; the desk's registration page; the customer's public survey
-    page ``/survey/<token>``."""
-    from . import desk, survey_page
+    ``/api/repair/reports``; the desk's registration page; the engineer's phone page
+    ``/desk/repair/phone``; the dispatch board ``/desk/repair_work_order/board``; the
+    customer's public survey page ``/survey/<token>``."""
+    from . import board, desk, phone, survey_page
     from .api import router
     from .reports_api import reports_router
 
-    return [router(), reports_router(), survey_page.router(), desk.router()]
+    return [router(), reports_router(), survey_page.router(), desk.router(), phone.router(),
+            board.router()]
 
 
 @hookimpl
@@ -177,6 +189,16 @@ def fixdesk_reports():
 
 
 @hookimpl
+def fixdesk_dashboard():
+    """Cards (open, not dispatched, overdue, due today, callbacks due, an engineer's jobs
+    today, ...) and charts (deadline compliance by week, open orders by status and by
+    branch, engineers' load today) on the desk's home page (``dashboard.py``)."""
+    from .dashboard import dashboard
+
+    return dashboard()
+
+
+@hookimpl
 def fixdesk_scheduled_jobs():
     """Flag overdue and late jobs every 5 minutes (R8, R15); contract expiry notices daily
     at 08:00 (R20); draw yesterday's quality spot checks daily at 07:30 (R17)."""
@@ -188,6 +210,17 @@ def fixdesk_scheduled_jobs():
             ScheduledJob("repair.contract_expiry_notices",
                          scheduled.issue_contract_expiry_notices, daily_at="08:00"),
             ScheduledJob("repair.draw_spot_checks", quality.draw_yesterday, daily_at="07:30")]
+
+
+@hookimpl
+def fixdesk_timeline(ctx, entity, record, before, limit):
+    """A work order's registration and status changes, with who, why and the status
+    before and after (``timeline.py``)."""
+    if entity != "repair_work_order":
+        return []
+    from .timeline import status_events
+
+    return status_events(ctx, record, before, limit)
 
 
 @hookimpl

@@ -3,7 +3,8 @@
 * :func:`repair_register` — the repair register (报修登记簿) by day and branch: one line
   per order reported in a date range, with the register's columns (R1);
 * :func:`deadline_compliance` — share of jobs that met their arrival deadline, by branch
-  or by engineer, for jobs reported in a date range (R6, R8);
+  or by engineer, for jobs reported in a date range (R6, R8), printed with the weekly
+  chart of the home page (:func:`plugins.repair.dashboard.compliance_by_week`);
 * :func:`engineer_daily` — the engineer's daily work report (技术员工作日报表): per
   engineer and day, the jobs worked on with their category and hours (R18);
 * :func:`supervisor_daily` — the supervisor's daily report (服务主任日报表) per branch:
@@ -577,6 +578,16 @@ def _compliance_columns(rows: list[dict], by: str = "branch", **_params) -> tupl
     return COMPLIANCE_COLUMNS
 
 
+def _compliance_charts(ctx, rows: list[dict], start, end, by: str = "branch", branch=None,
+                       **_params) -> list:
+    """The deadline compliance report's chart: met and missed per week of its period, at
+    its branches (the chart the supervisors' home page shows for 12 weeks)."""
+    from .dashboard import compliance_by_week
+
+    first, last = _period(start, end)
+    return [compliance_by_week(ctx, first, last, [b.id for b in _branches(ctx, branch)])]
+
+
 START = Param("start", "date", label=N_("Start"), required=True)
 END = Param("end", "date", label=N_("End"), required=True)
 BRANCH = Param("branch", "reference", reference="branch",
@@ -589,6 +600,7 @@ REPORTS = {
     "compliance": Report(
         "repair.compliance", N_("Deadline compliance"), COMPLIANCE_COLUMNS,
         deadline_compliance, permission=PERMISSION, columns_for=_compliance_columns,
+        charts=_compliance_charts,
         params=(START, END, Param("by", "choice", label=N_("Group by"),
                                   choices=("branch", "engineer")), BRANCH)),
     "engineer_daily": Report(

@@ -49,6 +49,7 @@ from .models import (
     WorkOrder,
     WorkOrderLine,
 )
+from .own_jobs import labour_engineer
 from .rules import (
     NOT_REPAIRED,
     AuditResult,
@@ -584,17 +585,16 @@ def return_part(ctx, order, line_id: int | None = None, reason: str | None = Non
 
 def add_labour(ctx, order, hours=None, engineer=None, work_date=None,
                note: str | None = None) -> LabourEntry:
-    """Record working time on the order (the hours on the repair card); the engineer
-    defaults to the assigned one."""
+    """Record working time on the order (the hours on the repair card). An engineer books
+    his own hours; a supervisor names the engineer, by default the assigned one."""
     order = load_order(ctx, order, "repair")
     check_move(order, "add_labour")
     minutes = minutes_of_hours(hours, "hours")
-    if engineer in (None, ""):
-        if order.engineer_id is None:
-            raise ValidationError(_("name the engineer who worked"), field="engineer")
-        person = order.engineer
-    else:
-        person = lookup(ctx, Employee, engineer, "engineer", "code")
+    named = lookup(ctx, Employee, engineer, "engineer", "code") \
+        if engineer not in (None, "") else None
+    person = labour_engineer(ctx, order, named)  # an engineer books his own hours
+    if person is None:
+        raise ValidationError(_("name the engineer who worked"), field="engineer")
     entry = LabourEntry(
         order_id=order.id, employee_id=person.id, minutes=minutes,
         work_date=local_date(ctx, now_utc(ctx)) if work_date in (None, "")

@@ -104,12 +104,13 @@ def test_admin_creates_finds_prints_and_audits_in_chinese(server, browser, scree
     page.get_by_label("型号").fill("MP 2555SP 改")
     page.get_by_role("button", name="保存").click()
     page.wait_for_url(re.compile(r"\?done=saved$"))
-    history = page.locator("section.audit")
-    expect(history.get_by_role("heading", name="修改记录")).to_be_visible()
-    expect(history.locator("tbody tr")).to_have_count(2)
-    latest = history.locator("tbody tr").first
-    expect(latest).to_contain_text("e2e_admin")
-    expect(latest).to_contain_text("修改")
+    history = page.locator("section.timeline")
+    expect(history.get_by_role("heading", name="动态")).to_be_visible()
+    changes = history.locator('li[data-kind="change"]')
+    expect(changes).to_have_count(2)
+    latest = changes.first
+    expect(latest).to_contain_text("系统管理员")  # e2e_admin's full name
+    expect(latest).to_contain_text("修改字段")
     expect(latest).to_contain_text("型号")
     expect(latest.locator("del")).to_have_text("MP 2555SP")
     expect(latest.locator("ins")).to_have_text("MP 2555SP 改")

@@ -73,8 +73,8 @@ def test_partner_blocks_on_the_work_order_form(partner_server, browser, screensh
 
     page.locator("form.action").get_by_role("button", name="升级为重大维修").click()
     expect(page.get_by_role("status")).to_have_text("已完成：升级为重大维修。")
-    urgent = page.locator("dl.details").first.locator("div").filter(
-        has=page.locator("dt", has_text=re.compile("^加急$")))
+    urgent = page.locator('.doc-section [data-field="urgent"]')  # the order's details
+    expect(urgent.locator("dt")).to_have_text("加急")
     expect(urgent.locator("dd")).to_have_text("是")
 
     page.goto(f"{base}/desk/repair_work_order")

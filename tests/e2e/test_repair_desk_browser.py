@@ -93,9 +93,8 @@ def test_a_contract_job_through_the_desk(repair_server, browser, screenshot, tmp
     order_url = page.url.split("?")[0]
     number = page.locator("h1").inner_text().split()[0]  # "WO-SH-2026-00001 Ricoh MP 2555"
     assert re.fullmatch(r"WO-SH-\d{4}-\d{5}", number), number
-    details = page.locator("dl.details")
-    expect(details).to_contain_text("钱经理")
-    expect(details).to_contain_text("B 类")
+    expect(page.locator('[data-field="contact_name"]')).to_contain_text("钱经理")
+    expect(page.locator('[data-fact="category"]')).to_contain_text("B 类")  # the header
     context.close()
 
     # the supervisor dispatches 王建国 with an appointment two hours from now (R7)
@@ -114,7 +113,7 @@ def test_a_contract_job_through_the_desk(repair_server, browser, screenshot, tmp
         form.get_by_label("预约时间", exact=True).fill(soon)
 
     _act(page, "派工", dispatch)
-    expect(page.locator("dl.details")).to_contain_text("王建国")
+    expect(page.locator('[data-fact="engineer_id"]')).to_contain_text("王建国")
     context.close()
 
     # the engineer: arrival, diagnosis, start, the part, the repair report (R10–R16)
@@ -125,12 +124,16 @@ def test_a_contract_job_through_the_desk(repair_server, browser, screenshot, tmp
          lambda form: form.get_by_label("诊断结果", exact=True).fill("定影热敏电阻失效"))
     _act(page, "开始维修")
 
-    def part(form):
-        form.get_by_label("配件", exact=True).fill("定影热敏电阻")
-        form.get_by_label("数量", exact=True).fill("1")
-        form.get_by_label("单价", exact=True).fill("45.00")
-
-    _act(page, "添加配件", part)
+    # the part in the add row of the order's parts table
+    parts = page.locator('section[data-lines="repair_work_order_line"]')
+    form = parts.get_by_role("form", name="添加配件")
+    form.get_by_label("配件", exact=True).fill("定影热敏电阻")
+    form.get_by_label("数量", exact=True).fill("1")
+    form.get_by_label("单价", exact=True).fill("45.00")
+    form.get_by_role("button", name="+ 添加配件").click()
+    expect(page.get_by_role("status")).to_have_text("已完成：添加配件。")
+    expect(page.locator('section[data-lines="repair_work_order_line"] tbody tr')) \
+        .to_contain_text(["定影热敏电阻"])
 
     def report(form):
         form.get_by_label("维修报告：处理方法", exact=True).fill("更换定影热敏电阻，试印 50 张正常")
@@ -138,7 +141,7 @@ def test_a_contract_job_through_the_desk(repair_server, browser, screenshot, tmp
         form.get_by_label("工时", exact=True).fill("1.25")
 
     _act(page, "完工", report)
-    screenshot(page, "repair-order", full_page=True)
+    screenshot(page, "repair-order-completed", full_page=True)
     context.close()
 
     # the front desk prints the voucher the customer signed and closes the job (R12)
@@ -187,7 +190,7 @@ def test_a_contract_job_through_the_desk(repair_server, browser, screenshot, tmp
     page.goto(order_url)
     _act(page, "审核维修",
          lambda form: form.get_by_label("复核通过", exact=True).select_option("true"))
-    expect(page.locator("dl.details")).to_contain_text("已结案")
+    expect(page.locator('.doc-states [aria-current="step"]')).to_contain_text("已结案")
     page.goto(f"{base}/desk/repair_callback")
     rows = page.locator("table.list tbody tr")
     expect(rows).to_have_count(1)

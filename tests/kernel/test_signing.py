@@ -67,3 +67,43 @@ def test_public_url_is_checked_and_written(tmp_path, fixdesk):
     assert site.config.public_url == "https://service.example.com/fixdesk"
     assert 'public_url = "https://service.example.com/fixdesk"' in \
         (tmp_path / "good" / "site.toml").read_text()
+
+
+def test_customer_links_default_to_the_address_serve_listens_on(monkeypatch):
+    """``public_url`` unset: links start with the address ``fixdesk serve`` was given
+    (``0.0.0.0``: this machine's address in its network); a loopback address is flagged."""
+    from kernel.site import DEFAULT_PUBLIC_URL, SERVE_URL_ENV, SiteConfig, lan_address, serve_url
+
+    monkeypatch.delenv(SERVE_URL_ENV, raising=False)
+    unset = SiteConfig()
+    assert unset.public_url == "" and unset.customer_url == DEFAULT_PUBLIC_URL
+    assert unset.customer_url_is_loopback and "public_url" not in unset.to_toml()["site"]
+    monkeypatch.setenv(SERVE_URL_ENV, serve_url("192.168.1.20", 8080))
+    assert unset.customer_url == "http://192.168.1.20:8080"
+    assert not unset.customer_url_is_loopback
+    assert serve_url("0.0.0.0", 8000) == f"http://{lan_address()}:8000"
+    assert serve_url("localhost", 8000) == "http://localhost:8000"
+    assert SiteConfig(public_url="http://localhost:9000/").customer_url_is_loopback
+    chosen = SiteConfig(public_url="https://service.example.com")
+    assert chosen.customer_url == "https://service.example.com"  # set: it wins
+    assert not chosen.customer_url_is_loopback
+
+
+def test_serve_warns_when_customer_links_point_to_this_machine(tmp_path, fixdesk,
+                                                               monkeypatch):
+    import uvicorn
+
+    from kernel.site import SERVE_URL_ENV
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    for name in ("FIXDESK_SITE", SERVE_URL_ENV):  # serve sets them: restored afterwards
+        monkeypatch.setenv(name, "")
+    assert fixdesk("new-site", tmp_path / "s").code == 0
+    local = fixdesk("--site", tmp_path / "s", "serve", "--port", "8123")
+    assert local.code == 0 and "http://127.0.0.1:8123" in local.err
+    assert "public_url" in local.err
+    network = fixdesk("--site", tmp_path / "s", "serve", "--host", "0.0.0.0")
+    assert network.code == 0
+    from kernel.site import lan_address
+
+    assert ("public_url" in network.err) == lan_address().startswith("127.")

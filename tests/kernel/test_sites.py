@@ -16,8 +16,7 @@ def test_new_site_writes_site_toml_with_defaults(tmp_path, fixdesk):
     assert result.code == 0, result
     data = tomllib.loads((tmp_path / "acme" / "site.toml").read_text())
     assert data == {
-        "site": {"locale": "zh_CN", "timezone": "Asia/Shanghai", "currency": "CNY",
-                 "public_url": "http://127.0.0.1:8000"},
+        "site": {"locale": "zh_CN", "timezone": "Asia/Shanghai", "currency": "CNY"},
         "database": {"url": "sqlite:///fixdesk.sqlite3"},
         "plugins": {"enabled": []},
     }

@@ -24,3 +24,24 @@ def pdffonts(data: bytes) -> str:
         fh.flush()
         return subprocess.run(["pdffonts", fh.name], check=True, capture_output=True,
                               text=True).stdout
+
+
+def words(data: bytes) -> list[tuple[float, float, list[tuple[str, float]]]]:
+    """Each page's width and height (points) and its words with their right edge
+    (``pdftotext -bbox``): ``[(width, height, [(word, x_max), ...]), ...]``."""
+    import html
+    import re
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(data)
+        fh.flush()
+        out = subprocess.run(["pdftotext", "-bbox", fh.name, "-"], check=True,
+                             capture_output=True, text=True).stdout
+    pages = []
+    for width, height, body in re.findall(
+            r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', out, re.S):
+        found = [(html.unescape(text), float(x_max)) for x_max, text in re.findall(
+            r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">(.*?)</word>',
+            body)]
+        pages.append((float(width), float(height), found))
+    return pages

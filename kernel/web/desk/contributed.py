@@ -15,38 +15,9 @@ from typing import Any
 
 from kernel import records
 from kernel.contributions import ListColumn
-from kernel.entities import EntityInfo, ExtensionInfo, FieldInfo
+from kernel.entities import EntityInfo, ExtensionInfo
 from kernel.i18n import _
-from kernel.labels import label as field_label
-
-
-def extension_label(extension: ExtensionInfo, spec: FieldInfo) -> str:
-    """The translated label of an extension field (its companion class's ``__labels__``,
-    else the kernel's label of a field of that name)."""
-    own = getattr(extension.model, "__labels__", {}).get(spec.name)
-    if own:
-        return _(own)
-    return field_label(_Labelled(extension.model), spec.name)
-
-
-class _Labelled:
-    """An entity-like object for :func:`kernel.labels.label` (it reads ``cls`` and ``name``)."""
-
-    def __init__(self, cls):
-        self.cls = cls
-        self.name = cls.__table__.name
-
-
-def label_of(info: EntityInfo, name: str) -> str:
-    """The label of a field of ``info``: its own, or ``plugin.field`` of an extension."""
-    if "." in name:
-        namespace, _dot, field_name = name.partition(".")
-        extension = info.extension(namespace)
-        spec = extension.field(field_name) if extension else None
-        if spec is not None:
-            return extension_label(extension, spec)
-    return field_label(info, name)
-
+from kernel.labels import extension_label, label_of  # noqa: F401 - the desk's names for them
 
 # --------------------------------------------------------------------------
 # form blocks

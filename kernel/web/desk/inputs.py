@@ -44,6 +44,17 @@ def _suggestions(ctx, param: Param, record) -> list[tuple[str, str]]:
         return []
 
 
+def _offered_choices(ctx, param: Param, record) -> list[tuple[str, str]] | None:
+    """What ``param.choices_for`` lists for ``record`` (None: the param has no such list,
+    or there is no record; an empty list when it cannot say)."""
+    if param.choices_for is None or record is None:
+        return None
+    try:
+        return [(str(value), text) for value, text in param.choices_for(ctx, record)]
+    except FixdeskError:
+        return []
+
+
 def _yes_no(value: str) -> str:
     text = value.strip().lower()
     return "true" if text in TRUE_WORDS else "false" if text in FALSE_WORDS else value
@@ -80,7 +91,10 @@ def control(ctx, param: Param, *, id: str, label: str, value: str = "",
              "value": value, "required": param.required, "error": error, "options": None,
              "lookup": None, "hint": _(param.help) if param.help else None,
              "suggestions": _suggestions(ctx, param, record)}
-    if param.kind == "choice":
+    offered = _offered_choices(ctx, param, record)
+    if offered is not None:  # the choices this record offers (an order's part lines)
+        found["widget"], found["options"], found["suggestions"] = "select", offered, []
+    elif param.kind == "choice":
         found["options"] = [(c, _(c)) for c in param.choices]
     elif param.kind == "boolean":
         found["options"] = [("true", _("yes")), ("false", _("no"))]

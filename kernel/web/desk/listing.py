@@ -2,7 +2,9 @@
 
 ``/desk/customer?q=物流&f=tier&op=eq&v=corporate&f=created_at&op=gte&v=2026-01-01
 &sort=-name&page=2`` — filter rows are repeated ``f`` (field), ``op``
-(operator) and ``v`` (value) parameters.
+(operator) and ``v`` (value) parameters; ``group=status`` counts the matching records
+per value of a field. A list asked for no filter opens with the user's or the entity's
+default filter (``preset``, :mod:`kernel.list_prefs`); ``all=1`` asks for none.
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ OPERATORS = {
     "gt": ("gt", ">"),
     "lt": ("lt", "<"),
     "in": ("in", N_("is one of")),
+    "empty": ("empty", N_("is empty")),
+    "notempty": ("empty", N_("is not empty")),
 }
+#: operators that take no value
+VALUELESS = ("empty", "notempty")
+#: words for days relative to today (:mod:`kernel.relative_dates`), typed in either language
+RELATIVE_WORDS = (N_("today"), N_("now"))
 
 
 @dataclass
@@ -40,6 +48,30 @@ class ListState:
     page: int = 1
     limit: int = DEFAULT_PAGE_SIZE
     filters: list[tuple[str, str, str]] = field(default_factory=list)
+    #: ``all=1``: no default filter (the user removed its chip)
+    all: bool = False
+    #: ``group=<field>``: counts per value of that field
+    group: str = ""
+    #: the default filter in force (:class:`kernel.list_prefs.Preset`), when no filter
+    #: was asked for
+    preset: object = None
+
+    @property
+    def effective_filters(self) -> list[tuple[str, str, str]]:
+        """The filter rows in force: those asked for, else the default filter's."""
+        if self.filters or self.preset is None:
+            return self.filters
+        return list(self.preset.filters)
+
+    @property
+    def effective_sort(self) -> str:
+        """The order asked for, else the default filter's."""
+        return self.sort or (self.preset.sort if self.preset is not None else "")
+
+    @property
+    def wants_preset(self) -> bool:
+        """Whether the list opens with a default filter (no filter asked, not ``all``)."""
+        return not self.filters and not self.all
 
     @classmethod
     def from_query(cls, params) -> ListState:
@@ -56,15 +88,21 @@ class ListState:
                    page=max(1, number("page", 1)),
                    limit=limit if limit in PAGE_SIZES else DEFAULT_PAGE_SIZE,
                    filters=[(f, op if op in OPERATORS else "eq", v) for f, op, v in rows
-                            if f and v.strip() != ""][:20])
+                            if f and (v.strip() != "" or op in VALUELESS)][:20],
+                   all=params.get("all") == "1",
+                   group=(params.get("group") or "").strip()[:100])
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """The state as query parameters, with ``changes`` (q, sort, page, limit, filters)."""
         state = {"q": self.q, "sort": self.sort, "page": self.page, "limit": self.limit,
-                 "filters": self.filters, **changes}
+                 "filters": self.filters, "all": self.all, "group": self.group, **changes}
         pairs = [(k, str(state[k])) for k in ("q", "sort") if state[k]]
         for name, op, value in state["filters"]:
             pairs += [("f", name), ("op", op), ("v", value)]
+        if state["all"] and not state["filters"]:
+            pairs.append(("all", "1"))
+        if state["group"]:
+            pairs.append(("group", state["group"]))
         if state["limit"] != DEFAULT_PAGE_SIZE:
             pairs.append(("limit", str(state["limit"])))
         if state["page"] > 1:
@@ -81,7 +119,7 @@ class ListState:
 
     def sorted_by(self, name: str) -> str | None:
         """'ascending' / 'descending' when the list is sorted by ``name`` first."""
-        first = self.sort.split(",")[0].strip()
+        first = self.effective_sort.split(",")[0].strip()
         if first == name:
             return "ascending"
         if first == f"-{name}":
@@ -97,18 +135,27 @@ def service_filters(ctx, info: EntityInfo, state: ListState) -> dict[str, str]:
     """The filter rows as :func:`kernel.records.list_records` filters.
 
     People type what they see, so: an enum's translated label means its value,
-    yes/no mean true/false, a date-time without a zone is in the site's zone,
-    and a reference may be given by the code or name of the record it points to.
+    yes/no mean true/false, a date-time without a zone is in the site's zone, a day may
+    be relative (``today``, ``today+1``, ``now``; 今天 in Chinese), and a reference may be
+    given by the code or name of the record it points to. "is empty" and "is not empty"
+    take no value.
     """
     tz = ctx.settings.tz
     gettext = translations(getattr(ctx.user, "locale", None) or ctx.settings.locale).gettext
     result: dict[str, str] = {}
-    for name, op, value in state.filters:
+    for name, op, value in state.effective_filters:
         spec = info.field(name)
         if spec is None:
             raise ValidationError(_("unknown filter {key!r}").format(key=name), field=name)
         value = value.strip()
         suffix = OPERATORS[op][0]
+        if op in VALUELESS:  # is (not) empty: no value to read
+            result[f"{name}__empty"] = "true" if op == "empty" else "false"
+            continue
+        if spec.kind in ("date", "datetime"):  # 今天+1 → today+1
+            for word in RELATIVE_WORDS:
+                if gettext(word) != word and value.startswith(gettext(word)):
+                    value = word + value[len(gettext(word)):]
         if spec.kind == "enum":
             by_label = {gettext(c).lower(): c for c in spec.choices}
             value = ",".join(by_label.get(v.strip().lower(), v.strip()) for v in value.split(","))

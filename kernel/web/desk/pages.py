@@ -22,7 +22,7 @@ from kernel.entities import EntityInfo
 from kernel.errors import Conflict, FixdeskError, NotFound, ValidationError
 from kernel.i18n import N_, _
 from kernel.web.deps import app_of
-from kernel.web.desk import action_form, contributed, fields, lifecycle, links
+from kernel.web.desk import action_form, contributed, document, fields, lifecycle, links, list_views
 from kernel.web.desk.export import MAX_EXPORT_ROWS, matching_rows, to_csv, to_xlsx
 from kernel.web.desk.listing import OPERATORS, PAGE_SIZES, ListState, service_filters
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
@@ -34,7 +34,8 @@ STATIC_TYPES = {"css": "text/css", "js": "text/javascript", "svg": "image/svg+xm
 MAX_ID = 2**31 - 1
 #: what ``?done=...`` after a redirect says
 NOTICES = {"created": N_("Created."), "saved": N_("Saved."), "deleted": N_("Deleted."),
-           "action": N_("Done: {action}.")}
+           "action": N_("Done: {action}."), "noted": N_("Note added."),
+           "attached": N_("File attached.")}
 
 
 def entity_info(request: Request, name: str) -> EntityInfo:
@@ -97,7 +98,8 @@ def home_modules(ctx) -> list[dict]:
             meta = app.plugins.get(plugin)
             title = _(meta.title) if meta is not None and meta.title else plugin
         entities = [{"info": info, "title": _(info.title), "url": f"/desk/{info.name}",
-                     "new_url": f"/desk/{info.name}/new" if creatable(info, can) else None}
+                     "new_url": f"/desk/{info.name}/new" if creatable(info, can) else None,
+                     "views": list_views.entity_views(ctx, info)[1:]}  # kanban, boards
                     for info in groups.get(plugin, [])]
         actions = [_(a.title) for info in groups.get(plugin, [])
                    for a in actions_on(ctx, info.name) if can(a.permission)]
@@ -123,23 +125,28 @@ def filter_fields(ctx, info: EntityInfo) -> list[dict]:
             for name, text, f in own + extended]
 
 
-def list_page(request: Request, ctx, info: EntityInfo) -> Response:
+def list_page(request: Request, ctx, info: EntityInfo, query: str | None = None,
+              save_problem: dict | None = None) -> Response:
+    """The list of ``info`` (``query``: its query string, default the request's);
+    ``save_problem``: why saving a filter failed, shown under the filter's name."""
+    from starlette.datastructures import QueryParams
+
     app, can, tz = ctx.app, ctx.can, ctx.settings.tz
     base = f"/desk/{info.name}"
-    state = ListState.from_query(request.query_params)
+    state = ListState.from_query(request.query_params if query is None else QueryParams(query))
     ctx.require(info.perm("read"))
+    list_views.apply_preset(ctx, info, state)
     problem = None
     try:
         rows, total = records.list_records(ctx, info, filters=service_filters(ctx, info, state),
-                                           q=state.q or None, sort=state.sort or None,
+                                           q=state.q or None, sort=state.effective_sort or None,
                                            limit=state.limit, offset=state.offset)
     except ValidationError as exc:
         rows, total, problem = [], 0, exc.message
     pages = max(1, -(-total // state.limit))
     if state.page > pages:
         return redirect(state.url(base, page=pages))
-    columns = [info.field(c) for c in info.list_columns if info.field(c) is not None]
-    extra = contributed.list_columns(ctx, info)
+    columns, extra = list_views.columns_for(ctx, info)  # the user's choice, else defaults
     extra_cells = contributed.column_cells(ctx, info, extra, rows)
     refs = {spec.name: fields.reference_labels(ctx, app, spec,
                                                [getattr(r, spec.name) for r in rows])
@@ -174,8 +181,14 @@ def list_page(request: Request, ctx, info: EntityInfo) -> Response:
                         else None})
     query = state.url("", page=1)
     filterable = filter_fields(ctx, info)
+    try:
+        workbench = list_views.page_parts(ctx, info, state, base, columns, extra)
+    except ValidationError as exc:  # a group-by the list cannot do
+        state.group, problem = "", problem or exc.message
+        workbench = list_views.page_parts(ctx, info, state, base, columns, extra)
     return render(
-        request, "list.html", 422 if problem else 200, ctx=ctx, info=info,
+        request, "list.html", 422 if problem or save_problem else 200, ctx=ctx, info=info,
+        workbench=workbench, save_problem=save_problem,
         title=_(info.title), base=base, state=state, headers=headers, rows=table, total=total,
         pages=pages,
         first=state.offset + 1 if total else 0, last=state.offset + len(rows),
@@ -185,9 +198,7 @@ def list_page(request: Request, ctx, info: EntityInfo) -> Response:
         filter_fields=filterable,
         choice_fields={f["name"] for f in filterable if f["kind"] in ("enum", "boolean")},
         operators=[(k, _(v[1])) for k, v in OPERATORS.items()],
-        page_sizes=PAGE_SIZES, remove_filter_urls=[
-            state.url(base, page=1, filters=state.filters[:i] + state.filters[i + 1:])
-            for i in range(len(state.filters))],
+        page_sizes=PAGE_SIZES, remove_filter_urls=list_views.remove_filter_urls(state, base),
         documents=[(d.name, _(d.title)) for d in documents_for(ctx, info)],
         can_create=creatable(info, can), problem=problem,
         export_csv=f"{base}/export.csv{query}", export_xlsx=f"{base}/export.xlsx{query}",
@@ -244,12 +255,16 @@ def field_control(ctx, info: EntityInfo, spec, *, name: str, label: str, value: 
 
 def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | None = None,
               errors: dict | None = None, problem: str | None = None,
-              status: int = 200, failed_action: dict | None = None) -> Response:
+              status: int = 200, failed_action: dict | None = None,
+              line_edit: dict | None = None) -> Response:
     """The form of ``record`` (None: a new one), optionally as typed with the errors found.
 
-    ``failed_action`` (``{"name", "raw", "errors"}``) shows that action's form again
-    as the user sent it, with the problems next to its inputs. Other plugins' blocks
-    (their sections and extension fields) follow the record's own fields.
+    ``failed_action`` (``{"name", "raw", "errors"}``, ``"row"`` when sent from a line)
+    shows that action's form again as the user sent it, with the problems next to its
+    inputs. ``line_edit`` (``{"entity", "id", "raw", "errors", "problem"}``) shows a line
+    being written in place (:mod:`kernel.web.desk.line_forms`). The record is laid out as
+    a document (:mod:`kernel.web.desk.document`): status bar, header, sections, lines.
+    Other plugins' blocks (their sections and extension fields) follow.
     """
     from kernel.actions import possible_actions
 
@@ -292,29 +307,33 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
     blocks = contributed.form_blocks(ctx, info, record, extension_control) \
         if record is not None else []
     details = []
-    actions, documents, audit, related = [], [], None, []
+    actions, documents, timeline, related, doc = [], [], None, [], None
     if record is not None:
-        for spec in fields.readonly_fields(info):
-            value = getattr(record, spec.name)
-            refs = fields.reference_labels(ctx, app, spec, [value]) if spec.foreign else \
-                links.labels_of(ctx, spec, [value])
-            details.append({"label": fields.label(info, spec.name),
-                            "text": fields.display(spec, value, tz, refs)})
         failed = failed_action or {}
-        actions = [action_form.describe(ctx, info, a, raw=failed.get("raw"),
-                                        errors=failed.get("errors"), record=record)
-                   if a.name == failed.get("name") else
-                   action_form.describe(ctx, info, a, record=record)
-                   for a in possible_actions(ctx, info.name, record)]
+        possible = possible_actions(ctx, info.name, record)
+        boxes = {a.name: action_form.describe(ctx, info, a, raw=failed.get("raw"),
+                                              errors=failed.get("errors"), record=record)
+                 if a.name == failed.get("name") and not failed.get("row") else
+                 action_form.describe(ctx, info, a, record=record) for a in possible}
+        doc = document.build(
+            ctx, info, record, possible=possible, boxes=boxes, failed=failed,
+            editing=line_edit or document.editing_of(request.query_params.get("edit")),
+            control=lambda child, spec, name, label, value, error, can_write: field_control(
+                ctx, child, spec, name=name, label=label, value=value, error=error,
+                editable=can_write))
+        actions = doc["bar"]["actions"] if doc["bar"] else []
+        details = [item for section in doc["sections"] for item in section["entries"]]
         documents = [{"name": d.name, "title": _(d.title),
                       "url": f"{base}/{record.id}/print/{d.name}"}
-                     for d in documents_for(ctx, info)]
-        if can("audit.read"):
-            audit = audit_rows(ctx, info, record)
+                     for d in documents_for(ctx, info) if d.available(record)]
+        from kernel.web.desk.timeline_panel import panel as timeline_panel
+
+        timeline = timeline_panel(request, ctx, info, record)
         related = [{"title": _(other.title), "field": fields.label(other, spec.name),
                     "url": f"/desk/{other.name}?f={spec.name}&op=eq&v={record.id}"}
                    for other in app.exposed.values() if can(other.perm("read"))
-                   for spec in other.fields if spec.foreign == info.name]
+                   for spec in other.fields if spec.foreign == info.name
+                   and other.lines_of != (spec.name, info.name)]  # lines: tables of the form
     title = _(info.title)
     heading = fields.record_label(record) if record is not None else \
         _("New {entity}").format(entity=title)
@@ -323,70 +342,15 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
         base=base, record=record, controls=controls, details=details, editable=editable,
         errors=[(name, contributed.label_of(info, name) if info.field(name) else name, message)
                 for name, message in errors.items()],
-        problem=problem, actions=actions, documents=documents, audit=audit, related=related,
-        blocks=blocks,
+        problem=problem, actions=actions, documents=documents, timeline=timeline,
+        related=related,
+        blocks=blocks, doc=doc,
         deletable=record is not None and info.deletable and can(info.perm("delete"))
         and not lifecycle.frozen(record),
         document_state=lifecycle.document_state(ctx, info, record),
         action_url=f"{base}/{record.id}" if record is not None else f"{base}/new",
         notice=_notice(request), field_names=[c["name"] for c in controls],
         can_create=creatable(info, can))
-
-
-def audit_rows(ctx, info: EntityInfo, record) -> list[dict]:
-    """The record's audit trail, newest first, with labels and readable values (other
-    plugins' fields of the record included)."""
-    from kernel.audit import record_history
-
-    tz = ctx.settings.tz
-    entries = list(reversed(record_history(ctx, info, record.id)))
-    ids: dict[str, set] = {}
-    for _entry, found in entries:
-        for name, change in found.items():
-            spec = info.field(name)
-            if spec is not None and spec.foreign:
-                ids.setdefault(name, set()).update(v for v in change if isinstance(v, int))
-    refs = {name: fields.reference_labels(ctx, ctx.app, info.field(name), found)
-            for name, found in ids.items()}
-    actions = {"insert": _("created"), "update": _("changed"), "delete": _("deleted")}
-    rows = []
-    for entry, found in entries:
-        changes = []
-        for name, (old, new) in found.items():
-            spec = info.field(name)
-            if spec is None or name in fields.HIDDEN_IN_FORMS or name == "id":
-                continue
-
-            def shown(value, spec=spec, name=name):
-                if value is None:
-                    return ""
-                if spec.foreign:
-                    return refs.get(name, {}).get(value) or f"#{value}"
-                if spec.kind == "enum":
-                    return _(str(value))
-                if spec.kind == "boolean":
-                    return _("yes") if value else _("no")
-                if spec.kind == "datetime" and isinstance(value, str):
-                    return fields.display(spec, _parse_instant(value), tz)
-                return str(value)
-
-            changes.append({"label": contributed.label_of(info, name), "old": shown(old),
-                            "new": shown(new)})
-        if not changes and entry.action == "update":
-            continue
-        rows.append({"at": fields.local(entry.at, tz).strftime("%Y-%m-%d %H:%M:%S"),
-                     "actor": entry.actor, "action": actions.get(entry.action, entry.action),
-                     "changes": changes})
-    return rows
-
-
-def _parse_instant(text: str):
-    import datetime as dt
-
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        return text
 
 
 # --------------------------------------------------------------------------
@@ -417,8 +381,10 @@ def router() -> APIRouter:
             app = ctx.app
             user = ctx.user
             admin = ADMIN in user.roles
+            from kernel.web.desk.dashboard import dashboard
+
             return render(request, "home.html", ctx=ctx, title=_("Home"),
-                          modules=home_modules(ctx), user=user,
+                          modules=home_modules(ctx), user=user, dashboard=dashboard(ctx),
                           branch=user.home_branch,
                           roles=[role_title(app, r) for r in user.roles],
                           plugins=[(n, _(app.plugins[n].title or n), app.plugins[n].version)
@@ -443,8 +409,9 @@ def router() -> APIRouter:
             raise NotFound(_("There is no such page."))
         state = ListState.from_query(request.query_params)
         with desk_context(request) as ctx:
+            list_views.apply_preset(ctx, info, state)
             pages = matching_rows(ctx, info, service_filters(ctx, info, state), state.q,
-                                  state.sort)
+                                  state.effective_sort)
             if fmt == "csv":
                 data, media = to_csv(ctx, info, pages), "text/csv; charset=utf-8"
             else:
@@ -468,19 +435,9 @@ def router() -> APIRouter:
         return await run_in_threadpool(_print_many, request, entity, form)
 
     def _print_many(request: Request, entity: str, form):
-        from kernel.documents.registry import get_document
-        from kernel.documents.service import print_records
+        from kernel.web.desk import printing  # a job with a progress page
 
-        info = entity_info(request, entity)
-        ids = [int(i) for i in form.getlist("ids") if str(i).isdigit() and int(i) <= MAX_ID]
-        with desk_context(request, csrf=form.get("csrf")) as ctx:
-            document = get_document(ctx.app, str(form.get("document", "")))
-            if document.entity != info.name:
-                raise NotFound(_("There is no such page."))
-            if not ids:
-                raise ValidationError(_("Select the records to print first."), field="ids")
-            data = print_records(ctx, document.name, ids)
-        return _pdf(data, f"{info.name}-{len(ids)}.pdf", download=False)
+        return printing.start_batch(request, entity_info(request, entity), form)
 
     @routes.get("/desk/{entity}/new")
     def new_form(request: Request, entity: str):
@@ -588,22 +545,17 @@ def router() -> APIRouter:
         with desk_context(request, csrf=form.get("csrf")) as ctx:
             record = records.get_record(ctx, info, record_id)
             return form_page(request, ctx, info, record, problem=problem, status=status,
-                             failed_action={"name": name, "raw": raw, "errors": found})
+                             failed_action={"name": name, "raw": raw, "errors": found,
+                                            "row": form.get("_row")})
 
     @routes.get("/desk/{entity}/{record_id}/print/{document}")
     def print_one(request: Request, entity: str, record_id: str, document: str,
-                  download: bool = False):
-        from kernel.documents.registry import get_document
-        from kernel.documents.service import print_records
+                  download: bool = False, preview: bool = False):
+        from kernel.web.desk import printing  # a preview is not a print: not logged
 
-        info = entity_info(request, entity)
-        number = record_id_of(record_id)
-        with desk_context(request) as ctx:
-            doc = get_document(ctx.app, document)
-            if doc.entity != info.name:
-                raise NotFound(_("There is no such page."))
-            data = print_records(ctx, doc.name, [number])
-        return _pdf(data, f"{doc.name.rsplit('.', 1)[-1]}-{number}.pdf", download=download)
+        return printing.print_single(request, entity_info(request, entity),
+                                     record_id_of(record_id), document, download=download,
+                                     preview=preview)
 
     @routes.api_route("/desk/{rest:path}", methods=["GET", "POST"])
     def not_found(rest: str):
@@ -617,7 +569,3 @@ def _field_errors(exc: FixdeskError) -> dict[str, str]:
     if found:
         return dict(found)
     return {exc.field: exc.message} if exc.field else {}
-
-
-def _pdf(data: bytes, filename: str, *, download: bool) -> Response:
-    return file_response(data, "application/pdf", filename, download=download)

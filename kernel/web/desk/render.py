@@ -56,6 +56,9 @@ def environment(app, locale: str) -> Environment:
         gettext = translations(locale)
         env.install_gettext_callables(gettext.gettext, gettext.ngettext, newstyle=True)
         env.globals["languages"] = LANGUAGES
+        from kernel.web.desk.timeline_panel import home_mentions
+
+        env.globals["home_mentions"] = home_mentions  # the home page's @mentions
         cache[locale] = env
     return env
 
@@ -138,6 +141,7 @@ TITLES = {
     405: N_("Not allowed"),
     409: N_("Not possible now"),
     422: N_("Invalid input"),
+    413: N_("File too large"),
     429: N_("Too many attempts"),
     500: N_("Something went wrong"),
 }

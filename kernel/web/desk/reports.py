@@ -71,6 +71,14 @@ def controls(ctx, report, raw: dict, values: dict, errors: dict, fresh: bool) ->
 # --------------------------------------------------------------------------
 
 
+def _charts(ctx, outcome) -> list[dict]:
+    """The run's charts (:meth:`kernel.Report.charts_of`) as images for the page."""
+    from kernel.charts import data_uri, render_svg
+
+    return [{"title": chart.title, "src": data_uri(render_svg(chart, title=False))}
+            for chart in outcome.report.charts_of(ctx, outcome.rows, outcome.params)]
+
+
 def report_page(request: Request, ctx, report) -> Response:
     """The form, and with ``run`` in the query the report's table (or the problems)."""
     from kernel.params import read_each
@@ -105,7 +113,8 @@ def report_page(request: Request, ctx, report) -> Response:
                  "pdf": report_url(report.name, outcome.canonical, "/print"),
                  "pdf_download": report_url(report.name, outcome.canonical, "/print",
                                             download="1"),
-                 "link": report_url(report.name, outcome.canonical, run="1")}
+                 "link": report_url(report.name, outcome.canonical, run="1"),
+                 "charts": _charts(ctx, outcome)}
     stray = [message for name, message in errors.items() if name not in names]
     problem = problem or (stray[0] if stray else None)
     form = controls(ctx, report, raw, values, errors, fresh=not ran)

@@ -171,7 +171,7 @@ def test_a_failed_action_comes_back_as_typed_with_the_error_at_its_input(web, lo
     assert bad_time.status_code == 422
     page = bad_time.text
     assert '<details class="action-box" open>' in page  # the dispatch form, opened
-    assert page.count("<details") - page.count('<details class="action-box">') == 1
+    assert page.count('<details class="action-box" open>') == 1  # only the one that failed
     appointment = _control(page, "dispatch", "appointment_at")
     assert 'value="2026-13-45T10:00"' in appointment and 'aria-invalid="true"' in appointment
     assert 'aria-describedby="a-dispatch-appointment_at-error a-dispatch-appointment_at-hint"' \

@@ -66,7 +66,7 @@ def test_an_order_from_registration_to_closing(api):
     assert closed_cancel.status_code == 409
     assert act(front, "unknown_action").status_code in (404, 405)
     assert act(boss, "reopen", colour="red").status_code == 422  # unknown parameter
-    assert act(boss, "reopen").status_code == 422  # the reason is required
+    assert act(boss, "reopen").status_code == 422  # the Reason is required
     assert act(boss, "reopen", reason="客户来电仍有故障").json()["status"] == "dispatched"
 
     # the generic API reads orders, their lines and history, but never writes them

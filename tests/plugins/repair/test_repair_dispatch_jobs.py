@@ -400,7 +400,7 @@ def test_overdue_job_flags_each_late_order_once(app, at, outbox):
 
     # the engineer's arrival stays missed; the flag stays in the history
     with at("wufang", "2026-12-01 09:10") as ctx:
-        services.dispatch(ctx, late_a, engineer="E003")
+        services.dispatch(ctx, late_a, engineer="E001")  # wanggong: his own job now
     with at("wanggong", "2026-12-01 09:30") as ctx:
         services.record_arrival(ctx, late_a)
     order = _order(app, late_a)

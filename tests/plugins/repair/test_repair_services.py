@@ -129,7 +129,7 @@ def test_scenario_1_contract_job_on_site(repair_app, as_user, recorder):
         with pytest.raises(PermissionDenied):
             services.reopen(ctx, number, reason="客户说还是不行")
     with as_user("wufang", "2026-12-01 11:00") as ctx:
-        with pytest.raises(ValidationError, match="reason is required"):
+        with pytest.raises(ValidationError, match="Reason is required"):
             services.reopen(ctx, number)
         services.reopen(ctx, number, reason="客户来电：仍然报 SC542")
     order = _order(repair_app, number)
@@ -275,14 +275,14 @@ def test_quote_without_billing_uses_staff_amounts(repair_app, as_user):
 
 
 @pytest.mark.parametrize("quantity, unit_cost, message", [
-    (0, "380.00", "quantity must be more than zero"),
-    (-1, "380.00", "quantity must be more than zero"),
-    (1.5, "380.00", "quantity must be a whole number"),
-    ("两个", "380.00", "quantity must be a whole number"),
-    (1, "0", "unit_cost must be more than zero"),
-    (1, "-5", "unit_cost must be more than zero"),
+    (0, "380.00", "Quantity must be more than zero"),
+    (-1, "380.00", "Quantity must be more than zero"),
+    (1.5, "380.00", "Quantity must be a whole number"),
+    ("两个", "380.00", "Quantity must be a whole number"),
+    (1, "0", "Unit cost must be more than zero"),
+    (1, "-5", "Unit cost must be more than zero"),
     (1, 380.5, None),  # a JSON number is fine
-    (1, "abc", "unit_cost must be an amount"),
+    (1, "abc", "Unit cost must be an amount"),
 ])
 def test_part_lines_need_positive_amounts(repair_app, as_user, quantity, unit_cost, message):
     number = _walk_in_drum(as_user, "2026-12-01 10:00")
@@ -417,7 +417,7 @@ def _phone_job(as_user, when="2026-11-30 10:20") -> str:
 def test_pause_and_resume_move_the_deadline(repair_app, as_user):
     number = _phone_job(as_user)  # deadline Monday 17:20
     with as_user("zhengli", "2026-11-30 11:00") as ctx:
-        with pytest.raises(ValidationError, match="reason is required"):
+        with pytest.raises(ValidationError, match="Reason is required"):
             services.pause(ctx, number)
         services.pause(ctx, number, reason="客户办公室今天上午装修，下午再联系")
         with pytest.raises(Conflict, match="paused already"):
@@ -500,7 +500,7 @@ def test_category_override_exclusion_and_internal_jobs(repair_app, as_user):
         assert (dropped.category.value, dropped.category_basis.value,
                 dropped.exclusion.value, dropped.category_reason) == \
             ("A", "exclusion", "customer_transport", "customer_transport")
-        with pytest.raises(ValidationError, match="category_reason is required"):
+        with pytest.raises(ValidationError, match="Category reason is required"):
             services.register(ctx, channel="phone", equipment="LV93X10235", category="C",
                               fault_description="卡纸")
         goodwill = services.register(ctx, channel="phone", equipment="LV93X10235",
@@ -517,17 +517,17 @@ def test_category_override_exclusion_and_internal_jobs(repair_app, as_user):
 
 
 @pytest.mark.parametrize("fields, error, message", [
-    (dict(fault_description=" "), ValidationError, "fault_description is required"),
-    (dict(channel="fax"), ValidationError, "channel must be one of"),
+    (dict(fault_description=" "), ValidationError, "Fault description is required"),
+    (dict(channel="fax"), ValidationError, "Channel must be one of"),
     (dict(customer=None, equipment=None), ValidationError, "customer is required"),
     (dict(customer="C0001"), ValidationError, "does not belong to customer C0001"),
-    (dict(equipment="NOPE"), NotFound, "no equipment NOPE"),
+    (dict(equipment="NOPE"), NotFound, "no Equipment NOPE"),
     (dict(reported_at="2026-11-30T12:00+08:00"), ValidationError, "lies in the future"),
     (dict(reported_at="2026-11-30 09:00"), ValidationError, "needs a time zone"),
     (dict(reported_at="2010-11-30T09:00+08:00"), ValidationError, "too far in the past"),
     (dict(reported_at="0001-01-01T00:00+08:00"), ValidationError, "must be a date and time"),
-    (dict(exclusion="bad luck"), ValidationError, "exclusion must be one of"),
-    (dict(category="E", category_reason="x"), ValidationError, "category must be one of"),
+    (dict(exclusion="bad luck"), ValidationError, "Warranty exclusion must be one of"),
+    (dict(category="E", category_reason="x"), ValidationError, "Category must be one of"),
 ])
 def test_register_refuses_bad_input(repair_app, as_user, fields, error, message):
     values = {"channel": "phone", "equipment": "QXY20614", "fault_description": "卡纸",
@@ -573,7 +573,7 @@ def test_failed_review_sends_the_job_back_for_rework(repair_app, as_user, record
     with as_user("zhengli", "2026-11-30 16:00") as ctx:
         services.close(ctx, number)
     with as_user("wufang", "2026-12-02 10:00") as ctx:
-        with pytest.raises(ValidationError, match="note is required"):
+        with pytest.raises(ValidationError, match="Note is required"):
             services.audit(ctx, number, passed=False)
         services.audit(ctx, number, passed="false", note="抽查发现排线未固定，需返工")
     order = _order(repair_app, number)

@@ -2,7 +2,7 @@
 
 Well-behaved (``FDT_MISFIT`` unset) it has a setting, a permission and an action on
 repair's work order named by table in its own module (no part): that action is
-inactive ("needs repair") while repair is off.
+inactive ("needs repair") while repair is off; and home-page cards and a chart.
 """
 
 import os
@@ -78,3 +78,59 @@ def fixdesk_parts():
     if _mode() == "unlisted_partner":
         return [Part("tags", _TagsGlue(), needs=("fdt_tags",))]
     return []
+
+
+def _customers(ctx):
+    from sqlalchemy import func, select
+
+    from kernel.models import Customer
+
+    return ctx.session.scalar(select(func.count()).select_from(Customer))
+
+
+def _broken_count(ctx):
+    raise RuntimeError("the counter is on fire")
+
+
+def _tiers(ctx):
+    from sqlalchemy import func, select
+
+    from kernel import ChartData
+    from kernel.models import Customer
+
+    rows = ctx.session.execute(select(Customer.tier, func.count()).group_by(Customer.tier)
+                               .order_by(Customer.tier)).all()
+    return ChartData("bar", "客户等级分布", tuple(f"等级{t}" for t, _n in rows),
+                     (("客户数", tuple(n for _t, n in rows)),))
+
+
+@hookimpl
+def fixdesk_dashboard():
+    """Well-behaved: a card for everyone who reads customers (linking to their list), one
+    for the front desk only, one needing the plugin's own permission, a chart with
+    Chinese labels; ``FDT_MISFIT`` asks for a refused or failing one."""
+    from kernel import DashboardCard, DashboardChart
+    from kernel.list_links import list_url
+
+    found = [
+        DashboardCard("fdt_misfit.customers", "Customers", _customers,
+                      url=lambda ctx: list_url("customer"), permission="customer.read"),
+        DashboardCard("fdt_misfit.front_only", "Front desk only", lambda ctx: 7,
+                      roles=("front_desk",), tone="danger"),
+        DashboardCard("fdt_misfit.own", "Own permission", lambda ctx: 3,
+                      permission="fdt_misfit_thing.read", order=5),
+        DashboardChart("fdt_misfit.tiers", "Customer tiers", _tiers,
+                       permission="customer.read"),
+    ]
+    if _mode() == "duplicate_card":
+        found.append(DashboardCard("fdt_misfit.customers", "Again", lambda ctx: 1))
+    if _mode() == "unprefixed_card":
+        found.append(DashboardCard("customers", "No plugin name", lambda ctx: 1))
+    if _mode() == "unknown_permission_card":
+        found.append(DashboardCard("fdt_misfit.typo", "Typo", lambda ctx: 1,
+                                   permission="customer.raed"))
+    if _mode() == "wrong_dashboard_answer":
+        found.append("not a card")
+    if _mode() == "failing_card":
+        found.append(DashboardCard("fdt_misfit.broken", "Broken", _broken_count, order=1))
+    return found
