@@ -18,6 +18,7 @@ from typing import Any
 from kernel.contributions import Action
 from kernel.errors import Conflict, NotFound
 from kernel.i18n import _
+from kernel.labels import entity_title
 from kernel.params import action_params, read_params
 
 
@@ -55,7 +56,8 @@ def load_record(ctx, entity: str, record: Any):
     else:
         found = None
     if found is None or not ctx.can_see(found):
-        raise NotFound(_("no {entity} {id}").format(entity=entity, id=record))
+        raise NotFound(_("no {entity} {id}").format(entity=entity_title(ctx.app, entity),
+                                                    id=record))
     return found
 
 

@@ -139,3 +139,14 @@ def _(message: str) -> str:
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it (enum values, constants)."""
     return message
+
+
+def zone_name(tz) -> str:
+    """A time zone as people say it in the current language ("中国（上海）时间"), not
+    its identifier."""
+    from babel.dates import get_timezone_location
+
+    try:
+        return get_timezone_location(tz, locale=_current_locale.get() or terminal_locale())
+    except (LookupError, ValueError):
+        return str(tz)

@@ -21,6 +21,7 @@ FIELD_LABELS = {
     "updated_at": N_("Updated"),
     "company_id": N_("Company"),
     "branch_id": N_("Branch"),
+    "user_id": N_("User account"),
     "code": N_("Code"),
     "number": N_("Number"),
     "name": N_("Name"),
@@ -135,3 +136,11 @@ def label_order(cls):
         if column in cls.__table__.columns:
             return getattr(cls, column)
     return cls.id
+
+
+def entity_title(app, table: str) -> str:
+    """What people call the records of ``table`` ("维修工单"), for messages; the table's
+    name only for a table the site does not know."""
+    cls = app.entity_class(table) if app is not None else None
+    title = getattr(cls, "__title__", None)
+    return _(title) if title else table

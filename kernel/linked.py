@@ -49,7 +49,7 @@ def link_problem(ctx, spec, link: RecordLink) -> str | None:
         return _("no entity {entity!r} on this site").format(entity=link.entity)
     record = ctx.session.get(info.cls, link.id)
     if record is None or not ctx.can_see(record) or not ctx.can(info.perm("read")):
-        return _("no {entity} {id}").format(entity=link.entity, id=link.id)
+        return _("no {entity} {id}").format(entity=_(info.title), id=link.id)
     return None
 
 

@@ -21,7 +21,7 @@ def find_record(ctx, entity: str, record_id: int) -> tuple[EntityInfo, Any]:
         raise NotFound(_("no entity {entity!r}").format(entity=entity), field="entity")
     if isinstance(record_id, bool) or not isinstance(record_id, int) or \
             not 1 <= record_id <= 2**31 - 1:
-        raise NotFound(_("no {entity} {id}").format(entity=info.name, id=record_id),
+        raise NotFound(_("no {entity} {id}").format(entity=_(info.title), id=record_id),
                        field="record_id")
     return info, records.get_record(ctx, info, record_id)
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from kernel.entities import EntityInfo, ExtensionInfo, FieldInfo, column_default
 from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import N_, _
+from kernel.labels import entity_title
 from kernel.lifecycle import prepare_new, refuse_writing
 from kernel.linked import link_problem
 from kernel.links import link_condition
@@ -250,7 +251,7 @@ def get_record(ctx, info: EntityInfo, record_id: int, action: str = "read"):
     """One record, or :class:`NotFound` (also for a record of a branch the user may not see)."""
     record = ctx.session.get(info.cls, record_id)
     if record is None:
-        raise NotFound(_("no {entity} {id}").format(entity=info.name, id=record_id))
+        raise NotFound(_("no {entity} {id}").format(entity=_(info.title), id=record_id))
     ctx.require(info.perm(action), record)
     return record
 
@@ -273,7 +274,8 @@ def _check_value(ctx, spec: FieldInfo, raw: Any, key: str, values: dict,
         errors[key] = str(exc)
         return
     if spec.foreign and value is not None and _foreign(ctx, spec.foreign, value) is None:
-        errors[key] = _("no {entity} {id}").format(entity=spec.foreign, id=value)
+        errors[key] = _("no {entity} {id}").format(entity=entity_title(ctx.app, spec.foreign),
+                                                     id=value)
         return
     problem = link_problem(ctx, spec, value) if spec.kind == "link" and value else None
     if problem:

@@ -222,13 +222,14 @@ def audit(state: CliState, entity, record_id):
     import json
 
     from kernel.audit import history
+    from kernel.labels import entity_title
 
     with state.app() as app, app.sessions() as session:
         rows = history(session, entity, record_id)
         tz = app.site.config.tz
         if not rows:
             raise click.ClickException(_("no history for {entity} {id}").format(
-                entity=entity, id=record_id))
+                entity=entity_title(app, entity), id=record_id))
         for row in rows:
             when = row.at.astimezone(tz).isoformat(sep=" ", timespec="seconds")
             click.echo(f"{when}  {row.actor}  {row.action}")

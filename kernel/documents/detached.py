@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 from kernel.documents.registry import PrintLog, log_print
 from kernel.errors import NotFound
 from kernel.i18n import _
+from kernel.labels import entity_title
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,8 @@ def print_detached(app, requester: Requester, name: str, ids: list[int], *,
                 select(entity).where(entity.id.in_(order)))}
             for record_id in order:
                 if record_id not in found:  # deleted since it was logged
-                    raise NotFound(_("no {entity} {id}").format(entity=document.entity,
-                                                                id=record_id), field="ids")
+                    raise NotFound(_("no {entity} {id}").format(
+                        entity=entity_title(ctx.app, document.entity), id=record_id), field="ids")
                 yield prepare(ctx, document, found[record_id], locale, copies[record_id])
 
     try:

@@ -19,6 +19,7 @@ from kernel.documents.registry import PAPERS, get_document, log_print
 from kernel.documents.templating import environment
 from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import _, normalize_locale, translations
+from kernel.labels import entity_title
 
 MAX_BATCH = 5000
 
@@ -84,8 +85,8 @@ def load_records(ctx, document: Document, ids: list[int]) -> list:
     for record_id in ids:
         record = found.get(record_id)
         if record is None:
-            raise NotFound(_("no {entity} {id}").format(entity=document.entity,
-                                                        id=record_id), field="ids")
+            raise NotFound(_("no {entity} {id}").format(
+                entity=entity_title(ctx.app, document.entity), id=record_id), field="ids")
         ctx.require(permission_of(document), record)
         records.append(record)
     check_available(document, records)

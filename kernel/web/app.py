@@ -17,6 +17,7 @@ from sqlalchemy import text
 from kernel.site import App, Site
 from kernel.web import errors
 from kernel.web.api import action_router, entity_router, general_router
+from kernel.web.language import ApiLanguage
 from kernel.web.reports_api import reports_router
 from kernel.web.timeline_api import router as timeline_router
 
@@ -36,6 +37,7 @@ def create_app(site: Site) -> FastAPI:
                               "<token>` (`fixdesk user token add USERNAME`).")
     web.state.fixdesk = app_state
     errors.install(web)
+    web.add_middleware(ApiLanguage)
 
     _mount_api_docs(web)
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kernel.errors import FixdeskError
+from kernel.i18n import N_, _
 
 LOGGER = logging.getLogger("fixdesk.web")
 
@@ -40,6 +41,44 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
                    headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, "fields": fields or {}}},
                         status_code=status, headers=headers)
+
+
+#: pydantic's error types → what the user reads (in the request's language)
+VALIDATION_MESSAGES = {
+    "missing": N_("is required"),
+    "extra_forbidden": N_("is not a field that can be sent here"),
+    "json_invalid": N_("the body is not valid JSON"),
+    "model_attributes_type": N_("must be a JSON object"),
+    "dict_type": N_("must be a JSON object"),
+    "list_type": N_("must be a list"),
+    "string_type": N_("must be text"),
+    "string_too_long": N_("is too long"),
+    "string_too_short": N_("is too short"),
+    "int_type": N_("must be a whole number"),
+    "int_parsing": N_("must be a whole number"),
+    "int_from_float": N_("must be a whole number"),
+    "float_type": N_("must be a number"),
+    "float_parsing": N_("must be a number"),
+    "decimal_parsing": N_("must be a number"),
+    "bool_type": N_("must be true or false"),
+    "bool_parsing": N_("must be true or false"),
+    "date_parsing": N_("must be a date like 2026-05-29"),
+    "date_from_datetime_parsing": N_("must be a date like 2026-05-29"),
+    "datetime_parsing": N_("must be a date and time like 2026-05-29T16:00+08:00"),
+    "datetime_from_date_parsing": N_("must be a date and time like 2026-05-29T16:00+08:00"),
+    "enum": N_("is not one of the allowed values"),
+    "literal_error": N_("is not one of the allowed values"),
+    "greater_than": N_("is too small"),
+    "greater_than_equal": N_("is too small"),
+    "less_than": N_("is too large"),
+    "less_than_equal": N_("is too large"),
+}
+
+
+def _validation_message(error: dict) -> str:
+    """A pydantic error as a message in the user's language (pydantic's English otherwise)."""
+    msgid = VALIDATION_MESSAGES.get(error.get("type", ""))
+    return _(msgid) if msgid else _("is not valid")
 
 
 def _location(loc) -> str:
@@ -71,9 +110,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        fields = {_location(e["loc"]): e["msg"] for e in exc.errors()}
-        first = next(iter(fields.items()), ("body", "invalid"))
-        return error_response(422, "validation_error", f"{first[0]}: {first[1]}", fields)
+        fields = {"body" if e.get("type") == "json_invalid" else _location(e["loc"]):
+                  _validation_message(e) for e in exc.errors()}
+        key, message = next(iter(fields.items()), ("body", _("is not valid")))
+        # the JSON key the caller sent names the field; the body as a whole needs no name
+        return error_response(422, "validation_error",
+                              message if key == "body" else f"{key}: {message}", fields)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from kernel.i18n import _
+from kernel.i18n import N_, _
 from kernel.models import Branch, Employee, Grade
 
 from .inputs import lookup, text
@@ -23,6 +23,8 @@ SKILL_WORDS: dict[str, tuple[str, ...]] = {
     "printer": ("printer", "打印机", "laserjet"),
     "fax": ("fax", "传真"),
 }
+#: the skills' names on the desk
+SKILL_TITLES = {"copier": N_("copier"), "printer": N_("printer"), "fax": N_("fax")}
 #: orders that keep an engineer busy (assigned, not repaired yet)
 BUSY = frozenset({Status.DISPATCHED, Status.QUOTED, Status.IN_REPAIR, Status.WAITING_PARTS,
                   Status.HARD_TO_REPAIR})
@@ -97,7 +99,8 @@ def suggest_engineers(ctx, order, skill: str | None = None, limit: int = 10) -> 
             reasons.append(_("covers {region}") if in_region
                            else _("covers {region}, not this address"))
         reasons.append(_("open orders: {count}"))
-        values = {"branch": person.branch.code, "skill": skill,
+        values = {"branch": person.branch.code,
+                  "skill": _(SKILL_TITLES[skill]) if skill in SKILL_TITLES else skill,
                   "region": person.service_region, "count": load}
         ranked.append(((not same_branch, not has_skill, not in_region, load,
                         -GRADE_RANK.get(Grade(person.grade), 0), person.code), {

@@ -85,7 +85,7 @@ def test_create_read_change_and_clear_a_link(api):
     ({"entity": "branch", "id": 1},
      "cannot link to branch: this link goes to customer, fdt_notes_note"),
     ({"entity": "repair_work_order", "id": 1}, "no entity 'repair_work_order' on this site"),
-    ({"entity": "customer", "id": 999999}, "no customer 999999"),
+    ({"entity": "customer", "id": 999999}, "no Customer 999999"),
 ])
 def test_refused_links_are_422_naming_the_field(api, about, message):
     before = _memos(api)
@@ -100,7 +100,7 @@ def test_a_record_of_another_branch_reads_as_missing(api):
     response = api.post(MEMOS, headers=api.as_user["lily"], json={
         "title": "x", "see_also": {"entity": "customer", "id": jd_customer}})
     assert response.status_code == 422
-    assert error_of(response)["fields"] == {"see_also": f"no customer {jd_customer}"}
+    assert error_of(response)["fields"] == {"see_also": f"no Customer {jd_customer}"}
     unknown = api.post(MEMOS, headers=api.as_user["lily"], json={
         "title": "x", "see_also": {"entity": "nothing_here", "id": 1}})
     assert error_of(unknown)["fields"] == {"see_also": "no entity 'nothing_here' on this site"}

@@ -124,7 +124,7 @@ def test_audit_cli_prints_a_records_history(app, fixdesk):
     assert lines[0].endswith("system  insert") and '    name: null → "周志华"' in lines
     assert lines[-2].endswith("zhengli  update") and lines[-1] == '    note: null → "常客"'
     none = fixdesk("--site", app.site.path, "audit", "customer", "99999")
-    assert none.code == 2 and "no history for customer 99999" in none.err
+    assert none.code == 2 and "no history for Customer 99999" in none.err
 
 
 def test_money_changes_are_recorded_exactly(app):

@@ -160,9 +160,9 @@ def test_refused_links_name_the_field_and_write_nothing(linked):
         ({"see_also": "nothing_here:1"}, "see_also", "no entity 'nothing_here' on this site"),
         ({"about": "repair_work_order:1"}, "about",
          "no entity 'repair_work_order' on this site"),  # a target not enabled here
-        ({"about": "customer:999999"}, "about", "no customer 999999"),
+        ({"about": "customer:999999"}, "about", "no Customer 999999"),
         # a customer of a branch the user cannot see reads exactly like a missing one
-        ({"about": f"customer:{jd_customer}"}, "about", f"no customer {jd_customer}"),
+        ({"about": f"customer:{jd_customer}"}, "about", f"no Customer {jd_customer}"),
         ({"about": "customer"}, "about",
          "must name a record by its entity and id, like customer:12"),
         ({"see_also": "audit_log:1"}, "see_also", "no entity 'audit_log' on this site"),
@@ -183,7 +183,7 @@ def test_a_link_needs_the_right_to_read_its_record(linked):
     note = _note(linked)
     with linked.context(user="boss") as ctx:
         assert link_problem(ctx, about, RecordLink("fdt_notes_note", note)) == \
-            f"no fdt_notes_note {note}"
+            f"no Fdt notes note {note}"
     with linked.context(user="zhengli") as ctx:
         assert link_problem(ctx, about, RecordLink("fdt_notes_note", note)) is None
 

@@ -11,7 +11,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi.testclient import TestClient
+from desk_sessions import demo_sessions
 from sqlalchemy import func, select
 
 from kernel.i18n import translations
@@ -19,7 +19,6 @@ from kernel.models import Customer, CustomerContact
 
 zh = translations("zh_CN").gettext
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 #: a Monday morning in Shanghai: the clock of these tests
 MONDAY = dt.datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI)
 
@@ -41,21 +40,8 @@ def app(make_site, monkeypatch):
 
 @pytest.fixture
 def login(app):
-    from kernel.demo import DEMO_PASSWORD
-
-    clients = []
-
-    def open_session(username: str) -> TestClient:
-        client = TestClient(app.web, raise_server_exceptions=False, follow_redirects=False)
-        clients.append(client)
-        answer = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
-        assert answer.status_code == 303, answer.text
-        client.csrf = CSRF.search(client.get("/").text).group(1)
-        return client
-
-    yield open_session
-    for client in clients:
-        client.close()
+    with demo_sessions(app.web) as open_session:
+        yield open_session
 
 
 def _order(app, **steps) -> int:

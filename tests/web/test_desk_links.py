@@ -165,7 +165,7 @@ def test_the_form_shows_link_problems_at_the_field_and_writes_nothing(desk):
         ({"about__entity": "customer", "about": "C0003"},  # JD: not visible to lily
          zh("nothing matches {text}").format(text="C0003")),
         ({"about__entity": "customer", "about": str(jd_customer)},
-         zh("no {entity} {id}").format(entity="customer", id=jd_customer)),
+         zh("no {entity} {id}").format(entity=zh("Customer"), id=jd_customer)),
         ({"about__entity": "", "about": "C0001"}, zh("choose what it links to")),
         ({"about__entity": "branch", "about": "1"},
          zh("cannot link to {entity}: this link goes to {targets}").format(

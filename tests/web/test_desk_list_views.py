@@ -13,7 +13,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
+from desk_sessions import demo_sessions
 from sqlalchemy import func, select
 
 from kernel.list_prefs import ListPreference, SavedFilter
@@ -22,7 +22,6 @@ from plugins.repair import lists
 from plugins.repair.models import Appointment, StatusChange, WorkOrder
 from plugins.repair.rules import OPEN, Status
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 OPEN_VALUES = {s.value for s in OPEN}
 LIST = "/desk/repair_work_order"
 
@@ -41,21 +40,8 @@ def web(make_site):
 @pytest.fixture
 def login(web):
     """``login("wufang")``: a desk session of a demo user; ``.csrf`` is its token."""
-    from kernel.demo import DEMO_PASSWORD
-
-    clients = []
-
-    def open_session(username: str) -> TestClient:
-        client = TestClient(web, raise_server_exceptions=False, follow_redirects=False)
-        clients.append(client)
-        answer = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
-        assert answer.status_code == 303, answer.text
-        client.csrf = CSRF.search(client.get("/").text).group(1)
-        return client
-
-    yield open_session
-    for client in clients:
-        client.close()
+    with demo_sessions(web) as open_session:
+        yield open_session
 
 
 def _db(web):

@@ -8,6 +8,7 @@ import io
 import re
 
 import pytest
+from desk_sessions import demo_sessions
 from sqlalchemy import func, select
 
 from kernel.attachments import Attachment
@@ -45,23 +46,8 @@ def web(make_site, monkeypatch):
 
 @pytest.fixture
 def login(web):
-    from fastapi.testclient import TestClient
-
-    from kernel.demo import DEMO_PASSWORD
-
-    clients = []
-
-    def open_session(username: str):
-        client = TestClient(web, raise_server_exceptions=False, follow_redirects=False)
-        clients.append(client)
-        answer = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
-        assert answer.status_code == 303, answer.text
-        client.csrf = CSRF.search(client.get("/").text).group(1)
-        return client
-
-    yield open_session
-    for client in clients:
-        client.close()
+    with demo_sessions(web) as open_session:
+        yield open_session
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from kernel.contributions import Param
 from kernel.errors import FixdeskError
-from kernel.i18n import _
+from kernel.i18n import _, zone_name
 from kernel.values import FALSE_WORDS, TRUE_WORDS
 
 #: param kind → the control the template draws
@@ -109,5 +109,6 @@ def control(ctx, param: Param, *, id: str, label: str, value: str = "",
             found["lookup"] = f"/desk/{target.name}/lookup"
         found["hint"] = found["hint"] or _("Type a code or name and pick from the list.")
     elif param.kind == "datetime":
-        found["hint"] = found["hint"] or _("Local time ({zone})").format(zone=ctx.settings.tz)
+        found["hint"] = found["hint"] or _("Local time ({zone})").format(
+            zone=zone_name(ctx.settings.tz))
     return found

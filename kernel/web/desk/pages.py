@@ -538,11 +538,12 @@ def router() -> APIRouter:
                 raise
             found = {k: v for k, v in _field_errors(exc).items() if k in raw}
             problem, status = exc.message, 422 if isinstance(exc, NotFound) else exc.status
-            if found and set(found) == set(getattr(exc, "fields", None) or {}):
-                # the reader's messages do not name the input: the label does
+            # the reader's messages do not name the input: the label does
+            by_label = found and set(found) == set(getattr(exc, "fields", None) or {})
+        with desk_context(request, csrf=form.get("csrf")) as ctx:
+            if by_label:  # in the user's language, so inside the user's context
                 labels = action_form.labels(info, action)
                 problem = "; ".join(f"{labels[n]}: {message}" for n, message in found.items())
-        with desk_context(request, csrf=form.get("csrf")) as ctx:
             record = records.get_record(ctx, info, record_id)
             return form_page(request, ctx, info, record, problem=problem, status=status,
                              failed_action={"name": name, "raw": raw, "errors": found,

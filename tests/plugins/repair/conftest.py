@@ -7,11 +7,11 @@ the tests run on fixed dates, so they pin the warranties they rely on.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 import pytest
+from desk_sessions import demo_sessions
 from sqlalchemy import select
 
 from kernel import hookimpl
@@ -145,7 +145,6 @@ def recorder(repair_app):
     repair_app.pm.unregister(name="recorder")
 
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -163,20 +162,5 @@ def web(make_site):
 def login(web):
     """``login("wufang")``: a desk session (HTTP client) of a demo user; ``.csrf`` is its
     token."""
-    from fastapi.testclient import TestClient
-
-    from kernel.demo import DEMO_PASSWORD
-
-    clients = []
-
-    def open_session(username: str):
-        client = TestClient(web, raise_server_exceptions=False, follow_redirects=False)
-        clients.append(client)
-        answer = client.post("/login", data={"username": username, "password": DEMO_PASSWORD})
-        assert answer.status_code == 303, answer.text
-        client.csrf = CSRF.search(client.get("/").text).group(1)
-        return client
-
-    yield open_session
-    for client in clients:
-        client.close()
+    with demo_sessions(web) as open_session:
+        yield open_session
