@@ -48,6 +48,9 @@ def _register_commands() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr and exit code 2."""
+    from kernel.cli.click_language import install
+
+    install()
     _register_commands()
     try:
         result = cli.main(args=argv, prog_name="fixdesk", standalone_mode=False)

@@ -162,7 +162,7 @@ def test_errors_speak_chinese(site_and_web, login, allowed):
 
 
 def test_cli_errors_speak_chinese(site_and_web, allowed, fixdesk, monkeypatch):
-    """The CLI's own refusals under a Chinese terminal (click's usage messages aside)."""
+    """The CLI's refusals under a Chinese terminal, click's usage errors included."""
     monkeypatch.setenv("FIXDESK_LANG", "zh_CN")
     folder = site_and_web.state.fixdesk.site.path
     problems = {}
@@ -170,7 +170,10 @@ def test_cli_errors_speak_chinese(site_and_web, allowed, fixdesk, monkeypatch):
                  ("report", "run", "repair.compliance", "-p", "start=2026-13-01"),
                  ("print", "repair.service_voucher", "999999"),
                  ("settings", "set", "nope", "1"), ("report", "run", "nope"),
-                 ("print", "nope", "1"), ("audit", "customer", "99999")):
+                 ("print", "nope", "1"), ("audit", "customer", "99999"),
+                 # click's own usage errors
+                 ("calendar", "deadline", "--hours", "abc"), ("report", "nope"),
+                 ("report", "run", "repair.compliance", "--nonsense")):
         done = fixdesk("--site", folder, *args)
         assert done.code == 2, (args, done)
         # what the user typed (names of reports, settings, papers) is not the CLI's English
