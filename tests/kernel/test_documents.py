@@ -251,7 +251,7 @@ def test_print_cli(site, app, fixdesk, tmp_path):
     assert ids.code == 0 and ids.out.startswith("2 record(s)")
     for args, message in [
         (["print", "nope", "1"], "no document 'nope'"),
-        (["print", DOC, "99999"], "no customer_equipment 99999"),
+        (["print", DOC, "99999"], "no Customer equipment 99999"),
         (["print", DOC, "--ids", "1,x"], "ids must be numbers"),
         (["print", DOC, "--where", "colour=red"], "--where needs FIELD=VALUE"),
         (["print", DOC], "nothing to print"),

@@ -74,7 +74,7 @@ def test_each_kind_gets_its_widget(web, login):
     appointment = _control(page, "dispatch", "appointment_at")  # datetime
     assert 'type="datetime-local"' in appointment
     assert 'aria-describedby="a-dispatch-appointment_at-hint"' in appointment
-    assert zh("Local time ({zone})").format(zone="Asia/Shanghai") in page
+    assert zh("Local time ({zone})").format(zone="中国（上海）时间") in page
     engineer = _control(page, "dispatch", "engineer")  # reference: the employee lookup
     assert 'data-lookup="/desk/employee/lookup"' in engineer
     assert 'list="a-dispatch-engineer-list"' in engineer
@@ -84,7 +84,7 @@ def test_each_kind_gets_its_widget(web, login):
                            page)
     assert [value for value, _text in suggested] == \
         ["E001 王建国", "E002 李明", "E005 刘洋", "E003 张伟", "E004 陈静"]
-    assert "浦东" in suggested[0][1] and "copier" in suggested[0][1]
+    assert "浦东" in suggested[0][1] and zh("copier") in suggested[0][1]
     assert '<datalist id="a-dispatch-engineer-list"><option value="E001 王建国">' in page
     assert '<label for="a-dispatch-engineer">' + zh("Engineer") + "</label>" in page
     assert 'type="text"' in _control(page, "dispatch", "partner_outlet")  # string
