@@ -29,6 +29,7 @@ from kernel.db import Base, IdMixin, UTCDateTime, utcnow
 from kernel.errors import NotFound, ValidationError
 from kernel.i18n import N_, _
 from kernel.record_access import branch_of, find_record
+from kernel.values import BIDI_CONTROLS
 
 #: the types a file may have, by what its first bytes say: name → (MIME type, test)
 SIGNATURES = {
@@ -44,8 +45,6 @@ DEFAULT_MAX_MB = 10
 MAX_FILENAME = 200
 KIND = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 STORAGE_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}$")
-#: controls that turn text around on screen (a name read backwards: "gpj.exe")
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class TooLarge(ValidationError):

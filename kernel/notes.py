@@ -32,6 +32,7 @@ from kernel.db import Base, IdMixin, UTCDateTime, utcnow
 from kernel.errors import ValidationError
 from kernel.i18n import _
 from kernel.record_access import branch_of, find_record, may_read
+from kernel.values import BIDI_CONTROLS
 
 #: the longest note people may write (characters)
 MAX_NOTE_LENGTH = 4000
@@ -39,8 +40,6 @@ MAX_NOTE_LENGTH = 4000
 MENTIONS_SHOWN = 20
 #: ``@name`` not preceded by a letter, a digit or a dot (so e-mail addresses are not it)
 MENTION = re.compile(r"(?<![\w.@])@([\w.-]{1,60})")
-#: controls that turn text around on screen (a file name or a note read backwards)
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class Note(IdMixin, Base):

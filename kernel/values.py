@@ -17,6 +17,9 @@ from kernel.entities import FieldInfo
 from kernel.i18n import _
 from kernel.links import RecordLink, parse_link
 
+#: controls that turn text around on screen (a note or a file name read backwards)
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 TRUE_WORDS = ("1", "true", "yes", "on", "是")
 FALSE_WORDS = ("0", "false", "no", "off", "否")
 
