@@ -323,6 +323,17 @@ def set_branch_scope(session: Session, user: User | None) -> None:
 # --------------------------------------------------------------------------
 
 
+def is_admin(user) -> bool:
+    """Whether ``user`` holds the admin role (the system, ``None``, is not a person)."""
+    return user is not None and ADMIN in user.roles
+
+
+def require_admin(ctx) -> None:
+    """Refuse anyone but an admin (HTTP 403): the admin console is theirs alone."""
+    if ctx.user is not None and not is_admin(ctx.user):
+        raise PermissionDenied(_("only administrators may do this"))
+
+
 def site_roles(app) -> list[str]:
     """The roles users of a site can hold: the kernel's, then the enabled plugins'."""
     return [*ROLES, *(r for r in app.registry.roles if r not in ROLES)]
