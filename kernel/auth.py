@@ -14,18 +14,28 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Integer, String, event, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, with_loader_criteria
+from sqlalchemy import Boolean, ForeignKey, Integer, String, event, inspect, or_, select
+from sqlalchemy.orm import (
+    Mapped,
+    Session,
+    joinedload,
+    mapped_column,
+    relationship,
+    selectinload,
+    with_loader_criteria,
+)
 
 from kernel.contributions import Permission, Setting
 from kernel.db import Base, BranchMixin, IdMixin, TimestampMixin, UTCDateTime
 from kernel.errors import Conflict, FixdeskError, NotFound, ValidationError
 from kernel.i18n import N_, _
 from kernel.models import Branch
+from kernel.values import BIDI_CONTROLS
 
 ADMIN = "admin"
 #: the built-in roles, in the order the desk shows them
@@ -52,6 +62,15 @@ KERNEL_SETTINGS = [
             N_("Minutes a locked account stays locked")),
 ]
 TOKEN_PREFIX = "fdk"
+#: the longest password accepted (argon2 takes any length; a typing accident does not)
+PASSWORD_MAX = 200
+#: letters and digits that cannot be mistaken for each other, for generated passwords
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+GENERATED_PASSWORD_LENGTH = 14
+#: the longest an API token may live
+MAX_TOKEN_DAYS = 3650
+#: what the admin console shows of a user's failed logins
+RECENT_FAILURES = 20
 
 _hasher = PasswordHasher()
 
@@ -238,10 +257,23 @@ class PermissionTable:
 
 
 def hash_password(password: str) -> str:
-    """Argon2id hash of a password; refuses passwords shorter than 8 characters."""
-    if len(password or "") < 8:
+    """Argon2id hash of a password; refuses passwords shorter than 8 characters, longer
+    than :data:`PASSWORD_MAX` and with control characters."""
+    if not isinstance(password, str) or len(password) < 8:
         raise ValidationError(_("password must have at least 8 characters"), field="password")
+    if len(password) > PASSWORD_MAX:
+        raise ValidationError(_("password must have at most {n} characters").format(
+            n=PASSWORD_MAX), field="password")
+    if _has_controls(password):
+        raise ValidationError(_("password must not contain control characters"),
+                              field="password")
     return _hasher.hash(password)
+
+
+def generate_password() -> str:
+    """A new random password of :data:`GENERATED_PASSWORD_LENGTH` letters and digits that
+    cannot be mistaken for each other (no 0/O, 1/l/I)."""
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _i in range(GENERATED_PASSWORD_LENGTH))
 
 
 def check_password(user: User, password: str) -> bool:
@@ -365,17 +397,23 @@ def get_user(session: Session, username: str) -> User:
 def add_user(ctx, username: str, full_name: str, password: str | None, home_branch: Branch,
              roles: Iterable[str] = (), extra_branches: Iterable[Branch] = (),
              company_wide: bool = False, email: str | None = None) -> User:
-    """Create a user; the password is hashed with argon2id."""
+    """Create a user; the password is hashed with argon2id.
+
+    Refuses a user name of other characters than letters, digits, ``.``, ``_`` and ``-``
+    (or longer than 60), a name taken already, unknown roles, and names or e-mail
+    addresses too long or with control characters (each naming its field)."""
     ctx.require("user.create")
-    username = (username or "").strip()
+    username = username.strip() if isinstance(username, str) else ""
     if not username or len(username) > 60 or not username.replace(".", "").replace(
             "_", "").replace("-", "").isalnum():
         raise ValidationError(_("user name must be letters, digits, '.', '_' or '-'"),
                               field="username")
+    full_name = _clean_text(full_name, "full_name", 100) or username
+    email = _clean_email(email)
     if ctx.session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(_("user {username!r} already exists").format(username=username),
                        field="username")
-    user = User(username=username, full_name=(full_name or username).strip(), email=email,
+    user = User(username=username, full_name=full_name, email=email,
                 password_hash=hash_password(password) if password else None,
                 home_branch_id=home_branch.id, company_wide=company_wide)
     user.role_rows = [UserRole(role=r) for r in _validate_roles(ctx, roles)]
@@ -387,12 +425,23 @@ def add_user(ctx, username: str, full_name: str, password: str | None, home_bran
 
 
 def set_roles(ctx, user: User, roles: Iterable[str]) -> None:
-    """Replace the roles of ``user``."""
+    """Replace the roles of ``user``; an admin cannot take his own admin role away."""
     ctx.require("user.update")
     wanted = _validate_roles(ctx, roles)
+    if _is_self(ctx, user) and ADMIN in user.roles and ADMIN not in wanted:
+        raise ValidationError(_("you cannot take your own admin role away"), field="roles")
+    _drop(ctx, [r for r in user.role_rows if r.role not in wanted])
     user.role_rows = [r for r in user.role_rows if r.role in wanted] + [
         UserRole(role=r) for r in wanted if r not in user.roles]
     ctx.session.flush()
+
+
+def _drop(ctx, rows) -> None:
+    """Delete rows taken out of a collection as such, so the audit trail records them (an
+    orphan deleted by the flush alone would not be)."""
+    for row in rows:
+        if row in ctx.session and inspect(row).persistent:
+            ctx.session.delete(row)
 
 
 def set_grant(ctx, role: str, permission: str, granted: bool) -> RoleGrant:
@@ -427,8 +476,16 @@ def _token_digest(token: str) -> str:
 
 
 def create_token(ctx, user: User, name: str, days: int | None = None) -> tuple[ApiToken, str]:
-    """A new API token for ``user``: returns the row and the token text (shown once)."""
+    """A new API token for ``user``: returns the row and the token text (shown once).
+
+    ``days`` (1 to :data:`MAX_TOKEN_DAYS`) makes it expire; a name too long or with
+    control characters is refused."""
     ctx.require("user.update")
+    name = _clean_text(name, "name", 100)
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 1 <= days <= MAX_TOKEN_DAYS):
+        raise ValidationError(_("days must be a whole number from 1 to {n}").format(
+            n=MAX_TOKEN_DAYS), field="days")
     lookup = secrets.token_hex(6)
     token = f"{TOKEN_PREFIX}_{lookup}_{secrets.token_urlsafe(32)}"
     row = ApiToken(user_id=user.id, name=name or _("API token"), lookup=lookup,
@@ -439,15 +496,219 @@ def create_token(ctx, user: User, name: str, days: int | None = None) -> tuple[A
     return row, token
 
 
-def revoke_token(ctx, token_id: int) -> ApiToken:
-    """Revoke a token by id; it stops working at once."""
+def revoke_token(ctx, token_id: int, owner: User | None = None) -> ApiToken:
+    """Revoke a token by id (one of ``owner``'s when given); it stops working at once."""
     ctx.require("user.update")
     row = ctx.session.get(ApiToken, token_id)
-    if row is None:
+    if row is None or (owner is not None and row.user_id != owner.id):
         raise NotFound(_("no API token {id}").format(id=token_id), field="id")
     row.revoked_at = row.revoked_at or ctx.now()
     ctx.session.flush()
     return row
+
+
+# -- checking what admins type ----------------------------------------------
+
+#: what a field is called in a refusal (the fields of a user and of a token)
+FIELD_NAMES = {"full_name": N_("full name"), "email": N_("e-mail address"),
+               "name": N_("token name")}
+
+
+def _has_controls(text: str) -> bool:
+    return any(ch in BIDI_CONTROLS or unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def _clean_text(value, field: str, limit: int) -> str | None:
+    """One line of text as stored (outer blanks removed; None when empty); refuses what is
+    not text, longer than ``limit`` or has control characters, naming ``field``."""
+    if value is None:
+        return None
+    what = _(FIELD_NAMES.get(field, field))
+    if not isinstance(value, str):
+        raise ValidationError(_("{what} must be text").format(what=what), field=field)
+    text = value.strip()
+    if len(text) > limit:
+        raise ValidationError(_("{what} must have at most {n} characters").format(
+            what=what, n=limit), field=field)
+    if _has_controls(text):
+        raise ValidationError(_("{what} must not contain control characters").format(
+            what=what), field=field)
+    return text or None
+
+
+def _clean_email(value) -> str | None:
+    email = _clean_text(value, "email", 200)
+    if email is not None and (" " in email or email.count("@") != 1
+                              or not all(email.split("@"))):
+        raise ValidationError(_("{email!r} is not an e-mail address").format(email=email),
+                              field="email")
+    return email
+
+
+def _is_self(ctx, user: User) -> bool:
+    return ctx.user is not None and ctx.user.id == user.id
+
+
+# -- managing accounts ----------------------------------------------------------
+
+
+def list_users(ctx, search: str = "", after: str | None = None,
+               limit: int = 50) -> tuple[list[User], str | None]:
+    """A page of users by user name, those after ``after`` whose user name or full name
+    contains ``search``: (users, the user name to continue after, or None at the end).
+
+    One query for the page; the home branches come with it, roles and extra branches in
+    one more query each (never one per user)."""
+    ctx.require("user.read")
+    query = select(User).options(joinedload(User.home_branch), selectinload(User.role_rows),
+                                 selectinload(User.branch_rows)).order_by(User.username)
+    search = (search or "").strip()[:100]
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+        query = query.where(or_(User.username.ilike(pattern, escape="\\"),
+                                User.full_name.ilike(pattern, escape="\\")))
+    if after:
+        query = query.where(User.username > after)
+    found = list(ctx.session.scalars(query.limit(limit + 1)).unique())
+    more = len(found) > limit
+    found = found[:limit]
+    return found, (found[-1].username if more else None)
+
+
+def update_user(ctx, user: User, full_name: str, email: str | None, home_branch: Branch,
+                company_wide: bool = False) -> None:
+    """Change a user's full name, e-mail address, home branch and company-wide sight (a new
+    home branch stops being one of the extra branches)."""
+    ctx.require("user.update")
+    user.full_name = _clean_text(full_name, "full_name", 100) or user.username
+    user.email = _clean_email(email)
+    user.home_branch_id = home_branch.id
+    user.home_branch = home_branch
+    user.company_wide = bool(company_wide)
+    _drop(ctx, [r for r in user.branch_rows if r.branch_id == home_branch.id])
+    user.branch_rows = [r for r in user.branch_rows if r.branch_id != home_branch.id]
+    ctx.session.flush()
+
+
+def set_branches(ctx, user: User, branches: Iterable[Branch]) -> None:
+    """Replace the extra branches of ``user`` (besides the home branch)."""
+    ctx.require("user.update")
+    wanted = {b.id for b in branches} - {user.home_branch_id}
+    kept = [r for r in user.branch_rows if r.branch_id in wanted]
+    _drop(ctx, [r for r in user.branch_rows if r.branch_id not in wanted])
+    user.branch_rows = kept + [UserBranch(branch_id=branch_id) for branch_id in sorted(
+        wanted - {r.branch_id for r in kept})]
+    ctx.session.flush()
+
+
+def set_active(ctx, user: User, active: bool) -> tuple[int, int]:
+    """Enable or disable an account. Disabling also ends the user's desk sessions and
+    revokes his API tokens, in the same transaction: (sessions ended, tokens revoked).
+    An admin cannot disable his own account."""
+    ctx.require("user.update")
+    if not active and _is_self(ctx, user):
+        raise ValidationError(_("you cannot disable your own account"), field="active")
+    user.active = bool(active)
+    ended = revoked = 0
+    if not active:
+        # found by table: kernel.login (which keeps the sessions) imports this module
+        sessions = ctx.app.entity_class("web_session")
+        for row in ctx.session.scalars(select(sessions).where(sessions.user_id == user.id)):
+            ctx.session.delete(row)
+            ended += 1
+        for token in ctx.session.scalars(select(ApiToken).where(
+                ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+            token.revoked_at = ctx.now()
+            revoked += 1
+    ctx.session.flush()
+    return ended, revoked
+
+
+def reset_password(ctx, user: User, password: str | None = None) -> str | None:
+    """Give ``user`` a new password and unlock the account: the one typed, or a generated
+    one, which is returned (to be shown once; only its hash is kept)."""
+    generated = None if password else generate_password()
+    set_password(ctx, user, password or generated)
+    return generated
+
+
+def unlock_user(ctx, user: User) -> bool:
+    """Unlock an account locked after failed logins (and start counting afresh); whether
+    it was locked."""
+    ctx.require("user.update")
+    was_locked = user.locked_until is not None and user.locked_until > ctx.now()
+    user.failed_logins = 0
+    user.locked_until = None
+    ctx.session.flush()
+    return was_locked
+
+
+def login_failures(ctx, username: str, limit: int = RECENT_FAILURES) -> list:
+    """The latest failed logins under ``username`` (address, time), newest first; the
+    desk keeps them for a quarter of an hour."""
+    ctx.require("user.read")
+    failures = ctx.app.entity_class("login_failure")  # kernel.login imports this module
+    return list(ctx.session.scalars(select(failures).where(failures.username == username)
+                                    .order_by(failures.at.desc()).limit(limit)))
+
+
+def user_tokens(ctx, user: User) -> list[ApiToken]:
+    """The API tokens of ``user``, newest first (their secrets are not kept)."""
+    ctx.require("user.read")
+    return list(ctx.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                    .order_by(ApiToken.id.desc())))
+
+
+# -- what each role may do ------------------------------------------------------
+
+#: a role's hold on a permission: by default, granted or revoked by an admin, or none
+DEFAULT, GRANTED, REVOKED, NONE = "default", "granted", "revoked", ""
+
+
+def permission_states(ctx) -> dict[str, dict[str, str]]:
+    """Every declared permission → every role but admin (who holds all) → how the role
+    holds it: :data:`DEFAULT`, :data:`GRANTED` or :data:`REVOKED` by an admin, or
+    :data:`NONE`."""
+    ctx.require("user.read")
+    app = ctx.app
+    defaults = PermissionTable(app.declared_permissions, (), app.registry.roles.values()).by_role
+    grants = {(g.role, g.permission): g.granted for g in ctx.session.scalars(select(RoleGrant))}
+    roles = [r for r in site_roles(app) if r != ADMIN]
+    states: dict[str, dict[str, str]] = {}
+    for permission in app.declared_permissions:
+        name = permission.name
+        row = states[name] = {}
+        for role in roles:
+            default = name in defaults.get(role, ())
+            if grants.get((role, name), default):
+                row[role] = DEFAULT if default else GRANTED
+            else:
+                row[role] = REVOKED if default else NONE
+    return states
+
+
+def set_permissions(ctx, held: Iterable[tuple[str, str]]) -> list[RoleGrant]:
+    """Make the roles hold exactly the (role, permission) pairs of ``held`` (admin's are
+    ignored: he holds everything), by a :func:`set_grant` for each pair that changes;
+    returns the grants written."""
+    ctx.require("user.update")
+    held = set(held)
+    known_roles = set(site_roles(ctx.app))
+    declared = {p.name for p in ctx.app.declared_permissions}
+    for role, permission in sorted(held):
+        if role not in known_roles:
+            _validate_roles(ctx, [role])
+        if permission not in declared:
+            raise ValidationError(_("unknown permission {permission!r}").format(
+                permission=permission), field="permission")
+    changed = []
+    for permission, row in permission_states(ctx).items():
+        for role, state in row.items():
+            wanted = (role, permission) in held
+            if wanted != (state in (DEFAULT, GRANTED)):
+                changed.append(set_grant(ctx, role, permission, wanted))
+    return changed
 
 
 def user_for_token(session: Session, token: str, now: dt.datetime) -> User:

@@ -64,7 +64,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-__all__ = ["MAX_IDLE_DAYS", "WorkingCalendar", "china_day_status"]
+__all__ = ["MAX_IDLE_DAYS", "WorkingCalendar", "china_day_status", "china_holiday_names"]
 
 #: consecutive days without any working time after which a search gives up
 MAX_IDLE_DAYS = 366
@@ -126,6 +126,17 @@ def china_day_status(day: date) -> bool | None:
     if day in _china_year(day.year)[1] or day in _china_year(day.year + 1)[1]:
         return True
     return None
+
+
+@lru_cache(maxsize=32)
+def china_holiday_names(year: int, language: str = "en") -> Mapping[date, str]:
+    """Mainland China's public holidays of ``year`` (the days :func:`china_day_status`
+    calls ``False``) with their names, in Chinese when ``language`` is ``zh...``, else in
+    English (春节 / Chinese New Year (Spring Festival))."""
+    import holidays
+
+    code = "zh_CN" if language.lower().startswith("zh") else "en_US"
+    return _FrozenMap(holidays.China(years=year, language=code))
 
 
 def _check_intervals(weekday: int, intervals: Sequence[Interval]) -> tuple[Interval, ...]:

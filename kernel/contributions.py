@@ -488,3 +488,36 @@ class DashboardChart:
 
     def __post_init__(self):
         object.__setattr__(self, "roles", _check_roles(f"chart {self.name}", self.roles))
+
+
+#: the attribute :func:`titled` sets on a hook implementation
+TITLE_ATTRIBUTE = "fixdesk_title"
+
+
+def titled(title: str) -> Callable[[Callable], Callable]:
+    """Give a hook implementation a title for people: what it does, in a few words, as an
+    English msgid translated in the plugin's own catalogue (mark it with ``N_``)::
+
+        @hookimpl
+        @titled(N_("Send the customer a satisfaction survey by SMS or e-mail"))
+        def repair_order_closed(ctx, order):
+            ...
+
+    The admin console's "Hooks per branch" page shows it beside the plugin's title, so an
+    admin knows what switching the implementation off for a branch stops; an untitled
+    implementation is shown by its hook's name. Works on functions and on methods of a
+    plugin object, in either order with ``@hookimpl``."""
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("titled() needs a title (an English msgid)")
+
+    def mark(function: Callable) -> Callable:
+        setattr(function, TITLE_ATTRIBUTE, title)
+        return function
+
+    return mark
+
+
+def title_of(function: Callable) -> str | None:
+    """The title :func:`titled` gave a hook implementation (untranslated), or None."""
+    title = getattr(function, TITLE_ATTRIBUTE, None)
+    return title if isinstance(title, str) and title else None

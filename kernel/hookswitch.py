@@ -9,9 +9,12 @@ pluggy's ``subset_hook_caller`` without the switched-off plugins (pytest's
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel.contributions import title_of
 from kernel.db import Base, IdMixin, TimestampMixin
 from kernel.errors import NotFound, ValidationError
 from kernel.hookspecs import KERNEL
@@ -79,29 +82,78 @@ def relay_for(ctx):
     return ctx.app.cached_relay(off, lambda: BranchHookRelay(ctx.app.pm, off))
 
 
+def _functions(pm) -> dict[tuple[str, str], object]:
+    """(plugin or part, hook) → the implementing function, for every switchable one."""
+    found = {}
+    for name, caller in vars(pm.hook).items():
+        if name.startswith("_") or name in SITE_WIDE or not hasattr(caller, "get_hookimpls"):
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.plugin_name != KERNEL:
+                found[(impl.plugin_name, name)] = impl.function
+    return found
+
+
 def implementations(pm) -> list[tuple[str, str]]:
     """Every (plugin or part, hook) a site's plugins implement that can be switched off per
     branch (kernel and site-wide registration hooks excluded), sorted. Switching off one
     of ``fixdesk_actions``, ``fixdesk_documents``, ``fixdesk_extensions``,
     ``fixdesk_form_sections``, ``fixdesk_list_columns`` or ``fixdesk_dashboard`` hides
     what it contributes in that branch."""
-    pairs = set()
-    for name, caller in vars(pm.hook).items():
-        if name.startswith("_") or name in SITE_WIDE or not hasattr(caller, "get_hookimpls"):
-            continue
-        for impl in caller.get_hookimpls():
-            if impl.plugin_name != KERNEL:
-                pairs.add((impl.plugin_name, name))
-    return sorted(pairs)
+    return sorted(_functions(pm))
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One switchable hook implementation as an admin sees it (a row of ``fixdesk hooks
+    list`` and of the desk's matrix)."""
+
+    #: the plugin or part (``billing.invoicing``) by its name in the plugin manager
+    plugin: str
+    hook: str
+    #: what it does, for people: the English msgid the plugin gave it with
+    #: :func:`kernel.contributions.titled` (translate with ``_()``), or None
+    title: str | None
+    #: codes of the branches where it is switched off, sorted
+    off: tuple[str, ...] = ()
+
+
+def off_by_branch(session) -> dict[tuple[str, str], list[str]]:
+    """Where implementations are switched off: (plugin or part, hook) → branch codes, sorted."""
+    from kernel.models import Branch
+
+    off: dict[tuple[str, str], list[str]] = {}
+    for plugin, hook, code in session.execute(
+            select(HookSwitch.plugin, HookSwitch.hook, Branch.code)
+            .join(Branch, Branch.id == HookSwitch.branch_id)):
+        off.setdefault((plugin, hook), []).append(code)
+    return {pair: sorted(codes) for pair, codes in off.items()}
+
+
+def hook_matrix(ctx) -> list[Implementation]:
+    """Every switchable implementation of the site's plugins (as :func:`implementations`),
+    with its title and the branches where it is switched off: what ``fixdesk hooks list``
+    prints and the admin console's "Hooks per branch" page shows as a matrix."""
+    functions = _functions(ctx.app.pm)
+    off = off_by_branch(ctx.session)
+    return [Implementation(plugin, hook, title_of(functions[(plugin, hook)]),
+                           tuple(off.get((plugin, hook), ())))
+            for plugin, hook in sorted(functions)]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """A name someone typed, cut for a message (a form may send a megabyte)."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _check(ctx, plugin: str, hook: str) -> None:
     if hook in SITE_WIDE:
         raise ValidationError(_("hook {hook} works the same in every branch: it cannot be "
-                                "switched per branch").format(hook=hook), field="hook")
+                                "switched per branch").format(hook=_short(hook)), field="hook")
     if (plugin, hook) not in implementations(ctx.app.pm):
         raise ValidationError(_("plugin {plugin} has no implementation of hook {hook} "
-                                "(see: fixdesk hooks list)").format(plugin=plugin, hook=hook),
+                                "(see: fixdesk hooks list)").format(plugin=_short(plugin),
+                                                                 hook=_short(hook)),
                               field="hook")
 
 

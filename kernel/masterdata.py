@@ -73,9 +73,14 @@ def list_branches(ctx: Context) -> list[Branch]:
 
 def branch_by_code(session, code: str) -> Branch:
     """The branch with ``code``, or :class:`NotFound`."""
-    branch = session.scalar(select(Branch).where(Branch.code == (code or "").upper()))
+    code = code or ""
+    # a NUL makes PostgreSQL refuse the query itself: such a code names no branch
+    printable = code.isprintable() and len(code) <= 20
+    branch = session.scalar(select(Branch).where(Branch.code == code.upper())) \
+        if printable else None
     if branch is None:
-        raise NotFound(_("no branch {code}").format(code=code), field="branch")
+        shown = "".join(ch for ch in code if ch.isprintable())[:20]
+        raise NotFound(_("no branch {code}").format(code=shown), field="branch")
     return branch
 
 

@@ -16,6 +16,7 @@ the order the site registers them, all in one transaction.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -119,6 +120,44 @@ def current_heads(app: App) -> list[str]:
     """The revisions recorded in the database."""
     with app.engine.connect() as connection:
         return sorted(MigrationContext.configure(connection).get_current_heads())
+
+
+@dataclass(frozen=True)
+class BranchState:
+    """Where one migration branch (the kernel, a plugin, a plugin's part) stands: the
+    revision the database is at (None: none of it yet) and the branch's newest one."""
+
+    branch: str
+    current: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        """Whether ``fixdesk migrate`` has nothing to do for this branch."""
+        return self.current == self.head
+
+
+def migration_states(app: App) -> dict[str, BranchState]:
+    """Each migration branch the site upgrades (the kernel, the loaded plugins and their
+    registered parts that have migrations), in upgrade order, with the revision the
+    database is at and the branch's head: what the admin console shows per module, and
+    whether ``fixdesk migrate`` is needed."""
+    script = ScriptDirectory.from_config(_config(app))
+    applied: set[str] = set()
+    for head in current_heads(app):
+        try:
+            applied.update(rev.revision for rev in script.walk_revisions("base", head))
+        except CommandError:  # a revision the installed code no longer has
+            continue
+    states = {}
+    for branch in app.units:
+        if not _has_branch(script, branch):
+            continue
+        own = [rev.revision for rev in script.walk_revisions("base", f"{branch}@head")
+               if branch in rev.branch_labels]
+        current = next((rev for rev in own if rev in applied), None)
+        states[branch] = BranchState(branch, current, own[0])
+    return states
 
 
 def make_revision(app: App, plugin: str, message: str, rev_id: str | None = None) -> Path:

@@ -415,3 +415,114 @@ def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs) -> dict[str, o
     for impl in reversed(caller.get_hookimpls()):
         answers[impl.plugin_name] = impl.function(**kwargs)
     return answers
+
+
+# --------------------------------------------------------------------------
+# every installed plugin's state on a site (``fixdesk plugins list``, the admin console)
+# --------------------------------------------------------------------------
+
+#: a plugin's state on a site (:attr:`PluginState.state`)
+ENABLED, AVAILABLE, NOT_LOADED, NOT_INSTALLED = "enabled", "available", "not_loaded", \
+    "not_installed"
+
+
+@dataclass
+class PluginState:
+    """One plugin as a site sees it: installed or not, enabled or not, loaded or why not,
+    its registered parts and what of it waits for partners that are not enabled."""
+
+    name: str
+    #: its manifest (None for a plugin that is enabled but not installed)
+    info: PluginInfo | None
+    #: :data:`ENABLED`, :data:`AVAILABLE`, :data:`NOT_LOADED` (enabled, but it failed to
+    #: load: see ``error``) or :data:`NOT_INSTALLED` (enabled, not installed)
+    state: str
+    #: why it cannot be used (failed to load, bad manifest), "" when fine
+    error: str = ""
+    #: its registered parts, by their names in the plugin manager (``acme.repair``)
+    parts: list[str] = field(default_factory=list)
+    #: what of it waits for partners that are not enabled (:class:`Inactive`)
+    inactive: list[Inactive] = field(default_factory=list)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the site's configuration enables it (loaded or not)."""
+        return self.state != AVAILABLE
+
+    @property
+    def version(self) -> str:
+        return self.info.version if self.info else ""
+
+    @property
+    def depends(self) -> tuple[str, ...]:
+        return self.info.depends if self.info else ()
+
+
+def plugin_states(site, app=None) -> list[PluginState]:
+    """Every installed plugin with its state on ``site`` (a :class:`kernel.site.Site`), by
+    name, then the enabled plugins that are not installed, in the configuration's order.
+
+    ``app`` is the site's running :class:`kernel.site.App` when there is one (the desk's);
+    without it a site with plugins is started (and closed again) to learn which of them
+    load, their parts and what waits for partners. What ``fixdesk plugins list`` prints and
+    the admin console's "Modules" page shows."""
+    enabled = list(site.config.plugins)
+    found = discover()
+    failed: dict[str, str] = {}
+    parts: dict[str, list[str]] = {}
+    waiting: dict[str, list[Inactive]] = {}
+    if enabled:
+        running = app if app is not None else site.start()
+        try:
+            failed = dict(running.failed_plugins)
+            found = running.plugins
+            for name in running.enabled_plugins:
+                parts[name] = list(running.parts(name))
+            for item in running.inactive:
+                waiting.setdefault(item.plugin, []).append(item)
+        finally:
+            if app is None:
+                running.close()
+    states = []
+    for name, info in found.items():
+        error = failed.get(name) or info.error or ""
+        state = (NOT_LOADED if error else ENABLED) if name in enabled else AVAILABLE
+        states.append(PluginState(name, info, state, error, parts.get(name, []),
+                                  waiting.get(name, [])))
+    states += [PluginState(name, None, NOT_INSTALLED) for name in enabled if name not in found]
+    return states
+
+
+#: translated catalogues of plugins that are not loaded: (folder, domain, locale) → them
+_idle_catalogues: dict[tuple, object] = {}
+
+
+def plugin_text(info: PluginInfo, text: str) -> tuple[str, bool]:
+    """``text`` of ``info``'s manifest (its title, its description) in the current language,
+    and whether it is translated: from the catalogues of the loaded plugins, else from the
+    plugin's own catalogue, read (not imported) for a plugin that is not loaded. English
+    text stays as it is (``False``) when neither has it."""
+    from kernel import i18n
+
+    if not text:
+        return text, True
+    locale = i18n._current_locale.get() or i18n.terminal_locale()
+    if locale == "en":
+        return text, True
+    translated = _(text)
+    if translated != text:
+        return translated, True
+    if info.path is None:
+        return text, False
+    key = (info.path, info.name, locale)
+    if key not in _idle_catalogues:
+        try:
+            _idle_catalogues[key] = i18n._compile(info.path / "locale", info.name, locale)
+        except Exception:  # a broken catalogue of someone else's plugin: English then
+            _idle_catalogues[key] = None
+    catalogue = _idle_catalogues[key]
+    if catalogue is not None:
+        translated = catalogue.gettext(text)
+        if translated != text:
+            return translated, True
+    return text, False

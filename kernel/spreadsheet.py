@@ -30,6 +30,7 @@ def workbook(title: str, columns: list[SheetColumn], rows: Iterable[list],
     goes (``write_only``), so big exports stay small in memory."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -52,6 +53,8 @@ def workbook(title: str, columns: list[SheetColumn], rows: Iterable[list],
     for values in rows:
         line = []
         for column, value in zip(columns, values, strict=True):
+            if isinstance(value, str):  # control characters Excel refuses (openpyxl raises)
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
             cell = WriteOnlyCell(sheet, value=value)
             if column.number_format and value is not None:
                 cell.number_format = column.number_format

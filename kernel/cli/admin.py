@@ -101,13 +101,38 @@ def user_set_password(state: CliState, username, password, password_stdin):
 @click.argument("active", type=click.BOOL)
 @pass_state
 def user_set_active(state: CliState, username, active):
-    from kernel.auth import get_user
+    from kernel.auth import get_user, set_active
 
     with state.context() as ctx:
-        ctx.require("user.update")
-        get_user(ctx.session, username).active = active
+        set_active(ctx, get_user(ctx.session, username), active)
     click.echo(_("{username} is now {state}").format(
         username=username, state=_("active") if active else _("inactive")))
+
+
+@user.command("unlock", help=_("Unlock an account locked after failed logins."))
+@click.argument("username")
+@pass_state
+def user_unlock(state: CliState, username):
+    from kernel.auth import get_user, unlock_user
+
+    with state.context() as ctx:
+        unlock_user(ctx, get_user(ctx.session, username))
+    click.echo(_("{username} is unlocked").format(username=username))
+
+
+@user.command("set-branches", help=_("Replace a user's extra branches."))
+@click.argument("username")
+@click.argument("branches", default="")
+@pass_state
+def user_set_branches(state: CliState, username, branches):
+    from kernel.auth import get_user, set_branches
+    from kernel.masterdata import get_branch
+
+    with state.context() as ctx:
+        set_branches(ctx, get_user(ctx.session, username),
+                     [get_branch(ctx, code) for code in split_list(branches)])
+    click.echo(_("extra branches of {username}: {branches}").format(
+        username=username, branches=branches.upper() or "-"))
 
 
 @user.group("token", help=_("API tokens."))
@@ -238,6 +263,49 @@ def audit(state: CliState, entity, record_id):
                            f"{json.dumps(new, ensure_ascii=False)}")
 
 
+@cli.command("audit-search", help=_("Search the audit trail by user, record type, record "
+                                    "and days; newest first, or into an Excel file."))
+@click.option("--user", "username", metavar="USER", help=_("Changes made by this user."))
+@click.option("--entity", metavar="TABLE", help=_("Changes of records of this table."))
+@click.option("--record", "record_id", metavar="ID", help=_("Changes of this record."))
+@click.option("--from", "start", metavar="YYYY-MM-DD", help=_("From this day (included)."))
+@click.option("--to", "end", metavar="YYYY-MM-DD", help=_("Up to this day (included)."))
+@click.option("--limit", type=click.IntRange(1, 100_000), default=None,
+              help=_("At most this many changes (default: 50 on the screen, 100000 in a "
+                     "file)."))
+@click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, writable=True),
+              metavar="FILE", help=_("Write them to an Excel file instead."))
+@pass_state
+def audit_search(state: CliState, username, entity, record_id, start, end, limit, xlsx_file):
+    from pathlib import Path
+
+    from kernel.audit import EXPORT_MAX, MAX_LIMIT, PAGE, search_audit
+    from kernel.audit_view import export_audit, read_entries
+
+    filters = {"user": username, "entity": entity, "record_id": record_id, "start": start,
+               "end": end}
+    with state.context() as ctx:
+        if xlsx_file:
+            data = export_audit(ctx, **filters, max_rows=limit or EXPORT_MAX)
+        else:
+            wanted, entries, before = limit or PAGE, [], None
+            while len(entries) < wanted:  # page by key, as the desk does
+                page = search_audit(ctx, **filters, before=before,
+                                    limit=min(MAX_LIMIT, wanted - len(entries)))
+                entries += read_entries(ctx, page.rows)
+                if page.older is None:
+                    break
+                before = page.older
+            rows = [(f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.entity_title, e.record_id,
+                     e.record, e.action_title, "; ".join(e.change_lines())) for e in entries]
+    if xlsx_file:
+        Path(xlsx_file).write_bytes(data)
+        click.echo(_("wrote {path}").format(path=xlsx_file))
+        return
+    print_table((_("TIME"), _("USER"), _("RECORD TYPE"), _("ID"), _("RECORD"), _("ACTION"),
+                 _("CHANGES")), rows)
+
+
 # --------------------------------------------------------------------------
 # settings
 # --------------------------------------------------------------------------
@@ -277,6 +345,22 @@ def settings_set(state: CliState, key, value, branch_code):
     click.echo(f"{key} = {format_value(stored)}")
 
 
+@settings.command("unset", help=_("Remove a setting's stored value, site-wide or one branch's "
+                                   "override, so that the default applies again."))
+@click.argument("key")
+@click.option("--branch", "branch_code", help=_("Only this branch's override."))
+@pass_state
+def settings_unset(state: CliState, key, branch_code):
+    from kernel.settings import clear_setting, format_value, get_setting
+
+    with state.context(branch=branch_code) as ctx:
+        removed = clear_setting(ctx, key, ctx.branch)
+        now = format_value(get_setting(ctx, key, ctx.branch))
+    template = _("{key} unset, now {value}") if removed else \
+        _("{key} was not set, it is {value}")
+    click.echo(template.format(key=key, value=now))
+
+
 # --------------------------------------------------------------------------
 # hooks
 # --------------------------------------------------------------------------
@@ -291,25 +375,17 @@ def hooks():
 @click.option("--branch", "branch_code", help=_("Show the state for this branch."))
 @pass_state
 def hooks_list(state: CliState, branch_code):
-    from sqlalchemy import select
-
-    from kernel.hookswitch import HookSwitch, implementations
-    from kernel.models import Branch
+    from kernel.hookswitch import hook_matrix
 
     with state.context(branch=branch_code) as ctx:
-        off: dict[tuple[str, str], list[str]] = {}
-        for switch_row, code in ctx.session.execute(
-                select(HookSwitch, Branch.code).join(Branch, Branch.id == HookSwitch.branch_id)):
-            off.setdefault((switch_row.plugin, switch_row.hook), []).append(code)
         rows = []
-        for plugin, hook in implementations(ctx.app.pm):
-            codes = sorted(off.get((plugin, hook), []))
+        for row in hook_matrix(ctx):
             if ctx.branch is not None:
-                state_text = _("off") if ctx.branch.code in codes else _("on")
+                state_text = _("off") if ctx.branch.code in row.off else _("on")
             else:
-                state_text = (_("off in {branches}").format(branches=",".join(codes)) if codes
-                              else _("on"))
-            rows.append((plugin, hook, state_text))
+                state_text = (_("off in {branches}").format(branches=",".join(row.off))
+                              if row.off else _("on"))
+            rows.append((row.plugin, row.hook, state_text))
     print_table((_("PLUGIN"), _("HOOK"), _("STATE")), rows)
 
 

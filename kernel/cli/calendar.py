@@ -38,12 +38,12 @@ def calendar_group():
 @click.option("--hours", required=True, type=click.FloatRange(0, 10000), help=_("Working hours."))
 @pass_state
 def calendar_deadline(state: CliState, branch_code, start, hours):
-    from kernel.branch_calendar import add_working_hours
+    from kernel.branch_calendar import deadline
 
     with state.context(branch=branch_code) as ctx:
         tz = ctx.settings.tz
-        due = add_working_hours(ctx, _local_datetime(start, tz), hours, ctx.branch)
-    click.echo(due.astimezone(tz).strftime("%Y-%m-%d %H:%M %a"))
+        due = deadline(ctx, ctx.branch, _local_datetime(start, tz), hours)
+    click.echo(due.strftime("%Y-%m-%d %H:%M %a"))
 
 
 @calendar_group.command("hours", help=_("Show or set a branch's working hours."))
@@ -54,6 +54,7 @@ def calendar_deadline(state: CliState, branch_code, start, hours):
 def calendar_hours(state: CliState, branch_code, days, intervals):
     from kernel.branch_calendar import (
         DAY_NAMES,
+        format_intervals,
         parse_days,
         parse_intervals,
         set_hours,
@@ -68,7 +69,7 @@ def calendar_hours(state: CliState, branch_code, days, intervals):
         weekly = weekly_hours(ctx.session, ctx.branch.id)
     for number, name in enumerate(DAY_NAMES):
         # "closed" untranslated: it is the keyword --set takes back
-        spans = ",".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in weekly.get(number, [])) or "closed"
+        spans = format_intervals(weekly.get(number, [])) or "closed"
         click.echo(f"{name}\t{spans}")
 
 
@@ -98,13 +99,13 @@ def calendar_day(state: CliState, branch_code, date, state_flag, note):
 @click.option("--to", "last", required=True, help=_("Last date."))
 @pass_state
 def calendar_days(state: CliState, branch_code, first, last):
-    from kernel.branch_calendar import calendar_for
+    from kernel.branch_calendar import calendar_for, format_intervals
 
     start, end = _date(first), _date(last)
     with state.context(branch=branch_code) as ctx:
         cal = calendar_for(ctx, ctx.branch)
         day = start
         while day <= end:
-            spans = ",".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in cal.intervals(day))
-            click.echo(f"{day.isoformat()} {day:%a}\t{spans or _('closed')}")
+            spans = format_intervals(cal.intervals(day))
+            click.echo(f"{day.isoformat()} {day:%a}\t{spans or _('rest day')}")
             day += dt.timedelta(days=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import shutil
 
 import click
 
@@ -90,33 +89,21 @@ def print_command(state: CliState, document, record_id, show_list, ids, conditio
     click.echo(_("{count} record(s) printed to {file}").format(count=len(wanted), file=output))
 
 
-@cli.group(help=_("Templates of printed documents: which file is used, copying to the site."))
+@cli.group(help=_("Templates of printed documents: which file is used, copying to the site, "
+                   "reverting."))
 def templates():
     pass
-
-
-def _paper_template(app, name: str) -> str:
-    """The template of document or report ``name``."""
-    from kernel.documents.registry import get_document
-
-    report = app.reports.get(name)
-    return report.template if report is not None else get_document(app, name).template
 
 
 @templates.command("list", help=_("Each document's and report's template and the file that "
                                   "wins."))
 @pass_state
 def templates_list(state: CliState):
-    from kernel.documents.templating import which_template
+    from kernel.documents.template_files import papers
 
     with state.app() as app:
-        rows = []
-        papers = [*((n, d.template) for n, d in app.documents.items()),
-                  *((n, r.template) for n, r in app.reports.items())]
-        for name, template in papers:
-            found = which_template(app, template)
-            owner, path = found if found else (_("missing"), "")
-            rows.append((name, template, owner, path))
+        rows = [(paper.name, paper.template, paper.owner or _("missing"), paper.file or "")
+                for paper in papers(app)]
     print_table((_("DOCUMENT"), _("TEMPLATE"), _("FROM"), _("FILE")), rows)
 
 
@@ -125,19 +112,21 @@ def templates_list(state: CliState):
 @click.argument("document")
 @pass_state
 def templates_copy(state: CliState, document):
-    from kernel.documents.templating import search_path
+    from kernel.documents.template_files import copy_to_site
 
-    with state.app() as app:
-        template = _paper_template(app, document)
-        target = app.site.path / "templates" / template
-        if target.exists():
-            raise click.ClickException(_("{file} exists already: edit it there").format(
-                file=target))
-        source = next((folder / template for owner, folder in search_path(app)
-                       if owner != "site" and (folder / template).is_file()), None)
-        if source is None:
-            raise click.ClickException(_("no default template {template}").format(
-                template=template))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+    with state.context() as ctx:
+        source, target = copy_to_site(ctx, document)
     click.echo(_("copied {source} to {target}").format(source=source, target=target))
+
+
+@templates.command("revert", help=_("Delete the site's copy of a document's or report's "
+                                    "template: the shipped one prints again."))
+@click.argument("document")
+@pass_state
+def templates_revert(state: CliState, document):
+    from kernel.documents.template_files import revert
+
+    with state.context() as ctx:
+        removed = revert(ctx, document)
+    click.echo(_("removed {file}: {document} prints with the shipped template again").format(
+        file=removed, document=document))

@@ -99,33 +99,22 @@ def plugins():
 def plugins_list(state: CliState):
     """A line per installed plugin; under an enabled one, its parts and what of it waits for
     partners that are not enabled (inactive, "needs repair")."""
-    from kernel.plugins import discover
+    from kernel.plugins import NOT_INSTALLED, NOT_LOADED, plugin_states
 
-    site = state.site()
-    found = discover()
-    failed: dict[str, str] = {}
-    below: dict[str, list[tuple[str, str]]] = {}
-    if site.config.plugins:
-        app = site.start()
-        failed = app.failed_plugins
-        found = app.plugins
-        for name in app.enabled_plugins:
-            below[name] = [(_("part {name}").format(name=part), _("active"))
-                           for part in app.parts(name)]
-        for item in app.inactive:
-            below.setdefault(item.plugin, []).append(
-                (item.what, _("inactive (needs {plugins})").format(plugins=", ".join(item.needs))))
-        app.close()
+    texts = {NOT_LOADED: _("enabled (not loaded)"), NOT_INSTALLED: _("enabled (not installed)")}
     rows = [(_("NAME"), _("STATE"), _("VERSION"), _("DEPENDS"), _("ERROR"))]
-    for name, info in found.items():
-        state_text = _("enabled") if name in site.config.plugins else _("available")
-        error = failed.get(name) or info.error or ""
-        if error and name in site.config.plugins:
-            state_text = _("enabled (not loaded)")
-        rows.append((name, state_text, info.version, ",".join(info.depends) or "-", error))
-    for name in site.config.plugins:
-        if name not in found:
-            rows.append((name, _("enabled (not installed)"), "", "", ""))
+    below: dict[str, list[tuple[str, str]]] = {}
+    for item in plugin_states(state.site()):
+        if item.state == NOT_INSTALLED:
+            rows.append((item.name, texts[item.state], "", "", ""))
+            continue
+        rows.append((item.name, texts.get(item.state) or (
+            _("enabled") if item.enabled else _("available")), item.version,
+            ",".join(item.depends) or "-", item.error))
+        below[item.name] = [(_("part {name}").format(name=part), _("active"))
+                            for part in item.parts]
+        below[item.name] += [(waiting.what, _("inactive (needs {plugins})").format(
+            plugins=", ".join(waiting.needs))) for waiting in item.inactive]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True))

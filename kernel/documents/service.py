@@ -132,11 +132,17 @@ def _base_context(ctx, document: Document, record, locale: str, copy_number: int
 
 
 def render_paper(ctx, template: str, data: dict, *, locale: str, paper: str,
-                 orientation: str) -> RenderJob:
+                 orientation: str, source: str | None = None) -> RenderJob:
     """Render ``template`` with ``data`` in the sandbox, ready for WeasyPrint: the part of
-    printing shared by documents and reports (a paper need not be about one record)."""
+    printing shared by documents and reports (a paper need not be about one record).
+
+    ``source``, when given, is rendered instead of the template's file (an edit not saved
+    yet, previewed: :mod:`kernel.documents.template_files`), in the same environment, so
+    it extends and includes the same files."""
     try:
-        html = environment(ctx.app, locale).get_template(template).render(data)
+        env = environment(ctx.app, locale)
+        compiled = env.get_template(template) if source is None else env.from_string(source)
+        html = compiled.render(data)
     except SecurityError as exc:
         raise pdf.PrintError(_("template {template} tried something unsafe: {error}")
                              .format(template=template, error=exc)) from exc
@@ -150,12 +156,21 @@ def render_paper(ctx, template: str, data: dict, *, locale: str, paper: str,
     return RenderJob(html, width, height, footer)
 
 
-def prepare(ctx, document: Document, record, locale: str, copy_number: int) -> RenderJob:
-    """Gather the record's data and render its HTML in the sandbox."""
+def document_data(ctx, document: Document, record, locale: str, copy_number: int) -> dict:
+    """The variables of ``document``'s template for ``record``: those of every paper, the
+    document, the record and its number, and what the document's ``gather`` adds."""
     data = _base_context(ctx, document, record, locale, copy_number)
     data.update(document.gather(ctx, record) or {})
+    return data
+
+
+def prepare(ctx, document: Document, record, locale: str, copy_number: int, *,
+            source: str | None = None) -> RenderJob:
+    """Gather the record's data and render its HTML in the sandbox (``source``: an unsaved
+    edit of the document's template instead of its file, see :func:`render_paper`)."""
+    data = document_data(ctx, document, record, locale, copy_number)
     return render_paper(ctx, document.template, data, locale=locale, paper=document.paper,
-                        orientation=document.orientation)
+                        orientation=document.orientation, source=source)
 
 
 def print_records(ctx, name: str, ids: list[int], *, locale: str | None = None,

@@ -9,10 +9,14 @@ sandbox, because site templates are written by admins: reaching for
 
 from __future__ import annotations
 
+import os
+import posixpath
+import stat
 from functools import partial
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from kernel.documents import filters
@@ -40,6 +44,59 @@ def which_template(app, template: str) -> tuple[str, Path] | None:
     return None
 
 
+def _file_key(found: os.stat_result) -> tuple:
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+class PaperLoader(BaseLoader):
+    """The loader chain of printed papers: the first folder that has a template wins.
+
+    A template loaded from one folder is stale (reloaded by the next print, in every
+    process, without a restart) as soon as its file changes or is removed, or an earlier
+    folder gets a file of that name: a site copy made, edited or reverted after a paper
+    was printed is what the next print uses. (Jinja2's ``ChoiceLoader`` only watches
+    the file it loaded, so a new site copy would go unnoticed.)
+    """
+
+    def __init__(self, folders: list[Path]):
+        self.folders = [str(folder) for folder in folders]
+
+    def get_source(self, environment, template: str):
+        """The source of ``template``, its file and a check of whether it is still the one
+        the chain would load."""
+        pieces = split_template_path(template)
+        for index, folder in enumerate(self.folders):
+            filename = posixpath.join(folder, *pieces)
+            try:
+                with open(filename, encoding="utf-8") as fh:
+                    opened = os.fstat(fh.fileno())
+                    if not stat.S_ISREG(opened.st_mode):
+                        continue
+                    contents = fh.read()
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                continue
+            earlier = [posixpath.join(other, *pieces) for other in self.folders[:index]]
+
+            def uptodate(filename=filename, key=_file_key(opened), earlier=earlier) -> bool:
+                try:
+                    if _file_key(os.stat(filename)) != key:
+                        return False
+                except OSError:
+                    return False
+                return not any(os.path.isfile(path) for path in earlier)
+
+            return contents, os.path.normpath(filename), uptodate
+        raise TemplateNotFound(template)
+
+
+def paper_folders(app) -> list[Path]:
+    """The folders printed papers are loaded from, in order: the site's ``templates/``
+    (even before it exists: a copy made later is found), then the plugins' and the
+    kernel's."""
+    return [app.site.path / "templates",
+            *(folder for owner, folder in search_path(app) if owner != "site")]
+
+
 def environment(app, locale: str) -> ImmutableSandboxedEnvironment:
     """The sandboxed environment for printing in ``locale`` (one per app and locale)."""
     cache = app.__dict__.setdefault("_print_envs", {})
@@ -47,7 +104,7 @@ def environment(app, locale: str) -> ImmutableSandboxedEnvironment:
     if env is not None:
         return env
     env = ImmutableSandboxedEnvironment(
-        loader=ChoiceLoader([FileSystemLoader(str(folder)) for _o, folder in search_path(app)]),
+        loader=PaperLoader(paper_folders(app)),
         autoescape=select_autoescape(["html", "htm", "xml"]),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kernel import Permission, Setting, ValidationError, hookimpl
+from kernel.contributions import titled
 from kernel.i18n import N_, _
 from kernel.numbering import series_setting
 
@@ -138,6 +139,7 @@ def fixdesk_settings():
 
 
 @hookimpl
+@titled(N_("Work order buttons: dispatch, arrive, diagnose, quote, complete, close"))
 def fixdesk_actions():
     """Dispatch, arrive, diagnose, quote, start, complete, close, cancel, reopen, ..."""
     from .actions import ACTIONS
@@ -171,6 +173,7 @@ def fixdesk_demo_data(ctx):
 
 
 @hookimpl
+@titled(N_("Printed papers: service voucher, repair card, receipt, survey card"))
 def fixdesk_documents():
     """Service voucher, repair card, product receipt, maintenance record sheet, contract
     expiry notice and survey card (templates in ``templates/repair/``)."""
@@ -189,6 +192,7 @@ def fixdesk_reports():
 
 
 @hookimpl
+@titled(N_("Repair cards and charts on the home page"))
 def fixdesk_dashboard():
     """Cards (open, not dispatched, overdue, due today, callbacks due, an engineer's jobs
     today, ...) and charts (deadline compliance by week, open orders by status and by
@@ -213,6 +217,7 @@ def fixdesk_scheduled_jobs():
 
 
 @hookimpl
+@titled(N_("Status changes of a work order in its timeline"))
 def fixdesk_timeline(ctx, entity, record, before, limit):
     """A work order's registration and status changes, with who, why and the status
     before and after (``timeline.py``)."""
@@ -224,6 +229,7 @@ def fixdesk_timeline(ctx, entity, record, before, limit):
 
 
 @hookimpl
+@titled(N_("Send the customer a satisfaction survey by SMS or e-mail"))
 def repair_order_closed(ctx, order):
     """Send the customer the survey link by SMS or e-mail (R19). A branch whose front desk
     phones every customer instead switches this off: ``fixdesk hooks disable repair

@@ -155,7 +155,7 @@ def test_excel_csv_and_text(app):
     assert xlsx.filename == "fdt_notes-by_branch-2020-01-01.xlsx"
     lines = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
     assert lines[0][0] == "Notes by branch  Since: 2020-01-01"
-    assert lines[1][:3] == ("分支机构", "Notes", "金额")  # headers in the language asked for
+    assert lines[1][:3] == ("分支机构", "备注", "金额")  # headers in the language asked for
     assert lines[2][:3] == ("嘉定分公司", 2, 107.7) and lines[3][3] == 0.5
     assert len(lines) == 4  # no totals line: the sheet is data
     text = csv_file.content.decode("utf-8")

@@ -15,11 +15,20 @@ from __future__ import annotations
 
 def install(web, app) -> None:
     """Mount the desk's pages on ``web`` (after the API, so its catch-all comes last)."""
-    from kernel.web.desk import admin, kanban, line_forms, list_views, login, pages, printing, reports
+    from kernel.web.desk import (
+        admin,
+        kanban,
+        line_forms,
+        list_views,
+        login,
+        pages,
+        printing,
+        reports,
+    )
     from kernel.web.desk import timeline as record_timeline
 
     web.include_router(login.router())
-    admin.install(web)  # /desk/admin/..., before the entity pages' /desk/{entity}
+    admin.install(web)  # /desk/admin/..., before the catch-all
     web.include_router(reports.router())  # before the entity pages' /desk/{entity}/...
     web.include_router(printing.router())  # /desk/print-jobs/..., before the entity pages
     web.include_router(line_forms.router())  # lines saved in place, before the catch-all

@@ -9,6 +9,7 @@ from fastapi import Request
 
 from kernel.auth import require_admin
 from kernel.i18n import _
+from kernel.web.desk.admin.sections import SECTIONS
 from kernel.web.desk.render import desk_context, render
 
 #: form fields a console form may send (the largest is the role × permission table)
@@ -42,8 +43,6 @@ def token(form: dict) -> str | None:
 
 def sections() -> list[dict]:
     """The console's menu, translated."""
-    from kernel.web.desk.admin import SECTIONS
-
     return [{"slug": slug, "title": _(title), "about": _(about), "url": f"/desk/admin/{slug}"}
             for slug, title, about in SECTIONS]
 
