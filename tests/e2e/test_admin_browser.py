@@ -12,8 +12,7 @@ who is not an admin finds no console and gets 403 on its pages.
 from __future__ import annotations
 
 import pytest
-
-from kernel.hookspecs import hookimpl
+from repair_jobs import SmsGateway, closed_order, survey_sms
 
 from .conftest import demo_user_session, serving
 from .test_desk_browser import pytestmark  # noqa: F401 (the same skip rule)
@@ -88,47 +87,6 @@ def test_a_make_up_working_day_moves_the_deadline(admin_server, browser, screens
     context.close()
 
 
-class SmsGateway:
-    """A plugin that delivers SMS, so that repair sends its survey link by SMS."""
-
-    @hookimpl
-    def fixdesk_send_notification(self, message):
-        return None
-
-
-def _closed_order(app, jd: bool) -> str:
-    """A job repaired and closed at JD (嘉定实验学校's Canon) or SH (申达物流's Ricoh)."""
-    from plugins.repair import services
-
-    front, boss, engineer, machine, who = (
-        ("hejuan", "huangtao", "zhaolei", "XQH30112", "E006") if jd else
-        ("zhengli", "wufang", "wanggong", "E335M820091", "E001"))
-    with app.context(user=front) as ctx:
-        number = services.register(ctx, channel="phone", equipment=machine,
-                                   fault_description="卡纸", category="C",
-                                   category_reason="客户关系").number
-    with app.context(user=boss) as ctx:
-        services.dispatch(ctx, number, engineer=who)
-    with app.context(user=engineer) as ctx:
-        services.record_arrival(ctx, number)
-        services.start(ctx, number)
-        services.complete(ctx, number, method="清理搓纸轮", cause="搓纸轮脏污")
-    with app.context(user=front) as ctx:
-        services.close(ctx, number)
-    return number
-
-
-def _survey_sent_for(app) -> set[str]:
-    from sqlalchemy import select
-
-    from kernel.jobs import Job
-
-    with app.sessions() as session:
-        return {job.payload["context"]["number"] for job in session.scalars(
-            select(Job).where(Job.name == "kernel.notify"))
-            if job.payload["template"] == "repair_survey_link"}
-
-
 def test_switching_off_jd_s_sms_survey_in_the_desk(admin_server, browser, screenshot):
     from playwright.sync_api import expect
 
@@ -147,8 +105,8 @@ def test_switching_off_jd_s_sms_survey_in_the_desk(admin_server, browser, screen
     app = admin_server["site"].start()
     app.pm.register(SmsGateway(), name="sms_gateway")
     try:
-        jd_order, sh_order = _closed_order(app, jd=True), _closed_order(app, jd=False)
-        sent = _survey_sent_for(app)
+        jd_order, sh_order = closed_order(app, jd=True), closed_order(app, jd=False)
+        sent = survey_sms(app)
     finally:
         app.pm.unregister(name="sms_gateway")
         app.close()
@@ -172,7 +130,7 @@ def test_the_voucher_template_is_copied_edited_previewed_and_guarded(admin_serve
     base = admin_server["url"]
     app = admin_server["site"].start()
     try:
-        _closed_order(app, jd=False)  # a voucher to preview
+        closed_order(app, jd=False)  # a voucher to preview
     finally:
         app.close()
     context, page = demo_user_session(browser, base, "admin")

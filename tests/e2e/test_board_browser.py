@@ -22,8 +22,15 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _new_orders(ctx) -> None:
-    """Two calls taken this morning at the SH front desk, waiting for dispatch."""
+    """Two calls taken this morning at the SH front desk, the only ones waiting for
+    dispatch (the demo history's own recent calls, which depend on the day the site is
+    made, are cancelled first)."""
     from plugins.repair import services
+    from plugins.repair.models import WorkOrder
+
+    waiting = ctx.session.scalars(select(WorkOrder).where(WorkOrder.status == "pending"))
+    for order in list(waiting):
+        services.cancel(ctx, order, "客户已自行解决")
 
     services.register(ctx, channel="phone", equipment="E335M820091", branch="SH",
                       fault_description="复印机显示 SC542，无法打印", urgent=True)

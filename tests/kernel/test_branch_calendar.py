@@ -60,7 +60,7 @@ def test_saturday_hours_and_special_days_change_deadlines(site, fixdesk, app_of)
     days = fixdesk("--site", path, "calendar", "days", "--branch", "JD", "--from", "2026-03-13",
                    "--to", "2026-03-16").out.splitlines()
     assert days == ["2026-03-13 Fri\t09:00-12:00,13:00-18:00", "2026-03-14 Sat\t09:00-12:00",
-                    "2026-03-15 Sun\t09:00-12:00,13:00-18:00", "2026-03-16 Mon\tclosed"]
+                    "2026-03-15 Sun\t09:00-12:00,13:00-18:00", "2026-03-16 Mon\trest day"]
     # SH is not affected by JD's calendar: Fri 17-18 (1 h), Mon 09-12 (4 h), Mon 13-15 (6 h)
     out = fixdesk("--site", path, "calendar", "deadline", "--branch", "SH", "--start",
                   "2026-03-13 17:00", "--hours", "6").out

@@ -6,6 +6,8 @@ PDFs are read back with poppler's ``pdftotext``.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pdf_tools import pdftotext
 from sqlalchemy import func, select
@@ -128,8 +130,7 @@ def test_revert_deletes_the_site_copy_and_the_shipped_template_prints(site, app)
     assert _audit_rows(app)[-1].changes["template"][1] is None
 
 
-@SQLITE_ONLY
-@pytest.mark.parametrize("payload, message", [
+REFUSED = [
     ("{% if order %}\n<p>\n{% endfor %}", "line 3"),
     ("<p>{{ order.number }\n", "line 1"),
     ("{{ order|no_such_filter }}", "no_such_filter"),
@@ -147,29 +148,34 @@ def test_revert_deletes_the_site_copy_and_the_shipped_template_prints(site, app)
     ("<p>a\x00b</p>", r"U\+0000"),
     ("<p>a\x1bb</p>", r"U\+001B"),
     ("x" * (2 * 1024 * 1024), "too long"),
-])
-def test_a_refused_edit_says_why_and_writes_nothing(site, app, payload, message):
+]
+
+
+@SQLITE_ONLY
+def test_a_refused_edit_says_why_and_writes_nothing(site, app):
+    # refused before any copy: no site copy is made
+    with app.context(user="admin") as ctx, pytest.raises(ValidationError):
+        files.save_site_template(ctx, VOUCHER, "{{ order.__class__ }}")
+    assert not _site_copy(site).exists()
+    assert files.check_source(app, "a\r\nb") == "a\nb"
+
     order_id = _order_id(app)
     with app.context(user="admin") as ctx:
         files.copy_to_site(ctx, VOUCHER)
     original = _site_copy(site).read_bytes()
     audited = len(_audit_rows(app))
-    with app.context(user="admin") as ctx, pytest.raises(ValidationError, match=message) as e:
-        files.save_site_template(ctx, VOUCHER, payload, record=order_id)
-    assert e.value.field == "source"
-    assert _site_copy(site).read_bytes() == original
-    assert len(_audit_rows(app)) == audited
-    assert not list(_site_copy(site).parent.glob(".*.tmp"))
-    with app.context(user="admin") as ctx, pytest.raises(ValidationError, match=message):
-        files.preview(ctx, VOUCHER, payload, order_id)
-
-
-@SQLITE_ONLY
-def test_a_refused_edit_does_not_create_a_site_copy(site, app):
-    with app.context(user="admin") as ctx, pytest.raises(ValidationError):
-        files.save_site_template(ctx, VOUCHER, "{{ order.__class__ }}")
-    assert not _site_copy(site).exists()
-    assert files.check_source(app, "a\r\nb") == "a\nb"
+    for payload, message in REFUSED:  # one site: none of them writes
+        case = payload[:50]
+        with app.context(user="admin") as ctx, pytest.raises(ValidationError) as e:
+            files.save_site_template(ctx, VOUCHER, payload, record=order_id)
+        assert re.search(message, str(e.value)), (case, message, str(e.value))
+        assert e.value.field == "source", case
+        assert _site_copy(site).read_bytes() == original, case
+        assert len(_audit_rows(app)) == audited, case
+        assert not list(_site_copy(site).parent.glob(".*.tmp")), case
+        with app.context(user="admin") as ctx, pytest.raises(ValidationError) as e:
+            files.preview(ctx, VOUCHER, payload, order_id)
+        assert re.search(message, str(e.value)), (case, message, str(e.value))
 
 
 def test_preview_prints_the_unsaved_text_and_logs_nothing(site, app):

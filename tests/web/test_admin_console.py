@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from kernel.web.desk.admin import SECTIONS, routers
 
 ADMIN_PATH = re.compile(r"^/desk/admin(/|$)")
@@ -33,15 +31,15 @@ def test_admin_sees_console_and_every_section(desk):
         assert root.get(f"/desk/admin/{slug}").status_code == 200, slug
 
 
-@pytest.mark.parametrize("username", ["lily", "wangli", "supersh", "jdfront"])
-def test_others_get_403_on_every_console_url_and_no_menu_entry(desk, username):
-    client = desk.login(username)
-    assert "/desk/admin" not in client.get("/").text
+def test_others_get_403_on_every_console_url_and_no_menu_entry(desk):
     routes = admin_routes()
     assert len(routes) >= len(SECTIONS) + 1
-    for method, path in routes:
-        answer = client.request(method, path, data={"csrf": client.csrf})
-        assert answer.status_code == 403, (method, path, answer.status_code)
+    for username in ("lily", "wangli", "supersh", "jdfront"):  # one site for all four
+        client = desk.login(username)
+        assert "/desk/admin" not in client.get("/").text, username
+        for method, path in routes:
+            answer = client.request(method, path, data={"csrf": client.csrf})
+            assert answer.status_code == 403, (username, method, path, answer.status_code)
 
 
 def test_logged_out_is_sent_to_login(desk):

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from kernel.auth import add_user, hash_password
 from kernel.i18n import translations
 from kernel.masterdata import get_branch
+from kernel.migrate import migration_states
 from kernel.plugins import AVAILABLE, ENABLED, NOT_INSTALLED, NOT_LOADED, plugin_states
 from kernel.web.app import create_app
 
@@ -93,6 +94,16 @@ def test_an_enabled_plugin_up_to_date_and_the_available_ones(console):
     # a test plugin without a Chinese catalogue keeps its English title, marked as English
     assert '<span class="module-title" lang="en">Notes (test plugin)</span>' in \
         row(page, "fdt_notes")
+    # the schema's state comes from the database (same site: all reads)
+    states = migration_states(app)
+    assert list(states) == ["kernel", "repair"]
+    assert all(s.up_to_date for s in states.values())
+    assert states["kernel"].head == states["kernel"].current
+    # others get 403 (test_admin_console refuses every console URL to every other role;
+    # here: no command is shown)
+    answer = login("lily").get("/desk/admin/plugins")
+    assert answer.status_code == 403
+    assert "plugins disable" not in answer.text
 
 
 def test_a_part_waiting_for_a_missing_partner_is_inactive_with_the_reason(console):
@@ -147,19 +158,3 @@ def test_a_plugin_whose_tables_are_missing_needs_migrate(console):
     assert zh("The database is not up to date with the installed modules. On the server, "
               "run:") in html.unescape(page.text)
 
-
-def test_migration_states_follow_the_database(console):
-    from kernel.migrate import migration_states
-
-    app, _login = console(["repair"])
-    states = migration_states(app)
-    assert list(states) == ["kernel", "repair"]
-    assert all(s.up_to_date for s in states.values())
-    assert states["kernel"].head == states["kernel"].current
-
-
-def test_others_get_403(console):
-    _app, login = console(["repair"])
-    answer = login("lily").get("/desk/admin/plugins")
-    assert answer.status_code == 403
-    assert "plugins disable" not in answer.text
