@@ -21,7 +21,7 @@ from kernel import branch_calendar as calendar
 from kernel.errors import FixdeskError, NotFound, ValidationError
 from kernel.i18n import N_, _, zone_name
 from kernel.masterdata import BRANCH_CODE, get_branch, list_branches
-from kernel.web.desk.admin.shell import admin_context, read_form, render_admin, token
+from kernel.web.desk.admin.shell import admin_context, read_form, render_admin, text_field, token
 from kernel.web.desk.render import DeskRoute, redirect
 
 WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
@@ -158,11 +158,6 @@ def _calendar_page(request: Request, ctx, branch, *, year: str = "", day: str = 
         else None)
 
 
-def _text(form: dict, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
 def router() -> APIRouter:
     routes = APIRouter(route_class=DeskRoute, include_in_schema=False)
 
@@ -190,10 +185,10 @@ def router() -> APIRouter:
         return await run_in_threadpool(_save_day, request, code, form)
 
     def _save_day(request: Request, code: str, form: dict):
-        day_text, state = _text(form, "day"), _text(form, "state")
-        note = _text(form, "note")
-        keep = {"year": _text(form, "year"), "start": _text(form, "start"),
-                "hours": _text(form, "hours")}
+        day_text, state = text_field(form, "day"), text_field(form, "state")
+        note = text_field(form, "note")
+        keep = {"year": text_field(form, "year"), "start": text_field(form, "start"),
+                "hours": text_field(form, "hours")}
         try:
             with admin_context(request, csrf=token(form)) as ctx:
                 branch = _branch(ctx, code)
@@ -224,9 +219,9 @@ def router() -> APIRouter:
 
     def _save_hours(request: Request, code: str, form: dict):
         # a weekday the form does not send is left as it is
-        texts = {n: _text(form, f"hours_{name}") for n, name in enumerate(calendar.DAY_NAMES)
-                 if f"hours_{name}" in form}
-        year, start, hours = _text(form, "year"), _text(form, "start"), _text(form, "hours")
+        texts = {n: text_field(form, f"hours_{name}")
+                 for n, name in enumerate(calendar.DAY_NAMES) if f"hours_{name}" in form}
+        year, start, hours = (text_field(form, k) for k in ("year", "start", "hours"))
         try:
             with admin_context(request, csrf=token(form)) as ctx:
                 branch = _branch(ctx, code)

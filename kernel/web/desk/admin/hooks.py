@@ -20,16 +20,11 @@ from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.hookswitch import hook_matrix, switch
 from kernel.i18n import _
 from kernel.masterdata import get_branch, list_branches
-from kernel.web.desk.admin.shell import admin_context, read_form, render_admin, token
+from kernel.web.desk.admin.shell import admin_context, read_form, render_admin, text_field, token
 from kernel.web.desk.render import DeskRoute, redirect
 
 #: longest name a form field may carry into a lookup (longer ones cannot exist)
 MAX_NAME = 120
-
-
-def _text(form: dict, name: str) -> str:
-    value = form.get(name)
-    return value[:MAX_NAME] if isinstance(value, str) else ""
 
 
 def _plugin_title(app, unit: str) -> str:
@@ -96,8 +91,8 @@ def router() -> APIRouter:
         return await run_in_threadpool(_switch, request, form)
 
     def _switch(request: Request, form: dict):
-        plugin, hook, code = _text(form, "plugin"), _text(form, "hook"), _text(form, "branch")
-        enabled = _text(form, "enabled")
+        plugin, hook, code = (text_field(form, k, MAX_NAME) for k in ("plugin", "hook", "branch"))
+        enabled = text_field(form, "enabled", MAX_NAME)
         try:
             with admin_context(request, csrf=token(form)) as ctx:
                 if enabled not in ("0", "1"):

@@ -22,7 +22,7 @@ from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import N_, _
 from kernel.masterdata import get_branch, list_branches
 from kernel.settings import clear_setting, format_value, set_setting, setting_values, type_name
-from kernel.web.desk.admin.shell import admin_context, read_form, render_admin, token
+from kernel.web.desk.admin.shell import admin_context, read_form, render_admin, text_field, token
 from kernel.web.desk.render import DeskRoute, redirect
 
 #: the group of the kernel's own settings
@@ -33,15 +33,6 @@ MAX_NAME = 120
 #: the input an admin types a value of each setting type into
 INPUTS = {bool: "bool", int: "int", Decimal: "decimal", float: "float", dt.time: "time",
           list: "list", str: "str"}
-
-
-def _text(form: dict, name: str, limit: int | None = MAX_NAME) -> str:
-    value = form.get(name)
-    if isinstance(value, list):  # the same field twice: the last counts, as in read_form
-        value = value[-1] if value else ""
-    if not isinstance(value, str):
-        return ""
-    return value if limit is None else value[:limit]
 
 
 #: what a setting's translated description names literally: ``{address}``, ``png``
@@ -166,8 +157,9 @@ def router() -> APIRouter:
         return await run_in_threadpool(_change, request, form, True)
 
     def _change(request: Request, form: dict, clear: bool):
-        key, code = _text(form, "key"), _text(form, "branch").strip().upper()
-        value = _text(form, "value", limit=None)
+        key = text_field(form, "key", MAX_NAME)
+        code = text_field(form, "branch", MAX_NAME).strip().upper()
+        value = text_field(form, "value")
         try:
             with admin_context(request, csrf=token(form)) as ctx:
                 branch = get_branch(ctx, code) if code else None

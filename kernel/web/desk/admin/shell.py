@@ -25,14 +25,25 @@ def admin_context(request: Request, *, csrf: str | None = None):
 
 
 async def read_form(request: Request, max_fields: int = 200) -> dict:
-    """The posted form's text fields (``name: value``; repeated names: the last) and
-    ``name[]``-style repeats as lists under ``name``; files are refused."""
+    """The posted form's text fields: ``name: value``, or the list of values of a name sent
+    more than once (checkboxes); files are refused."""
     form = await request.form(max_files=0, max_fields=min(max_fields, MAX_FIELDS))
     values: dict = {}
     for key in form:
         texts = [v for v in form.getlist(key) if isinstance(v, str)]
         values[key] = texts if len(texts) > 1 else (texts[0] if texts else "")
     return values
+
+
+def text_field(form: dict, name: str, limit: int | None = None) -> str:
+    """One text field of a :func:`read_form` form: '' when missing, the last value when sent
+    more than once, cut to ``limit`` characters when given."""
+    value = form.get(name, "")
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    if not isinstance(value, str):
+        return ""
+    return value if limit is None else value[:limit]
 
 
 def token(form: dict) -> str | None:

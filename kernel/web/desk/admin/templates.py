@@ -28,7 +28,7 @@ from kernel.documents import template_files as files
 from kernel.documents.pdf import PrintError
 from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import N_, _
-from kernel.web.desk.admin.shell import admin_context, read_form, render_admin, token
+from kernel.web.desk.admin.shell import admin_context, read_form, render_admin, text_field, token
 from kernel.web.desk.render import DeskRoute, redirect
 from kernel.web.downloads import file_response
 
@@ -54,11 +54,6 @@ def _url(name: str, action: str = "") -> str:
 def _notice(request: Request) -> str | None:
     done = request.query_params.get("done")
     return _(NOTICES[done]) if done in NOTICES else None
-
-
-def _field(form: dict, name: str, longest: int = MAX_FIELD) -> str:
-    value = form.get(name)
-    return value[:longest] if isinstance(value, str) else ""
 
 
 def _row(paper: files.Paper) -> dict:
@@ -163,20 +158,13 @@ def router() -> APIRouter:
         return await run_in_threadpool(_save, request, name, form)
 
     def _save(request: Request, name: str, form: dict):
-        source, record = form.get("source"), _field(form, "record")
-        params = _field(form, "params")
-        try:
-            with admin_context(request, csrf=token(form)) as ctx:
-                paper = files.get_paper(ctx.app, name)
-                target = _report_params(params) if paper.kind == "report" else record.strip()
-                files.save_site_template(ctx, name, source if isinstance(source, str) else
-                                         None, record=target or None)
+        def save(ctx, source, record, params):
+            paper = files.get_paper(ctx.app, name)
+            target = _report_params(params) if paper.kind == "report" else record.strip()
+            files.save_site_template(ctx, name, source, record=target or None)
             return redirect(_url(name) + "?done=saved")
-        except SHOWN as exc:
-            problem, status, field = exc.message, exc.status, exc.field
-        with admin_context(request, csrf=token(form)) as ctx:
-            return _editor(request, ctx, name, source=_kept(source), record=record,
-                           params=params, status=status, problem=problem, field=field)
+
+        return _from_editor(request, name, form, save)
 
     @routes.post("/desk/admin/templates/{name}/preview")
     async def preview(request: Request, name: str):
@@ -186,21 +174,14 @@ def router() -> APIRouter:
         return await run_in_threadpool(_preview, request, name, form)
 
     def _preview(request: Request, name: str, form: dict):
-        source, record = form.get("source"), _field(form, "record")
-        params = _field(form, "params")
-        try:
-            with admin_context(request, csrf=token(form)) as ctx:
-                data = files.preview(ctx, name, source if isinstance(source, str) else None,
-                                     record.strip() or None,
-                                     params=_report_params(params))
+        def preview(ctx, source, record, params):
+            data = files.preview(ctx, name, source, record.strip() or None,
+                                 params=_report_params(params))
             stem = name.replace(".", "-")
             return file_response(data, "application/pdf", f"preview-{stem}.pdf",
                                  download=form.get("download") == "1")
-        except SHOWN as exc:
-            problem, status, field = exc.message, exc.status, exc.field
-        with admin_context(request, csrf=token(form)) as ctx:
-            return _editor(request, ctx, name, source=_kept(source), record=record,
-                           params=params, status=status, problem=problem, field=field)
+
+        return _from_editor(request, name, form, preview)
 
     @routes.get("/desk/admin/templates/{name}/revert")
     def confirm_revert(request: Request, name: str):
@@ -228,6 +209,21 @@ def router() -> APIRouter:
             return _list_page(request, ctx, status=status, problem=problem)
 
     return routes
+
+
+def _from_editor(request: Request, name: str, form: dict, work):
+    """Run ``work(ctx, source, record, params)`` on what the editor sent, as the admin; a
+    refusal draws the editor again with the admin's text kept and the reason shown."""
+    source = form.get("source")
+    record, params = text_field(form, "record", MAX_FIELD), text_field(form, "params", MAX_FIELD)
+    try:
+        with admin_context(request, csrf=token(form)) as ctx:
+            return work(ctx, source if isinstance(source, str) else None, record, params)
+    except SHOWN as exc:
+        problem, status, field = exc.message, exc.status, exc.field
+    with admin_context(request, csrf=token(form)) as ctx:
+        return _editor(request, ctx, name, source=_kept(source), record=record, params=params,
+                       status=status, problem=problem, field=field)
 
 
 def _kept(source) -> str:
