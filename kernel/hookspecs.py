@@ -121,6 +121,21 @@ def fixdesk_job_handlers() -> list[Any]:
 
 
 @hookspec
+def fixdesk_cli_commands() -> list[Any]:
+    """Add commands to ``fixdesk`` (``fixdesk inventory check``): click commands or groups,
+    each named after the plugin (``inventory``).
+
+    Asked only when ``fixdesk`` is given a name none of its own commands has and a site is
+    named (``--site`` or ``FIXDESK_SITE``); the command then runs like the kernel's: it
+    opens the site through the :class:`kernel.cli.base.CliState` passed to it
+    (``@kernel.cli.base.pass_state``), a :class:`kernel.FixdeskError` it raises is printed
+    as one line with exit code 2.
+
+    :return: :class:`click.Command` objects.
+    """
+
+
+@hookspec
 def fixdesk_reports() -> list[Any]:
     """Register reports: tables computed from the database (daily reports, registers, rates).
 

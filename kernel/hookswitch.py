@@ -62,7 +62,8 @@ class BranchHookRelay:
 #: same for every branch, so not switched per branch
 SITE_WIDE = frozenset({"fixdesk_addhooks", "fixdesk_parts", "fixdesk_entities", "fixdesk_roles",
                        "fixdesk_permissions", "fixdesk_settings", "fixdesk_routers",
-                       "fixdesk_reports", "fixdesk_job_handlers", "fixdesk_scheduled_jobs",
+                       "fixdesk_reports", "fixdesk_cli_commands", "fixdesk_job_handlers",
+                       "fixdesk_scheduled_jobs",
                        "fixdesk_demo_data", "fixdesk_document_submitted",
                        "fixdesk_document_cancelled", "fixdesk_document_amended"})
 

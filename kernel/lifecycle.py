@@ -90,6 +90,10 @@ class SubmittableMixin:
                                 through the generic API and desk get their number from it
     ``__lifecycle_actions__``   the generic actions offered (default all of ``submit``,
                                 ``cancel``, ``amend``): leave one out to offer your own
+    ``__update_after_submit__`` fields the owner's services may still change on a submitted
+                                document (ERPNext's "allow on submit"): its progress, such as
+                                a purchase order's receipt status or an approval; list them
+                                in ``__readonly__`` too, so that only services write them
     """
 
     __lifecycle_fields__ = LIFECYCLE_FIELDS
@@ -305,10 +309,10 @@ def refuse_writing(ctx, record, *, deleting: bool = False) -> None:
 
 def prepare_new(ctx, record) -> None:
     """Before the generic create adds ``record``: a child row of a submitted document is
-    refused, a new draft with a ``__naming_series__`` gets its number."""
+    refused, a new record (draft) of an entity with a ``__naming_series__`` gets its
+    number."""
     refuse_writing(ctx, record)
-    if is_submittable(record):
-        number_new_draft(ctx, record)
+    number_new_draft(ctx, record)
 
 
 def number_new_draft(ctx, record) -> None:
@@ -472,7 +476,9 @@ def install_guard(sessions, classes: dict[str, type]) -> None:
                     raise Conflict(_("{document}: its state changes only by submitting, "
                                      "cancelling or amending it").format(
                                          document=document_name(obj)))
-                if changed - set(LIFECYCLE_FIELDS) and state is not DocStatus.DRAFT:
+                kept = set(LIFECYCLE_FIELDS) | set(getattr(type(obj), "__update_after_submit__",
+                                                           ()))
+                if changed - kept and state is not DocStatus.DRAFT:
                     raise Conflict(_("{document} is {state} and cannot be changed").format(
                         document=document_name(obj), state=_(STATE_WORDS[state])))
             if type(obj) in parents:

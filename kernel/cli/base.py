@@ -27,6 +27,25 @@ class CliState:
 
         return Site.load(self.site_dir)
 
+    def plugin_commands(self, quiet: bool = False) -> dict:
+        """The commands the site's enabled plugins add, by name (none without a site;
+        with ``quiet``, none when the site cannot be loaded)."""
+        if self.site_dir is None:
+            return {}
+        if getattr(self, "_plugin_commands", None) is None:
+            from kernel.errors import FixdeskError
+
+            try:
+                with self.app() as app:
+                    answers = app.pm.hook.fixdesk_cli_commands()
+            except FixdeskError:
+                if not quiet:
+                    raise
+                return {}
+            self._plugin_commands = {command.name: command for answer in answers
+                                     for command in answer or ()}
+        return self._plugin_commands
+
     @contextmanager
     def app(self):
         """The started site, closed afterwards."""
@@ -50,7 +69,24 @@ class CliState:
 pass_state = click.make_pass_decorator(CliState)
 
 
-@click.group(help=_("fixdesk: after-sales service ERP."))
+class FixdeskGroup(click.Group):
+    """The ``fixdesk`` group: its own commands, then those the site's plugins add
+    (``fixdesk_cli_commands``), looked up only for a name it does not know."""
+
+    def get_command(self, ctx: click.Context, name: str):
+        found = super().get_command(ctx, name)
+        if found is None and isinstance(ctx.obj, CliState):
+            found = ctx.obj.plugin_commands().get(name)
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        if isinstance(ctx.obj, CliState) and ctx.obj.site_dir:
+            names = sorted({*names, *ctx.obj.plugin_commands(quiet=True)})
+        return names
+
+
+@click.group(cls=FixdeskGroup, help=_("fixdesk: after-sales service ERP."))
 @click.option("--site", "site_dir", envvar="FIXDESK_SITE", metavar="DIR",
               help=_("Site folder (or FIXDESK_SITE)."))
 @click.version_option(package_name="fixdesk")

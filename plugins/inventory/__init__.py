@@ -1,0 +1,1 @@
+"""Inventory: parts, warehouses, the stock ledger, purchasing, requisitions, counts (R21–R25)."""
