@@ -37,7 +37,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@touch $@
 
 demo: setup
-	@test -f $(DEMO_SITE)/site.toml || $(BIN)/fixdesk new-site $(DEMO_SITE) --demo --plugins repair
+	@test -f $(DEMO_SITE)/site.toml || $(BIN)/fixdesk new-site $(DEMO_SITE) --demo --plugins repair,inventory
 	$(BIN)/fixdesk --site $(DEMO_SITE) migrate
 	$(BIN)/fixdesk --site $(DEMO_SITE) serve --host 127.0.0.1 --port 8000
 
@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/print_bench.py
 	$(BIN)/python bench/api_bench.py
+	$(BIN)/python bench/inventory_bench.py
 
 lint: setup
 	$(BIN)/ruff check .

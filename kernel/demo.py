@@ -192,3 +192,37 @@ def load_master_data(ctx: Context) -> None:
 
 
 __all__ = ["BRANCHES", "COMPANY_NAME", "Zone", "load_master_data"]
+
+
+class DemoDesk:
+    """Demo history written by people at moments of the past: one context per demo user on
+    the demo's session; :meth:`at` switches the acting user and freezes its clock at a
+    moment, :meth:`done` gives the session back to the system."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.contexts: dict[str, Context] = {}
+
+    def at(self, username: str, when: dt.datetime) -> Context:
+        from kernel.audit import set_actor
+        from kernel.auth import User, set_branch_scope
+        from kernel.context import Context
+
+        acting = self.contexts.get(username)
+        if acting is None:
+            user = self.ctx.session.scalar(select(User).where(User.username == username))
+            acting = Context(session=self.ctx.session, app=self.ctx.app, user=user)
+            self.contexts[username] = acting
+        else:
+            set_branch_scope(acting.session, acting.user)
+            set_actor(acting.session, acting.user)
+        acting.clock = lambda: when
+        return acting
+
+    def done(self) -> None:
+        """Give the session back to the system (no branch scope, system actor)."""
+        from kernel.audit import set_actor
+        from kernel.auth import set_branch_scope
+
+        set_branch_scope(self.ctx.session, self.ctx.user)
+        set_actor(self.ctx.session, self.ctx.user)

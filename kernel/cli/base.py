@@ -75,15 +75,23 @@ class FixdeskGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str):
         found = super().get_command(ctx, name)
-        if found is None and isinstance(ctx.obj, CliState):
-            found = ctx.obj.plugin_commands().get(name)
+        if found is None:
+            found = _state(ctx).plugin_commands().get(name)
         return found
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = super().list_commands(ctx)
-        if isinstance(ctx.obj, CliState) and ctx.obj.site_dir:
-            names = sorted({*names, *ctx.obj.plugin_commands(quiet=True)})
+        if _state(ctx).site_dir:
+            names = sorted({*names, *_state(ctx).plugin_commands(quiet=True)})
         return names
+
+
+def _state(ctx: click.Context) -> CliState:
+    """The command's :class:`CliState`, made from the parsed ``--site`` when the group's
+    callback has not run yet (click resolves the subcommand before calling it)."""
+    if not isinstance(ctx.obj, CliState):
+        ctx.obj = CliState(ctx.params.get("site_dir"))
+    return ctx.obj
 
 
 @click.group(cls=FixdeskGroup, help=_("fixdesk: after-sales service ERP."))
@@ -92,7 +100,8 @@ class FixdeskGroup(click.Group):
 @click.version_option(package_name="fixdesk")
 @click.pass_context
 def cli(ctx: click.Context, site_dir: str | None) -> None:
-    ctx.obj = CliState(site_dir)
+    if not isinstance(ctx.obj, CliState) or ctx.obj.site_dir != site_dir:
+        ctx.obj = CliState(site_dir)
 
 
 def print_table(header: tuple[str, ...], rows) -> None:

@@ -16,6 +16,7 @@ PAPERS = {
     "A4": ("210mm", "297mm"),
     "A5": ("148mm", "210mm"),
     "receipt80": ("80mm", "200mm"),
+    "label60x40": ("60mm", "40mm"),  # a thermal label printer's label
 }
 
 

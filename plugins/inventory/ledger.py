@@ -370,8 +370,9 @@ def fill_short(ctx, part_id: int, warehouse_id: int) -> list[Reservation]:
 
 
 def issue_reserved(ctx, voucher: Voucher, reservation: Reservation,
-                   qty: int | None = None) -> list[LedgerEntry]:
-    """Issue (up to ``qty`` of) what a reservation holds, against ``voucher``.
+                   qty: int | None = None, *, line_id: int | None = None) -> list[LedgerEntry]:
+    """Issue (up to ``qty`` of) what a reservation holds, against ``voucher`` (its entry
+    names the voucher's line ``line_id``, default the reservation's source).
 
     :raise Shortage: the reservation is short and no free stock makes up for it.
     """
@@ -379,9 +380,11 @@ def issue_reserved(ctx, voucher: Voucher, reservation: Reservation,
     if want <= 0:
         return []
     source = reservation.source
+    if line_id is None and source is not None:
+        line_id = source.id
     entries = post(ctx, voucher, [Move(reservation.part_id, reservation.warehouse_id, -want,
                                        Movement.ISSUE, own_reserved=reservation.reserved,
-                                       line_id=source.id if source is not None else None)])
+                                       line_id=line_id)])
     stock = locked_stock(ctx, reservation.part_id, reservation.warehouse_id)
     used = min(reservation.reserved, want)
     stock.reserved -= used

@@ -374,8 +374,7 @@ class LedgerEntry(IdMixin, BranchMixin, Base):
                   "job": N_("Job")}
     __table_args__ = (Index(None, "part_id", "warehouse_id", "posted_at", "id"),
                       Index(None, "posted_at", "id"),
-                      Index(None, "voucher_entity", "voucher_id"),
-                      Index(None, "branch_id", "posted_at"))
+                      Index(None, "voucher_entity", "voucher_id"))
 
     posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

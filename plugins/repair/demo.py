@@ -23,10 +23,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from kernel.audit import set_actor
-from kernel.auth import User, set_branch_scope
+from kernel.auth import User
 from kernel.branch_calendar import calendar_for
 from kernel.context import Context
+from kernel.demo import DemoDesk
 from kernel.i18n import N_
 from kernel.models import Branch, CustomerEquipment, Employee
 from kernel.progress import report
@@ -101,32 +101,6 @@ class _Plan:
     extra: dict = field(default_factory=dict)
 
 
-class _Desk:
-    """One context per demo user on the demo's session; :meth:`at` switches the acting user
-    and freezes its clock at a moment."""
-
-    def __init__(self, ctx: Context):
-        self.ctx = ctx
-        self.contexts: dict[str, Context] = {}
-
-    def at(self, username: str, when: dt.datetime) -> Context:
-        acting = self.contexts.get(username)
-        if acting is None:
-            user = self.ctx.session.scalar(select(User).where(User.username == username))
-            acting = Context(session=self.ctx.session, app=self.ctx.app, user=user)
-            self.contexts[username] = acting
-        else:
-            set_branch_scope(acting.session, acting.user)
-            set_actor(acting.session, acting.user)
-        acting.clock = lambda: when
-        return acting
-
-    def done(self) -> None:
-        """Give the session back to the system (no branch scope, system actor)."""
-        set_branch_scope(self.ctx.session, self.ctx.user)
-        set_actor(self.ctx.session, self.ctx.user)
-
-
 def load_demo(ctx: Context) -> None:
     """Add the demo contracts and order history (needs the kernel's demo master data)."""
     branches = {b.code: b for b in ctx.session.scalars(select(Branch))}
@@ -145,7 +119,7 @@ class History:
         self.today = self.now.astimezone(self.tz).date()
         self.branches = branches
         self.rng = random.Random(SEED)
-        self.desk = _Desk(ctx)
+        self.desk = DemoDesk(ctx)
         self.calendars = {code: calendar_for(ctx, b) for code, b in branches.items()}
         engineers = ctx.session.scalars(select(Employee).where(
             Employee.code.like("E%")).order_by(Employee.code)).all()
