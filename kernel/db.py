@@ -8,11 +8,13 @@ and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from sqlalchemy import (
     BigInteger,
     DateTime,
+    Enum,
     ForeignKey,
     Integer,
     MetaData,
@@ -123,6 +125,21 @@ class UTCDateTime(TypeDecorator):
     @property
     def python_type(self):
         return dt.datetime
+
+
+def choice_type(cls: type[enum.Enum], name: str, length: int = 20) -> Enum:
+    """A portable enum column type: VARCHAR + CHECK storing the member's value, the same on
+    SQLite and PostgreSQL (``mapped_column(choice_type(Status, "status"))``)."""
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=length,
+                values_callable=lambda members: [m.value for m in members],
+                validate_strings=True)
+
+
+def all_columns_readonly(cls):
+    """Class decorator: every column of the entity is read-only for the generic API and
+    desk (``__readonly__``); the plugin's services write the rows."""
+    cls.__readonly__ = tuple(c.key for c in cls.__table__.columns)
+    return cls
 
 
 def utcnow() -> dt.datetime:

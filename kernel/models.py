@@ -13,21 +13,13 @@ import enum
 from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kernel.db import Base, BranchMixin, CompanyMixin, IdMixin, TimestampMixin
+from kernel.db import Base, BranchMixin, CompanyMixin, IdMixin, TimestampMixin, choice_type
 from kernel.i18n import N_
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     """A portable enum column: VARCHAR + CHECK, storing the member's value."""
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
+    return choice_type(cls, name)
 
 
 class Zone(enum.StrEnum):

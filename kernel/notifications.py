@@ -19,6 +19,32 @@ def notify(ctx, *, channel: str, to: str, template: str, context: dict | None = 
     return ctx.enqueue("kernel.notify", payload)
 
 
+def branch_recipients(ctx, branch_id: int, roles) -> list:
+    """Active users of a branch (their home branch or an extra one) holding one of
+    ``roles`` who have an e-mail address, by id."""
+    from sqlalchemy import or_, select
+
+    from kernel.auth import User, UserBranch, UserRole
+
+    return list(ctx.session.scalars(select(User).where(
+        User.active.is_(True), User.email.is_not(None), User.email != "",
+        User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(tuple(roles)))),
+        or_(User.home_branch_id == branch_id,
+            User.id.in_(select(UserBranch.user_id).where(UserBranch.branch_id == branch_id))))
+        .order_by(User.id)))
+
+
+def tell_branch(ctx, branch_id: int, roles, template: str, context: dict) -> int:
+    """Queue an e-mail from ``template`` to each of the branch's people holding one of
+    ``roles`` (:func:`branch_recipients`), in his language, with his name as
+    ``recipient``; returns how many were queued."""
+    recipients = branch_recipients(ctx, branch_id, roles)
+    for user in recipients:
+        notify(ctx, channel="email", to=user.email, template=template,
+               context={**context, "recipient": user.full_name}, locale=user.locale)
+    return len(recipients)
+
+
 def send_queued_notification(ctx, *, channel: str, to: str, template: str, context: dict,
                              locale: str) -> str:
     """Job handler: render and deliver one queued message; returns the delivery id."""

@@ -84,6 +84,7 @@ class History:
         self.houses = data["warehouses"]
         self.desk = DemoDesk(ctx)
         self.now = ctx.now()
+        self.code_of = {part.id: code for code, part in self.parts.items()}
 
     def ago(self, days: float, hour: int = 10) -> dt.datetime:
         """A moment ``days`` back at about ``hour`` o'clock in the site's time zone."""
@@ -129,9 +130,8 @@ class History:
         orders = keeper.run_action("inventory_purchase_request", request.id, "make_orders")
         for order in orders:
             for line in order.lines:
-                code = next(c for c, p in self.parts.items() if p.id == line.part_id)
-                if code in prices:
-                    line.unit_price = Decimal(prices[code])
+                if self.code_of[line.part_id] in prices:
+                    line.unit_price = Decimal(prices[self.code_of[line.part_id]])
             order.expected_on = self.ago(days - (arrives or 4)).date()
             keeper.session.flush()
             submit(keeper, order)
@@ -141,9 +141,8 @@ class History:
             receipt = keeper.run_action("inventory_purchase_order", order.id, "receive")
             receipt.delivery_note = f"SD{order.id:06d}"
             for line in receipt.lines:
-                code = next(c for c, p in self.parts.items() if p.id == line.part_id)
-                if code in rejected:
-                    line.rejected_qty, line.reject_reason = rejected[code]
+                if self.code_of[line.part_id] in rejected:
+                    line.rejected_qty, line.reject_reason = rejected[self.code_of[line.part_id]]
                     line.accepted_qty -= line.rejected_qty
             keeper.session.flush()
             submit(keeper, receipt)
@@ -174,11 +173,10 @@ class History:
         keeper = self.desk.at(staff["keeper"], self.ago(days, 11))
         keeper.run_action("inventory_requisition", slip.id, "issue")
         for line in slip.lines:
-            code = next(c for c, p in self.parts.items() if p.id == line.part_id)
-            if code in returned:
+            if self.code_of[line.part_id] in returned:
                 self.desk.at(staff["keeper"], self.ago(days - 2, 16)).run_action(
                     "inventory_requisition", slip.id, "return_parts", line_id=line.id,
-                    qty=returned[code])
+                    qty=returned[self.code_of[line.part_id]])
         if until == "written_off":
             self.desk.at(staff["keeper"], self.ago(days - 3, 17)).run_action(
                 "inventory_requisition", slip.id, "write_off")

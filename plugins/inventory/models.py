@@ -20,7 +20,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -42,21 +41,9 @@ from kernel import (
     UTCDateTime,
     link_column,
 )
+from kernel.db import all_columns_readonly, choice_type
 from kernel.i18n import N_
 from kernel.models import Customer, Employee
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    """A portable enum column: VARCHAR + CHECK, storing the member's value."""
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
-                values_callable=lambda members: [m.value for m in members],
-                validate_strings=True)
-
-
-def _all_columns_readonly(cls):
-    cls.__readonly__ = tuple(c.key for c in cls.__table__.columns)
-    return cls
-
 
 # ---------------------------------------------------------------------------
 # choices
@@ -181,7 +168,7 @@ class Supplier(IdMixin, TimestampMixin, CompanyMixin, Base):
     code: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[SupplierStatus] = mapped_column(
-        _enum(SupplierStatus, "supplier_status"), default=SupplierStatus.PENDING)
+        choice_type(SupplierStatus, "supplier_status"), default=SupplierStatus.PENDING)
     contact_name: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(50))
     email: Mapped[str | None] = mapped_column(String(200))
@@ -279,7 +266,7 @@ class Warehouse(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
 
     code: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[WarehouseKind] = mapped_column(_enum(WarehouseKind, "warehouse_kind"),
+    kind: Mapped[WarehouseKind] = mapped_column(choice_type(WarehouseKind, "warehouse_kind"),
                                                 default=WarehouseKind.PARTS)
     engineer_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
@@ -312,7 +299,7 @@ class ReserveLevel(IdMixin, TimestampMixin, Base):
 # ---------------------------------------------------------------------------
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class Stock(IdMixin, BranchMixin, Base):
     """On hand, reserved and value of one part in one warehouse: the ledger's sums, kept
     by :mod:`plugins.inventory.ledger` (``fixdesk inventory check`` proves it)."""
@@ -352,7 +339,7 @@ class Stock(IdMixin, BranchMixin, Base):
 Stock.__readonly__ = tuple(f for f in Stock.__readonly__ if f != "location")
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class LedgerEntry(IdMixin, BranchMixin, Base):
     """One movement of the stock ledger (R22): a line of a submitted document, never
     changed; a cancelled document's lines are reversed by new entries (``reversal``)."""
@@ -378,7 +365,7 @@ class LedgerEntry(IdMixin, BranchMixin, Base):
 
     posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[Movement] = mapped_column(_enum(Movement, "movement"))
+    kind: Mapped[Movement] = mapped_column(choice_type(Movement, "movement"))
     part_id: Mapped[int] = mapped_column(ForeignKey("inventory_part.id"))
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("inventory_warehouse.id"))
     qty_change: Mapped[int] = mapped_column(Integer)
@@ -397,7 +384,7 @@ class LedgerEntry(IdMixin, BranchMixin, Base):
     warehouse: Mapped[Warehouse] = relationship(lambda: Warehouse)
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class Reservation(IdMixin, TimestampMixin, BranchMixin, Base):
     """Stock held in a warehouse for a job (a work order's part line, a customer's
     pre-order): ``reserved`` units are held now, ``short`` more are wanted, ``issued`` were
@@ -425,7 +412,7 @@ class Reservation(IdMixin, TimestampMixin, BranchMixin, Base):
     issued: Mapped[int] = mapped_column(Integer, default=0)
     returned: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[ReservationStatus] = mapped_column(
-        _enum(ReservationStatus, "reservation_status"), default=ReservationStatus.RESERVED)
+        choice_type(ReservationStatus, "reservation_status"), default=ReservationStatus.RESERVED)
     #: the job the stock is for (a work order), grouping its reservations
     job: Mapped[RecordLink | None] = link_column("job")
     #: the line that asked for it (a work order's part line, a customer order)
@@ -462,7 +449,7 @@ class StockEntry(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Base):
                   "job": N_("Job")}
 
     number: Mapped[str | None] = mapped_column(String(40), unique=True)
-    purpose: Mapped[Movement] = mapped_column(_enum(Movement, "movement"))
+    purpose: Mapped[Movement] = mapped_column(choice_type(Movement, "movement"))
     #: when the movement happened (None: when submitted); earlier than now is backdating
     posted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     from_warehouse_id: Mapped[int | None] = mapped_column(ForeignKey("inventory_warehouse.id"),
@@ -528,7 +515,7 @@ class PurchaseRequest(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Ba
     needed_by: Mapped[dt.date | None] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(String(300))
     note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus, "request_status"),
+    status: Mapped[RequestStatus] = mapped_column(choice_type(RequestStatus, "request_status"),
                                                   default=RequestStatus.PENDING)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -587,7 +574,7 @@ class PurchaseOrder(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Base
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("inventory_warehouse.id"), index=True)
     expected_on: Mapped[dt.date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"),
+    status: Mapped[OrderStatus] = mapped_column(choice_type(OrderStatus, "order_status"),
                                                 default=OrderStatus.TO_RECEIVE)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("inventory_purchase_request.id"),
                                                    index=True)
@@ -696,7 +683,7 @@ class PurchaseReceiptLine(IdMixin, Base):
     order_line: Mapped[PurchaseOrderLine] = relationship(lambda: PurchaseOrderLine)
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class SupplierReturn(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Base):
     """A return note (退货单): rejected goods sent back to the supplier, made and submitted
     with the receipt that rejected them."""
@@ -722,7 +709,7 @@ class SupplierReturn(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Bas
         order_by=lambda: SupplierReturnLine.id)
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class SupplierReturnLine(IdMixin, Base):
     """A rejected part going back, with the inspector's reason."""
 
@@ -774,7 +761,7 @@ class Requisition(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     job: Mapped[RecordLink | None] = link_column("job")
     status: Mapped[RequisitionStatus] = mapped_column(
-        _enum(RequisitionStatus, "requisition_status"), default=RequisitionStatus.PENDING)
+        choice_type(RequisitionStatus, "requisition_status"), default=RequisitionStatus.PENDING)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     written_off_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -896,7 +883,8 @@ class CustomerOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(50))
     email: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[CustomerOrderStatus] = mapped_column(
-        _enum(CustomerOrderStatus, "customer_order_status"), default=CustomerOrderStatus.WAITING)
+        choice_type(CustomerOrderStatus, "customer_order_status"),
+        default=CustomerOrderStatus.WAITING)
     arrived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     collected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

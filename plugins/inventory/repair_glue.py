@@ -40,7 +40,7 @@ from kernel import (
 from kernel.contributions import titled
 from kernel.i18n import N_, _
 from kernel.links import link_columns
-from kernel.notifications import notify
+from kernel.notifications import tell_branch
 from kernel.settings import get_setting
 
 from . import arrivals, ledger
@@ -153,33 +153,14 @@ def _wait_for_parts(ctx, order, short: list[str]) -> None:
 # ---------------------------------------------------------------------------
 
 
-def branch_recipients(ctx, branch_id: int, roles) -> list:
-    """Active users of the branch (home or extra branch) holding one of ``roles`` who have
-    an e-mail address."""
-    from sqlalchemy import or_
-
-    from kernel.auth import User, UserBranch, UserRole
-
-    return list(ctx.session.scalars(select(User).where(
-        User.active.is_(True), User.email.is_not(None), User.email != "",
-        User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(tuple(roles)))),
-        or_(User.home_branch_id == branch_id,
-            User.id.in_(select(UserBranch.user_id).where(UserBranch.branch_id == branch_id))))
-        .order_by(User.id)))
-
-
 def tell_supervisors(ctx, order, template: str, context: dict) -> int:
     """Queue an e-mail from ``template`` about ``order`` to each service supervisor of its
     branch; returns how many."""
-    recipients = branch_recipients(ctx, order.branch_id, SUPERVISOR_ROLES)
     about = {"number": order.number, "customer": order.customer.name if order.customer
              else "", "model": " ".join(x for x in (order.model, order.serial_no) if x),
              "engineer": order.engineer.name if order.engineer is not None else "",
              "branch": order.branch.name}
-    for user in recipients:
-        notify(ctx, channel="email", to=user.email, template=template,
-               context={**about, **context, "recipient": user.full_name}, locale=user.locale)
-    return len(recipients)
+    return tell_branch(ctx, order.branch_id, SUPERVISOR_ROLES, template, {**about, **context})
 
 
 # ---------------------------------------------------------------------------

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 
 from kernel import Column, Param, Report, ScheduledJob
 from kernel.i18n import N_
 from kernel.models import Branch
-from kernel.notifications import notify
+from kernel.notifications import tell_branch
 
 from .models import Part, ReserveLevel, Stock, Warehouse
 
@@ -64,19 +64,6 @@ def shortfalls(ctx, branch_ids=None, warehouse_id: int | None = None) -> list[di
         shortfall_query(branch_ids, warehouse_id))]
 
 
-def branch_recipients(ctx, branch_id: int, roles=RECIPIENT_ROLES) -> list:
-    """Active users of the branch (their home branch or an extra one) holding one of
-    ``roles`` who have an e-mail address, by id."""
-    from kernel.auth import User, UserBranch, UserRole
-
-    return list(ctx.session.scalars(select(User).where(
-        User.active.is_(True), User.email.is_not(None), User.email != "",
-        User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(tuple(roles)))),
-        or_(User.home_branch_id == branch_id,
-            User.id.in_(select(UserBranch.user_id).where(UserBranch.branch_id == branch_id))))
-        .order_by(User.id)))
-
-
 def _item(row: dict) -> dict:
     return {"warehouse": row["warehouse"], "part": " ".join(
         x for x in (row["part_code"], row["part_name"], row["model"]) if x),
@@ -97,12 +84,9 @@ def check_reserve(ctx) -> dict:
         rows = list(rows)
         branches += 1
         items = [_item(row) for row in rows]
-        for user in branch_recipients(ctx, branch_id):
-            notify(ctx, channel="email", to=user.email, template="inventory_reserve_short",
-                   context={"recipient": user.full_name, "branch": rows[0]["branch"],
-                            "day": day, "count": len(items), "items": items},
-                   locale=user.locale)
-            messages += 1
+        messages += tell_branch(ctx, branch_id, RECIPIENT_ROLES, "inventory_reserve_short",
+                                {"branch": rows[0]["branch"], "day": day,
+                                 "count": len(items), "items": items})
     return {"shortfalls": len(found), "branches": branches, "messages": messages}
 
 

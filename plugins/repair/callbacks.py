@@ -23,13 +23,13 @@ from sqlalchemy import select
 from kernel import Conflict, NotFound, ValidationError
 from kernel.branch_calendar import calendar_for
 from kernel.i18n import N_, _
-from kernel.notifications import notify
+from kernel.notifications import notify, tell_branch
 from kernel.signing import sign, unsign
 
 from . import rules
 from .inputs import choice, local_date, local_text, lookup, now_utc, positive_int, text
 from .models import RATINGS, Callback, CallbackStatus, SurveyChannel, WorkOrder
-from .scheduled import SUPERVISOR_ROLES, tell_branch
+from .scheduled import SUPERVISOR_ROLES
 
 SIGNING_PURPOSE = "repair.survey"
 #: the order's statuses in which its survey may be answered (the repair is done)

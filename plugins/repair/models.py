@@ -17,7 +17,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel import Base, BranchMixin, CompanyMixin, IdMixin, Money, TimestampMixin, UTCDateTime
+from kernel.db import all_columns_readonly, choice_type
 from kernel.i18n import N_
 from kernel.models import Branch, Customer, CustomerEquipment, Employee
 
@@ -44,19 +44,7 @@ from .rules import (
 )
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    """A portable enum column: VARCHAR + CHECK, storing the member's value."""
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
-                values_callable=lambda members: [m.value for m in members],
-                validate_strings=True)
-
-
-def _all_columns_readonly(cls):
-    cls.__readonly__ = tuple(c.key for c in cls.__table__.columns)
-    return cls
-
-
-@_all_columns_readonly
+@all_columns_readonly
 class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     """A repair order (维修工单): one line of the repair register (报修登记簿), R1–R16."""
 
@@ -151,22 +139,22 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     contact_name: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(50))
     address: Mapped[str | None] = mapped_column(String(300))
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
-    service_mode: Mapped[ServiceMode] = mapped_column(_enum(ServiceMode, "service_mode"))
+    channel: Mapped[Channel] = mapped_column(choice_type(Channel, "channel"))
+    service_mode: Mapped[ServiceMode] = mapped_column(choice_type(ServiceMode, "service_mode"))
     fault_description: Mapped[str] = mapped_column(Text)
     fault_code: Mapped[str | None] = mapped_column(String(50))
     reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     # category (R3–R5)
-    category: Mapped[Category] = mapped_column(_enum(Category, "category"))
-    category_basis: Mapped[Basis] = mapped_column(_enum(Basis, "category_basis"))
+    category: Mapped[Category] = mapped_column(choice_type(Category, "category"))
+    category_basis: Mapped[Basis] = mapped_column(choice_type(Basis, "category_basis"))
     category_reason: Mapped[str | None] = mapped_column(String(300))
-    exclusion: Mapped[Exclusion | None] = mapped_column(_enum(Exclusion, "exclusion"))
+    exclusion: Mapped[Exclusion | None] = mapped_column(choice_type(Exclusion, "exclusion"))
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("repair_contract.id"),
                                                     index=True)
     earlier_order_id: Mapped[int | None] = mapped_column(ForeignKey("repair_work_order.id"),
                                                          index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[Status] = mapped_column(_enum(Status, "status"), default=Status.PENDING,
+    status: Mapped[Status] = mapped_column(choice_type(Status, "status"), default=Status.PENDING,
                                            index=True)
     # the arrival deadline (R6, R8)
     deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -188,7 +176,7 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     quote_parts: Mapped[Decimal | None] = mapped_column(Money)
     quote_travel: Mapped[Decimal | None] = mapped_column(Money)
     quote_total: Mapped[Decimal | None] = mapped_column(Money)
-    quote_status: Mapped[QuoteStatus] = mapped_column(_enum(QuoteStatus, "quote_status"),
+    quote_status: Mapped[QuoteStatus] = mapped_column(choice_type(QuoteStatus, "quote_status"),
                                                       default=QuoteStatus.NONE)
     quoted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     quote_decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -198,7 +186,7 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     report_cause: Mapped[str | None] = mapped_column(Text)
     report_method: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    audit_result: Mapped[AuditResult | None] = mapped_column(_enum(AuditResult,
+    audit_result: Mapped[AuditResult | None] = mapped_column(choice_type(AuditResult,
                                                                    "audit_result"))
     audited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     audited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -244,7 +232,7 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
         return sum(entry.minutes for entry in self.labour)
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class WorkOrderLine(IdMixin, TimestampMixin, Base):
     """A part used on a work order (free text, or an inventory item when inventory runs)."""
 
@@ -280,7 +268,7 @@ class WorkOrderLine(IdMixin, TimestampMixin, Base):
         return (self.unit_cost * self.quantity).quantize(Decimal("0.01"))
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class LabourEntry(IdMixin, TimestampMixin, Base):
     """Working time of an engineer on a work order (the hours on the repair card)."""
 
@@ -310,7 +298,7 @@ class LabourEntry(IdMixin, TimestampMixin, Base):
         return (Decimal(self.minutes) / 60).quantize(Decimal("0.01"))
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class StatusChange(IdMixin, Base):
     """One step in a work order's life: registration, each status change, re-dispatch,
     pauses of the deadline clock, arrival, reviews, reopening; who, when and why."""
@@ -330,8 +318,8 @@ class StatusChange(IdMixin, Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     event: Mapped[str] = mapped_column(String(30))
-    from_status: Mapped[Status | None] = mapped_column(_enum(Status, "from_status"))
-    to_status: Mapped[Status] = mapped_column(_enum(Status, "to_status"))
+    from_status: Mapped[Status | None] = mapped_column(choice_type(Status, "from_status"))
+    to_status: Mapped[Status] = mapped_column(choice_type(Status, "to_status"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(String(500))
@@ -340,7 +328,7 @@ class StatusChange(IdMixin, Base):
     order: Mapped[WorkOrder] = relationship(lambda: WorkOrder, back_populates="history")
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class MaintenanceContract(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     """A maintenance contract (保养合同, R20): equipment covered for a period."""
 
@@ -373,7 +361,7 @@ class MaintenanceContract(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Ba
         back_populates="contract", order_by=lambda: ContractEquipment.id)
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class ContractEquipment(IdMixin, TimestampMixin, Base):
     """A machine a maintenance contract covers."""
 
@@ -405,7 +393,7 @@ class UnitDirection(enum.StrEnum):
 UNIT_LABELS = (N_("received"), N_("returned"))
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class UnitLog(IdMixin, TimestampMixin, Base):
     """The product in/out register (客户商品进出登记簿, R13): a customer's unit taken in for
     repair, or handed back; when, who, in what condition."""
@@ -425,7 +413,7 @@ class UnitLog(IdMixin, TimestampMixin, Base):
                   "condition": N_("Condition")}
 
     order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
-    direction: Mapped[UnitDirection] = mapped_column(_enum(UnitDirection, "direction"))
+    direction: Mapped[UnitDirection] = mapped_column(choice_type(UnitDirection, "direction"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     actor: Mapped[str] = mapped_column(String(100))
@@ -444,7 +432,7 @@ class AppointmentStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # the order was cancelled, or re-dispatched without a time
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class Appointment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     """A visit booked with the customer when an order is dispatched (R7): who comes, when.
     Re-dispatching keeps the former booking as ``rescheduled``; the arrival keeps it."""
@@ -471,7 +459,7 @@ class Appointment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     partner_outlet: Mapped[str | None] = mapped_column(String(200))
     starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[AppointmentStatus] = mapped_column(
-        _enum(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED,
+        choice_type(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED,
         index=True)
     actor: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(300))
@@ -510,7 +498,7 @@ def _rating(name: str) -> CheckConstraint:
     return CheckConstraint(f"{name} IS NULL OR {name} BETWEEN 1 AND 4", name=name)
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class Callback(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     """The callback task every closed job gets (R19), and the customer's survey: four
     ratings on four levels (4 very satisfied … 1 dissatisfied) and comments. One per
@@ -549,12 +537,12 @@ class Callback(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     engineer_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     status: Mapped[CallbackStatus] = mapped_column(
-        _enum(CallbackStatus, "callback_status"), default=CallbackStatus.OPEN, index=True)
+        choice_type(CallbackStatus, "callback_status"), default=CallbackStatus.OPEN, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(String(500))
     # the survey (R19)
-    channel: Mapped[SurveyChannel | None] = mapped_column(_enum(SurveyChannel,
+    channel: Mapped[SurveyChannel | None] = mapped_column(choice_type(SurveyChannel,
                                                                 "survey_channel"))
     rating_attitude: Mapped[int | None] = mapped_column(Integer)
     rating_skill: Mapped[int | None] = mapped_column(Integer)
@@ -597,7 +585,7 @@ class DrawReason(enum.StrEnum):
     MANUAL = "manual"
 
 
-@_all_columns_readonly
+@all_columns_readonly
 class QualityCheck(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     """A supervisor's spot check of a completed job (R17): drawn at random from a share of
     the day's completed jobs, or chosen; a failed check sends the job back for rework."""
@@ -618,9 +606,9 @@ class QualityCheck(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
     engineer_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
     drawn_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    reason: Mapped[DrawReason] = mapped_column(_enum(DrawReason, "draw_reason"))
+    reason: Mapped[DrawReason] = mapped_column(choice_type(DrawReason, "draw_reason"))
     drawn_by: Mapped[str] = mapped_column(String(100))
-    status: Mapped[CheckStatus] = mapped_column(_enum(CheckStatus, "check_status"),
+    status: Mapped[CheckStatus] = mapped_column(choice_type(CheckStatus, "check_status"),
                                                 default=CheckStatus.PENDING, index=True)
     checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     checked_by: Mapped[str | None] = mapped_column(String(100))

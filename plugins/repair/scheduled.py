@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from kernel.i18n import _
 from kernel.models import Branch
-from kernel.notifications import notify
+from kernel.notifications import tell_branch
 
 from .events import record_event
 from .inputs import local_date, local_text, now_utc
@@ -22,27 +22,6 @@ from .rules import NOT_REPAIRED, ServiceMode, Status
 
 SUPERVISOR_ROLES = ("service_supervisor",)
 BRANCH_NOTICE_ROLES = ("service_supervisor", "branch_manager")
-
-
-def branch_recipients(ctx, branch_id: int, roles) -> list:
-    """Active users of the branch (home or extra branch) holding one of ``roles`` who have
-    an e-mail address."""
-    from kernel.auth import User, UserBranch, UserRole
-
-    return list(ctx.session.scalars(select(User).where(
-        User.active.is_(True), User.email.is_not(None), User.email != "",
-        User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(tuple(roles)))),
-        or_(User.home_branch_id == branch_id,
-            User.id.in_(select(UserBranch.user_id).where(UserBranch.branch_id == branch_id))))
-        .order_by(User.id)))
-
-
-def tell_branch(ctx, branch_id: int, roles, template: str, context: dict) -> int:
-    recipients = branch_recipients(ctx, branch_id, roles)
-    for user in recipients:
-        notify(ctx, channel="email", to=user.email, template=template,
-               context={**context, "recipient": user.full_name}, locale=user.locale)
-    return len(recipients)
 
 
 def _overdue_context(ctx, order: WorkOrder, kind: str, due: dt.datetime) -> dict:
