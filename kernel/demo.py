@@ -134,11 +134,22 @@ def _add_users(ctx, company_id, branches) -> None:
     ctx.session.flush()
 
 
-def demo_accounts_text() -> str:
-    """The demo accounts, one per line, for the terminal."""
+def demo_accounts_text(app=None) -> str:
+    """The demo accounts, one per line, for the terminal: the kernel's, or with ``app``
+    every active account of the site (plugins' demo data add theirs, such as inventory's
+    warehouse keepers)."""
+    accounts = [(username, roles, "all branches" if company_wide else branch)
+                for username, _code, branch, roles, _extra, company_wide in DEMO_USERS]
+    if app is not None:
+        from kernel.auth import User
+
+        with app.context() as ctx:
+            accounts = [(u.username, sorted(u.roles), "all branches" if u.company_wide
+                         else u.home_branch.code)
+                        for u in ctx.session.scalars(select(User).where(
+                            User.active.is_(True)).order_by(User.id))]
     lines = [f"demo accounts (password {DEMO_PASSWORD}):"]
-    for username, _code, branch, roles, _extra, company_wide in DEMO_USERS:
-        scope = "all branches" if company_wide else branch
+    for username, roles, scope in accounts:
         lines.append(f"  {username:<10} {', '.join(roles):<40} {scope}")
     return "\n".join(lines)
 

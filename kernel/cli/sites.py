@@ -208,7 +208,8 @@ def serve(state: CliState, host: str, port: int, workers: int):
     if site.config.demo:
         from kernel.demo import demo_accounts_text
 
-        click.echo(demo_accounts_text())
+        with state.app() as app:
+            click.echo(demo_accounts_text(app))
     uvicorn.run("kernel.web.app:create_app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
 

@@ -181,6 +181,21 @@ class History:
             self.desk.at(staff["keeper"], self.ago(days - 3, 17)).run_action(
                 "inventory_requisition", slip.id, "write_off")
 
+    def count(self, days: float) -> None:
+        """The keeper counts the Shanghai parts store: one feed roller is missing (taken
+        for a job without a slip), a set of separation claws turns up; the supervisor
+        approves the sheet and the differences are posted."""
+        keeper = self.desk.at("sunqin", self.ago(days, 16))
+        sheet = keeper.run_action("inventory_warehouse", self.houses["SH-P"].id,
+                                  "start_count")
+        found = {"FD-RL01": (-1, "盘亏：维修取用未开领用单"),
+                 "FU-CL01": (1, "盘盈：旧包装内发现一套")}
+        for line in sheet.lines:
+            change, reason = found.get(self.code_of[line.part_id], (0, None))
+            line.counted_qty, line.reason = line.book_qty + change, reason
+        keeper.session.flush()
+        submit(self.desk.at("wufang", self.ago(days, 17)), sheet)
+
     def pre_order(self) -> None:
         """周志华 pre-orders a drum for his Canon: it comes with the order on its way."""
         from kernel.models import Customer
@@ -212,6 +227,7 @@ class History:
                        lines, source=store, target=van, reason="工程师车载备件配置")
         events = [(p[0], self.purchase, p) for p in PURCHASES] + \
                  [(r[0], self.requisition, r) for r in REQUISITIONS]
+        events.append((10, self.count, (10,)))
         events.append((45, lambda *a: self.entry(
             "sunqin", self.ago(45, 16), Movement.SCRAP, {"FU-UR01": 1}, source="SH-P",
             reason="搬运跌落，辊面损伤无法使用"), ()))

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -361,7 +362,14 @@ class LedgerEntry(IdMixin, BranchMixin, Base):
                   "job": N_("Job")}
     __table_args__ = (Index(None, "part_id", "warehouse_id", "posted_at", "id"),
                       Index(None, "posted_at", "id"),
-                      Index(None, "voucher_entity", "voucher_id"))
+                      Index(None, "voucher_entity", "voucher_id"),
+                      # for the expiring report: dated receipts, reversals (few lines each)
+                      Index("ix_inventory_ledger_entry_dated", "part_id", "warehouse_id",
+                            postgresql_where=text("expires_on IS NOT NULL"),
+                            sqlite_where=text("expires_on IS NOT NULL")),
+                      Index("ix_inventory_ledger_entry_reversal", "voucher_entity",
+                            "voucher_id", postgresql_where=text("reversal"),
+                            sqlite_where=text("reversal = 1")))
 
     posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -597,6 +605,7 @@ class PurchaseOrderLine(IdMixin, Base):
     __lines_of__ = ("order_id", "inventory_purchase_order")
     __line_columns__ = ("part_id", "qty", "unit_price")
     __readonly__ = ("request_line_id",)
+    __label_columns__ = ("label",)  # receipts name their order line by its part
     __labels__ = {"order_id": N_("Purchase order"), "part_id": N_("Part"),
                   "qty": N_("Quantity"), "unit_price": N_("Unit price"),
                   "request_line_id": N_("Purchase request line")}
@@ -609,7 +618,12 @@ class PurchaseOrderLine(IdMixin, Base):
     request_line_id: Mapped[int | None] = mapped_column(
         ForeignKey("inventory_purchase_request_line.id"), index=True)
 
-    part: Mapped[Part] = relationship(lambda: Part)
+    part: Mapped[Part] = relationship(lambda: Part, lazy="joined")
+
+    @property
+    def label(self) -> str:
+        """The part and the quantity ordered (``DR-2206 硒鼓 iR 2206 × 4``)."""
+        return f"{self.part.label} × {self.qty}"
 
 
 class PurchaseReceipt(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Base):
@@ -832,6 +846,9 @@ class StockCountLine(IdMixin, Base):
     __submittable_parent__ = ("count_id", "inventory_stock_count")
     __branch_parent__ = ("count_id", "inventory_stock_count")
     __lines_of__ = ("count_id", "inventory_stock_count")
+    __line_order__ = "id"  # the walk through the store, as the sheet was made
+    # lines come from the sheet's making and the barcode count, never from a blank row
+    __operations__ = ("update", "delete")
     __line_columns__ = ("part_id", "location", "book_qty", "counted_qty", "reason")
     __readonly__ = ("part_id", "book_qty", "book_value", "location")
     __labels__ = {"count_id": N_("Stock count"), "part_id": N_("Part"), "location": N_("Bin"),

@@ -280,6 +280,18 @@ def reorder_suggestions(ctx, branch_id: int) -> list[Suggestion]:
     """The active parts whose units in the branch's parts warehouses (on hand less
     reserved, plus what is still to come on its submitted open purchase orders into
     them) are below their reorder level, by part code. One query, however many parts."""
+    rows = ctx.session.execute(_below_reorder_level(branch_id).order_by(Part.code))
+    return [Suggestion(*(int(v) if i >= 4 else v for i, v in enumerate(row))) for row in rows]
+
+
+def count_below_reorder_level(ctx, branch_id: int) -> int:
+    """How many parts :func:`reorder_suggestions` lists for the branch (one COUNT)."""
+    query = _below_reorder_level(branch_id).subquery()
+    return ctx.session.scalar(select(func.count()).select_from(query)) or 0
+
+
+def _below_reorder_level(branch_id: int):
+    """The SELECT of :func:`reorder_suggestions` (unordered)."""
     houses = select(Warehouse.id).where(Warehouse.branch_id == branch_id,
                                         Warehouse.kind == WarehouseKind.PARTS,
                                         Warehouse.active.is_(True))
@@ -298,15 +310,12 @@ def reorder_suggestions(ctx, branch_id: int) -> list[Suggestion]:
     on_hand = func.coalesce(stock.c.on_hand, 0)
     reserved = func.coalesce(stock.c.reserved, 0)
     on_order = func.coalesce(coming.c.on_order, 0)
-    rows = ctx.session.execute(
-        select(Part.id, Part.code, Part.name, Part.default_supplier_id, on_hand, reserved,
-               on_order, Part.reorder_level, Part.reorder_qty)
-        .outerjoin(stock, stock.c.part_id == Part.id)
-        .outerjoin(coming, coming.c.part_id == Part.id)
-        .where(Part.active.is_(True), Part.reorder_level > 0,
-               on_hand - reserved + on_order < Part.reorder_level)
-        .order_by(Part.code))
-    return [Suggestion(*(int(v) if i >= 4 else v for i, v in enumerate(row))) for row in rows]
+    return (select(Part.id, Part.code, Part.name, Part.default_supplier_id, on_hand, reserved,
+                   on_order, Part.reorder_level, Part.reorder_qty)
+            .outerjoin(stock, stock.c.part_id == Part.id)
+            .outerjoin(coming, coming.c.part_id == Part.id)
+            .where(Part.active.is_(True), Part.reorder_level > 0,
+                   on_hand - reserved + on_order < Part.reorder_level))
 
 
 def request_reorder(ctx, warehouse: Warehouse, needed_by: dt.date | None = None
@@ -435,11 +444,19 @@ def receive(ctx, order: PurchaseOrder) -> PurchaseReceipt:
     """A draft receipt of what is still to come on the order: all of it accepted, at the
     order's prices. The keeper enters what was accepted and rejected, then submits it.
 
+    A draft receipt of the order that is still waiting is returned instead of a second
+    one (pressing the button twice makes one receipt).
+
     :raise Conflict: the order is not waiting for goods, or nothing is still to come.
     """
     if not _open(order):
         raise Conflict(_("{document} is not waiting for goods").format(
             document=document_name(order)))
+    waiting = ctx.session.scalar(select(PurchaseReceipt).where(
+        PurchaseReceipt.order_id == order.id, PurchaseReceipt.docstatus == DocStatus.DRAFT)
+        .order_by(PurchaseReceipt.id).limit(1))
+    if waiting is not None:
+        return waiting
     got = received_by_line(ctx, [order.id])
     lines = [PurchaseReceiptLine(order_line_id=line.id, part_id=line.part_id,
                                  accepted_qty=got[line.id].still_to_come, rejected_qty=0,

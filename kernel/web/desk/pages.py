@@ -529,9 +529,10 @@ def router() -> APIRouter:
             with desk_context(request, csrf=form.get("csrf")) as ctx:
                 records.get_record(ctx, info, record_id)
                 result = run_action(ctx, info.name, record_id, name, **raw)
-                # an action that makes another record of the entity (amend) shows that one
-                shown = result.id if isinstance(result, info.cls) else record_id
-            return redirect(f"/desk/{info.name}/{shown}?done=action&action={name}")
+                # an action that makes another record (an amendment, a receipt of an
+                # order, a count sheet of a warehouse) shows that one
+                target, shown = _made(request, info, result, record_id)
+            return redirect(f"/desk/{target}/{shown}?done=action&action={name}")
         except FixdeskError as exc:
             # a record the service did not find is the user's input when it names a param
             if not isinstance(exc, ValidationError | Conflict) and exc.field not in raw:
@@ -548,6 +549,17 @@ def router() -> APIRouter:
             return form_page(request, ctx, info, record, problem=problem, status=status,
                              failed_action={"name": name, "raw": raw, "errors": found,
                                             "row": form.get("_row")})
+
+    def _made(request: Request, info, result, record_id: int) -> tuple[str, int]:
+        """The page to show after an action: the document it made or returned (a record of
+        an entity of the site that is not a line of another, such as a part line an order's
+        action adds), else the record it ran on."""
+        table = getattr(getattr(result, "__table__", None), "name", None)
+        made = app_of(request).exposed.get(table) if table is not None else None
+        if made is not None and made.lines_of is None and \
+                getattr(result, "id", None) is not None:
+            return table, result.id
+        return info.name, record_id
 
     @routes.get("/desk/{entity}/{record_id}/print/{document}")
     def print_one(request: Request, entity: str, record_id: str, document: str,
