@@ -3,7 +3,7 @@ warehouse keepers, branch managers and accountants of the branches they see:
 
 * *Stock value* (yuan, one ``SUM``) → the report *Stock value by warehouse and category*;
 * *Parts below their reorder level* (warning) → *Reorder suggestions* (purchasing's
-  suggestions, one query per branch with a parts warehouse);
+  suggestions counted, one ``COUNT`` per branch with a parts warehouse);
 * *Stock expiring within 30 days* (receipts still on the shelf, warning; one ``COUNT``
   over the report's query) → *Stock expiring*;
 * the chart *Stock value by warehouse* (one ``GROUP BY``) → *Stock value*.
@@ -19,7 +19,14 @@ from kernel import DashboardCard, DashboardChart
 from kernel.i18n import N_
 
 from .models import Stock
-from .reports import branch_ids, expiring_query, suggestions, value_by_warehouse
+from .purchasing import count_below_reorder_level
+from .reports import (
+    branch_ids,
+    expiring_query,
+    stocking_branches,
+    value_by_warehouse,
+    work_mem,
+)
 
 READ = "inventory_stock.read"
 ROLES = ("warehouse_keeper", "branch_manager", "accountant")
@@ -34,8 +41,10 @@ def stock_value(ctx) -> int:
 
 
 def below_reorder_level(ctx) -> int:
-    """Parts (per branch) below their reorder level: purchasing's suggestions."""
-    return len(suggestions(ctx, branch_ids(ctx)))
+    """Parts (per branch) below their reorder level: purchasing's suggestions, counted
+    by the database (one COUNT per branch with a parts warehouse)."""
+    return sum(count_below_reorder_level(ctx, branch.id)
+               for branch in stocking_branches(ctx, branch_ids(ctx)))
 
 
 def expiring_soon(ctx) -> int:
@@ -43,6 +52,7 @@ def expiring_soon(ctx) -> int:
     COUNT)."""
     today = ctx.now().astimezone(ctx.settings.tz).date()
     query = expiring_query(ctx, today + dt.timedelta(days=EXPIRY_DAYS), branch_ids(ctx))
+    work_mem(ctx)
     return ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 

@@ -160,6 +160,7 @@ class Supplier(IdMixin, TimestampMixin, CompanyMixin, Base):
     __search__ = ("code", "name", "contact_name", "phone")
     __readonly__ = ("status", "approved_at")  # the approve / suspend actions write them
     __workflow__ = "status"
+    __header__ = ("code", "name", ("contact_name", "phone"))
     __labels__ = {"code": N_("Code"), "name": N_("Name"), "status": N_("Approval"),
                   "contact_name": N_("Contact"), "phone": N_("Phone"),
                   "email": N_("E-mail"), "address": N_("Address"),
@@ -258,7 +259,8 @@ class Warehouse(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     __deletable__ = False
     __list_columns__ = ("code", "name", "branch_id", "kind", "engineer_id", "active")
     __search__ = ("code", "name")
-    __labels__ = {"code": N_("Code"), "name": N_("Name"), "kind": N_("Kind"),
+    __header__ = ("code", "name", "kind", "engineer_id")
+    __labels__ = {"code": N_("Code"), "name": N_("Name"), "kind": N_("Warehouse type"),
                   "engineer_id": N_("Engineer"), "active": N_("Active"),
                   "address": N_("Address")}
     __table_args__ = (UniqueConstraint("company_id", "code"),
@@ -311,6 +313,7 @@ class Stock(IdMixin, BranchMixin, Base):
     __deletable__ = False
     __default_sort__ = "part_id"
     __list_columns__ = ("part_id", "warehouse_id", "qty", "reserved", "value", "location")
+    __header__ = ("part_id", "warehouse_id", "qty", "reserved", "value")
     __labels__ = {"part_id": N_("Part"), "warehouse_id": N_("Warehouse"),
                   "qty": N_("On hand"), "reserved": N_("Reserved"), "value": N_("Stock value"),
                   "location": N_("Bin"), "last_receipt_at": N_("Last receipt"),
@@ -352,6 +355,9 @@ class LedgerEntry(IdMixin, BranchMixin, Base):
     __list_columns__ = ("posted_at", "kind", "part_id", "warehouse_id", "qty_change",
                         "unit_cost", "value_change", "voucher_number")
     __search__ = ("voucher_number",)
+    __header__ = ("posted_at", "kind", "part_id", "warehouse_id", "qty_change")
+    # the document is shown by its title and number, linked (plugins.inventory.warehouse_view)
+    __technical__ = ("voucher_entity", "voucher_id", "voucher_number", "voucher_line_id")
     __labels__ = {"posted_at": N_("Posted at"), "kind": N_("Movement"), "part_id": N_("Part"),
                   "warehouse_id": N_("Warehouse"), "qty_change": N_("Quantity"),
                   "unit_cost": N_("Cost per unit"), "value_change": N_("Amount"),
@@ -359,7 +365,7 @@ class LedgerEntry(IdMixin, BranchMixin, Base):
                   "voucher_number": N_("Document number"),
                   "voucher_line_id": N_("Document line"), "reversal": N_("Reversal"),
                   "expires_on": N_("Expires on"), "created_at": N_("Written at"),
-                  "job": N_("Job")}
+                  "job": N_("Job"), "job_entity": N_("Job (record type)")}
     __table_args__ = (Index(None, "part_id", "warehouse_id", "posted_at", "id"),
                       Index(None, "posted_at", "id"),
                       Index(None, "voucher_entity", "voucher_id"),
@@ -404,10 +410,14 @@ class Reservation(IdMixin, TimestampMixin, BranchMixin, Base):
     __default_sort__ = "-id"
     __list_columns__ = ("part_id", "warehouse_id", "job", "qty", "reserved", "short",
                         "issued", "status")
+    __header__ = ("part_id", "warehouse_id", "job", "status")
     __labels__ = {"part_id": N_("Part"), "warehouse_id": N_("Warehouse"), "qty": N_("Wanted"),
                   "reserved": N_("Reserved"), "short": N_("Short"), "issued": N_("Issued quantity"),
                   "returned": N_("Returned"), "status": N_("Status"), "job": N_("Job"),
-                  "source": N_("For")}
+                  "source": N_("For"), "source_id": N_("For"),
+                  # the columns of the links, as the audit trail names them
+                  "job_entity": N_("Job (record type)"),
+                  "source_entity": N_("For (record type)")}
     __table_args__ = (Index(None, "part_id", "warehouse_id", "status"),
                       CheckConstraint("reserved >= 0 AND short >= 0 AND issued >= 0 "
                                       "AND returned >= 0", name="quantities_not_negative"))
@@ -450,11 +460,12 @@ class StockEntry(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Base):
     __list_columns__ = ("number", "purpose", "posted_at", "from_warehouse_id",
                         "to_warehouse_id", "docstatus")
     __search__ = ("number", "reason")
-    __header__ = ("number", "purpose", "posted_at", ("from_warehouse_id", "to_warehouse_id"))
+    __header__ = ("number", "purpose", "posted_at", ("from_warehouse_id", "to_warehouse_id"),
+                  "reason")
     __labels__ = {**_DOC_LABELS, "purpose": N_("Purpose"),
                   "from_warehouse_id": N_("From warehouse"),
                   "to_warehouse_id": N_("To warehouse"), "reason": N_("Reason"),
-                  "job": N_("Job")}
+                  "job": N_("Job"), "job_entity": N_("Job (record type)")}
 
     number: Mapped[str | None] = mapped_column(String(40), unique=True)
     purpose: Mapped[Movement] = mapped_column(choice_type(Movement, "movement"))
@@ -634,6 +645,8 @@ class PurchaseReceipt(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Ba
     __title__ = N_("Purchase receipt")
     __naming_series__ = "inventory_purchase_receipt"
     __readonly__ = ("number", "supplier_id", "warehouse_id")
+    # made by the order's *Receive goods* (supplier, warehouse and lines from the order)
+    __operations__ = ("update", "delete")
     __default_sort__ = "-id"
     __list_columns__ = ("number", "order_id", "supplier_id", "received_at", "inspector_id",
                         "docstatus")
@@ -761,9 +774,10 @@ class Requisition(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Base):
     __workflow_side__ = ("rejected",)
     __list_columns__ = ("number", "engineer_id", "warehouse_id", "job", "status", "docstatus")
     __search__ = ("number", "purpose")
-    __header__ = ("number", "engineer_id", "warehouse_id", "job")
+    __header__ = ("number", "engineer_id", "warehouse_id", "job", "purpose")
     __labels__ = {**_DOC_LABELS, "engineer_id": N_("Engineer"),
                   "warehouse_id": N_("Warehouse"), "job": N_("Job"),
+                  "job_entity": N_("Job (record type)"),
                   "purpose": N_("Purpose"), "status": N_("Progress"),
                   "decided_at": N_("Approved at"), "decided_by_id": N_("Approved by"),
                   "written_off_at": N_("Written off at")}
@@ -818,6 +832,8 @@ class StockCount(IdMixin, TimestampMixin, BranchMixin, SubmittableMixin, Base):
     __title__ = N_("Stock count")
     __naming_series__ = "inventory_stock_count"
     __readonly__ = ("number", "warehouse_id", "frozen_at")
+    # made by the warehouse's *Start a stock count* (the book frozen, the lines made)
+    __operations__ = ("update", "delete")
     __default_sort__ = "-id"
     __list_columns__ = ("number", "warehouse_id", "frozen_at", "docstatus")
     __search__ = ("number",)
@@ -883,7 +899,7 @@ class CustomerOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     __workflow_side__ = ("cancelled",)
     __list_columns__ = ("number", "customer_id", "part_id", "qty", "warehouse_id", "status")
     __search__ = ("number", "contact_name", "phone")
-    __header__ = ("number", "customer_id", "part_id", "qty")
+    __header__ = ("number", "customer_id", "part_id", "qty", "warehouse_id")
     __labels__ = {"number": N_("Number"), "customer_id": N_("Customer"), "part_id": N_("Part"),
                   "qty": N_("Quantity"), "warehouse_id": N_("Collect at"),
                   "contact_name": N_("Contact"), "phone": N_("Phone"), "email": N_("E-mail"),

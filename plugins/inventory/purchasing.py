@@ -596,8 +596,11 @@ def cancel_receipt(ctx, receipt: PurchaseReceipt) -> None:
 # ---------------------------------------------------------------------------
 
 
-def _order_lines_section(ctx, order: PurchaseOrder) -> SectionContent:
-    """Per order line: part, ordered, accepted, rejected, still to come."""
+def _order_lines_section(ctx, order: PurchaseOrder) -> SectionContent | None:
+    """Per order line: part, ordered, accepted, rejected, still to come (nothing on a
+    draft: its lines table says what is ordered)."""
+    if order.docstatus == DocStatus.DRAFT:
+        return None
     got = received_by_line(ctx, [order.id])
     rows = tuple((line.part.label, str(r.ordered), str(r.accepted), str(r.rejected),
                   str(r.still_to_come))
@@ -613,8 +616,11 @@ def _order_lines_section(ctx, order: PurchaseOrder) -> SectionContent:
         empty=_("No lines yet."))
 
 
-def _order_receipts_section(ctx, order: PurchaseOrder) -> SectionContent:
-    """The order's receipts (drafts too) and their return notes, linked."""
+def _order_receipts_section(ctx, order: PurchaseOrder) -> SectionContent | None:
+    """The order's receipts (drafts too) and their return notes, linked (nothing on a
+    draft order: none can be received yet)."""
+    if order.docstatus == DocStatus.DRAFT:
+        return None
     receipts = list(ctx.session.scalars(select(PurchaseReceipt).where(
         PurchaseReceipt.order_id == order.id).order_by(PurchaseReceipt.id)))
     notes = {}

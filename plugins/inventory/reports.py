@@ -23,8 +23,8 @@ Every report runs as the reader: ``inventory_stock.read`` (the movements
 ``inventory_ledger_entry.read``) and the branches the reader sees (``branch`` narrows to
 one). Sums are made by the database (``GROUP BY``, a window function for the receipts
 left), never one query per row and never the ledger loaded into Python: the movements
-read the ledger from the period's start only (opening = on hand now − everything since),
-through its ``posted_at`` indexes.
+read the shorter side of the ledger, up to the period's end (opening = everything before
+it) or from its start (opening = on hand now − everything since).
 """
 
 from __future__ import annotations
@@ -39,11 +39,12 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     literal,
     or_,
     select,
+    text,
+    tuple_,
     type_coerce,
 )
 from sqlalchemy.orm import aliased
@@ -52,7 +53,7 @@ from kernel import ChartData, Column, Money, Param, Report, ValidationError
 from kernel.i18n import N_, _
 from kernel.models import Branch
 
-from .ledger import CENT, ZERO
+from .ledger import CENT, ZERO, share_of_value, unindexed
 from .models import (
     LedgerEntry,
     Movement,
@@ -71,6 +72,8 @@ LEDGER_READ = "inventory_ledger_entry.read"
 MAX_DAYS = 366
 #: the lines of the movements report at most (``by=line``): a longer list is refused
 MAX_LINES = 100_000
+#: the receipts of the expiring report at most: a longer list is refused
+MAX_EXPIRING = 50_000
 
 
 # ---------------------------------------------------------------------------
@@ -281,10 +284,10 @@ def movements(ctx, start: dt.date, end: dt.date, by: str = "part", warehouse=Non
     """The stock's movements from ``start`` to ``end`` (dates, both included, site time).
 
     ``by="part"``: per part × warehouse the opening balance, what came in and went out
-    (``kind``: only movements of that kind) and the closing balance, in units and value;
-    the balances are on hand now less the sums since, so only the ledger from ``start`` on
-    is read (one grouped query). ``by="line"``: the ledger entries of the period in order
-    (at most :data:`MAX_LINES`)."""
+    (``kind``: only movements of that kind) and the closing balance, in units and value,
+    from one grouped query over the ledger up to ``end`` or from ``start`` on, whichever
+    is shorter (:func:`_balances`). ``by="line"``: the ledger entries of the period in
+    order (at most :data:`MAX_LINES`)."""
     ctx.require(LEDGER_READ)
     _period(start, end)
     low, high = _bounds(ctx, start, end)
@@ -306,7 +309,7 @@ def _ledger_lines(ctx, low, high, ids, warehouse, category, part, kind) -> list[
              .select_from(LedgerEntry).join(Part, Part.id == LedgerEntry.part_id)
              .join(Warehouse, Warehouse.id == LedgerEntry.warehouse_id)
              .where(LedgerEntry.posted_at >= low, LedgerEntry.posted_at < high,
-                    LedgerEntry.branch_id.in_(ids))
+                    unindexed(ctx.session, LedgerEntry.branch_id).in_(ids))
              .order_by(LedgerEntry.posted_at, LedgerEntry.id).limit(MAX_LINES + 1))
     if kind:
         query = query.where(LedgerEntry.kind == Movement(kind))
@@ -317,20 +320,52 @@ def _ledger_lines(ctx, low, high, ids, warehouse, category, part, kind) -> list[
     return rows
 
 
-def _balances(ctx, low, high, ids, warehouse, category, part, kind) -> list[dict]:
-    """Opening, in, out and closing per part × warehouse. The ledger from ``low`` on is
-    summed per stock: what came later than the period (``later``), what came in and went
-    out within it; then opening = on hand − later − in + out and closing = on hand −
-    later, in SQL (``in``/``out`` of one ``kind`` only are summed apart)."""
+def reads_forward(ctx, low: dt.datetime, high: dt.datetime) -> bool:
+    """Whether the ledger before ``high`` is shorter than the ledger from ``low`` on,
+    judged by the time from the first posting to ``high`` against the time from ``low``
+    to the last (both found through the ``posted_at`` index)."""
+    first = select(func.min(LedgerEntry.posted_at)).scalar_subquery()
+    last = select(func.max(LedgerEntry.posted_at)).scalar_subquery()
+    first, last = ctx.session.execute(select(first, last)).one()
+    if first is None:
+        return False
+    return high - first < last - low
+
+
+def work_mem(ctx) -> None:
+    """On PostgreSQL, let this transaction's sorts and hash tables use 64 MB (``SET
+    LOCAL``): with the default 4 MB the planner expects the grouped sums of a busy ledger
+    not to fit in memory and sorts hundreds of thousands of lines on disk instead of
+    hashing them, about twice as slow."""
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        ctx.session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def _balances(ctx, low, high, ids, warehouse, category, part, kind,
+              forward: bool | None = None) -> list[dict]:
+    """Opening, in, out and closing per part × warehouse, from the shorter side of the
+    ledger (``forward``: default :func:`reads_forward`).
+
+    Forward, the entries before ``high`` are summed per stock: those before ``low`` are
+    the opening balance, closing = opening + in − out. Backward, the entries from ``low``
+    on are: those from ``high`` on (``later``) are taken from what is on hand now, closing
+    = on hand − later, opening = closing − in + out. The stock equals its ledger
+    (:func:`~plugins.inventory.ledger.check`), so both give the same rows; a month long
+    past reads the history up to it, last month only what came since. ``in``/``out`` of
+    one ``kind`` only are summed apart."""
+    if forward is None:
+        forward = reads_forward(ctx, low, high)
     entry = LedgerEntry
-    within, later = entry.posted_at < high, entry.posted_at >= high
+    # ``edge``: before the period (forward) or after it (backward); the rest read is in it
+    edge, within = ((entry.posted_at < low, entry.posted_at >= low) if forward
+                    else (entry.posted_at >= high, entry.posted_at < high))
     incoming, outgoing = and_(within, entry.qty_change > 0), and_(within, entry.qty_change < 0)
 
     def total(condition, column):
         return func.sum(case((condition, column), else_=0))
 
-    sums = [total(later, entry.qty_change).label("later_qty"),
-            total(later, entry.value_change).label("later_value"),
+    sums = [total(edge, entry.qty_change).label("edge_qty"),
+            total(edge, entry.value_change).label("edge_value"),
             total(incoming, entry.qty_change).label("in_qty"),
             total(incoming, entry.value_change).label("in_value"),
             total(outgoing, -entry.qty_change).label("out_qty"),
@@ -341,39 +376,44 @@ def _balances(ctx, low, high, ids, warehouse, category, part, kind) -> list[dict
                  total(and_(incoming, of_kind), entry.value_change).label("kind_in_value"),
                  total(and_(outgoing, of_kind), -entry.qty_change).label("kind_out_qty"),
                  total(and_(outgoing, of_kind), -entry.value_change).label("kind_out_value")]
-    since = (select(entry.part_id.label("part_id"), entry.warehouse_id.label("warehouse_id"),
+    sides = (select(entry.part_id.label("part_id"), entry.warehouse_id.label("warehouse_id"),
                     *sums)
-             .where(entry.posted_at >= low, entry.branch_id.in_(ids))
-             .group_by(entry.part_id, entry.warehouse_id))
+             .where(entry.posted_at < high if forward else entry.posted_at >= low,
+                    unindexed(ctx.session, entry.branch_id).in_(ids))
+             .group_by(unindexed(ctx.session, entry.part_id), entry.warehouse_id))
     if warehouse is not None:
-        since = since.where(entry.warehouse_id == warehouse.id)
+        sides = sides.where(entry.warehouse_id == warehouse.id)
     if part is not None:
-        since = since.where(entry.part_id == part.id)
-    since = since.subquery()
+        sides = sides.where(entry.part_id == part.id)
+    sides = sides.subquery()
 
     def of(name):
-        return func.coalesce(since.c[name], 0)
+        return func.coalesce(sides.c[name], 0)
 
     def money(expression):
         return type_coerce(expression, Money)
 
+    moved_qty = of("in_qty") - of("out_qty")
+    moved_value = of("in_value") - of("out_value")
+    if forward:
+        opening_qty, opening_value = of("edge_qty"), of("edge_value")
+        closing_qty, closing_value = opening_qty + moved_qty, opening_value + moved_value
+    else:
+        closing_qty, closing_value = Stock.qty - of("edge_qty"), Stock.value - of("edge_value")
+        opening_qty, opening_value = closing_qty - moved_qty, closing_value - moved_value
     prefix = "kind_" if kind else ""
-    opening_qty = Stock.qty - of("later_qty") - of("in_qty") + of("out_qty")
-    closing_qty = Stock.qty - of("later_qty")
     in_qty, out_qty = of(prefix + "in_qty"), of(prefix + "out_qty")
     query = (select(Warehouse.code, Warehouse.name, *_part_columns(),
-                    opening_qty, money(Stock.value - of("later_value") - of("in_value")
-                                       + of("out_value")),
-                    in_qty, money(of(prefix + "in_value")),
-                    out_qty, money(of(prefix + "out_value")),
-                    closing_qty, money(Stock.value - of("later_value")))
+                    opening_qty, money(opening_value), in_qty, money(of(prefix + "in_value")),
+                    out_qty, money(of(prefix + "out_value")), closing_qty, money(closing_value))
              .select_from(Stock).join(Part, Part.id == Stock.part_id)
              .join(Warehouse, Warehouse.id == Stock.warehouse_id)
-             .outerjoin(since, and_(since.c.part_id == Stock.part_id,
-                                    since.c.warehouse_id == Stock.warehouse_id))
+             .outerjoin(sides, and_(sides.c.part_id == Stock.part_id,
+                                    sides.c.warehouse_id == Stock.warehouse_id))
              .where(Stock.branch_id.in_(ids),
                     or_(opening_qty != 0, in_qty != 0, out_qty != 0, closing_qty != 0))
              .order_by(Warehouse.code, Part.code))
+    work_mem(ctx)
     return [dict(zip(BALANCE_KEYS, row, strict=True)) for row in ctx.session.execute(
         _narrowed(query, warehouse, category, part))]
 
@@ -534,24 +574,32 @@ def _expiry(ctx, expires_on, posted_at, shelf_life_days):
 
 
 def expiring_query(ctx, horizon: dt.date, ids: list[int], warehouse=None, category=None,
-                   part=None):
-    """One SELECT of the receipts still on the shelf that expire by ``horizon``.
+                   part=None, limit: int | None = None):
+    """One SELECT of the receipts still on the shelf that expire by ``horizon``, most
+    urgent first (at most ``limit``).
 
-    The incoming entries (not reversals, not reversed) of parts with a shelf life, or
-    carrying an expiry date, are summed newest first per part × warehouse by a window
+    The incoming entries (not reversals, not reversed) of parts with a shelf life, and of
+    the stocks of other parts that have a dated receipt (the partial index on dated
+    entries finds them), are summed newest first per part × warehouse by a window
     function over the ledger alone (``newer``: the units of this receipt and of all later
     ones); joined to the stock, a receipt is still (partly) on the shelf while the later
-    ones do not fill it: ``newer − qty < on hand``, and what is left of it is ``min(qty,
-    on hand − (newer − qty))``."""
-    entry, reverse = LedgerEntry, aliased(LedgerEntry)
-    reversed_already = exists().where(
-        reverse.voucher_entity == entry.voucher_entity, reverse.voucher_id == entry.voucher_id,
-        reverse.reversal.is_(True), reverse.part_id == entry.part_id,
-        reverse.warehouse_id == entry.warehouse_id, reverse.qty_change < 0,
-        func.coalesce(reverse.voucher_line_id, 0) == func.coalesce(entry.voucher_line_id, 0))
-    with_shelf_life = select(Part.id).where(Part.shelf_life_days.is_not(None))
+    ones do not fill it: ``newer − qty < on hand``, and what is left of it is
+    ``min(qty, on hand − (newer − qty))``. A reversed receipt has a reversal of the same
+    voucher line: one anti-join against the reversals, which the partial index on them
+    finds without reading the ledger."""
+    entry, undone = LedgerEntry, aliased(LedgerEntry)
+
+    def voucher_line(of):
+        return (of.voucher_entity, of.voucher_id, of.part_id, of.warehouse_id,
+                func.coalesce(of.voucher_line_id, 0))
+
+    reversed_lines = select(*voucher_line(undone)).where(undone.reversal, undone.qty_change < 0)
+    shelf_life = select(Part.id).where(Part.shelf_life_days.is_not(None))
+    dated = select(undone.part_id, undone.warehouse_id).where(  # parts without a shelf life
+        undone.expires_on.is_not(None), undone.part_id.not_in(shelf_life))
+    part_key = unindexed(ctx.session, entry.part_id)  # SQLite: a scan, not a walk of the index
     newer = func.sum(entry.qty_change).over(
-        partition_by=(entry.part_id, entry.warehouse_id),
+        partition_by=(part_key, entry.warehouse_id),
         order_by=(entry.posted_at.desc(), entry.id.desc()))
     batches = (select(entry.id.label("entry_id"), entry.part_id.label("part_id"),
                       entry.warehouse_id.label("warehouse_id"),
@@ -560,9 +608,9 @@ def expiring_query(ctx, horizon: dt.date, ids: list[int], warehouse=None, catego
                       entry.qty_change.label("qty"), entry.expires_on.label("own_expiry"),
                       newer.label("newer"))
                .where(entry.qty_change > 0, entry.reversal.is_(False),
-                      entry.branch_id.in_(ids),
-                      or_(entry.expires_on.is_not(None), entry.part_id.in_(with_shelf_life)),
-                      ~reversed_already))
+                      or_(part_key.in_(shelf_life),
+                          tuple_(part_key, entry.warehouse_id).in_(dated)),
+                      tuple_(*voucher_line(entry)).not_in(reversed_lines)))
     if warehouse is not None:
         batches = batches.where(entry.warehouse_id == warehouse.id)
     if part is not None:
@@ -570,19 +618,25 @@ def expiring_query(ctx, horizon: dt.date, ids: list[int], warehouse=None, catego
     if category is not None:
         batches = batches.where(entry.part_id.in_(
             select(Part.id).where(Part.category_id == category.id)))
-    batches = batches.subquery()
+    batches = batches.subquery("batches")
     expires_on = _expiry(ctx, batches.c.own_expiry, batches.c.received_at,
                          Part.shelf_life_days)
-    return (select(batches, expires_on.label("expires_on"), Stock.qty.label("on_hand"),
-                   Stock.value.label("stock_value"), Warehouse.name.label("warehouse"),
-                   *_part_columns())
-            .join(Stock, and_(Stock.part_id == batches.c.part_id,
-                              Stock.warehouse_id == batches.c.warehouse_id))
-            .join(Part, Part.id == batches.c.part_id)
-            .join(Warehouse, Warehouse.id == batches.c.warehouse_id)
-            .where(Stock.qty > 0, batches.c.newer - batches.c.qty < Stock.qty,
-                   expires_on <= horizon)
-            .order_by(expires_on, Part.code, Warehouse.code, batches.c.entry_id))
+    before = batches.c.newer - batches.c.qty  # the units of the later receipts
+    remaining = case((batches.c.newer <= Stock.qty, batches.c.qty), else_=Stock.qty - before)
+    query = (select(Warehouse.name.label("warehouse"), *_part_columns(),
+                    batches.c.received_at, batches.c.voucher_number,
+                    expires_on.label("expires_on"), batches.c.own_expiry,
+                    remaining.label("remaining"), Stock.qty.label("on_hand"),
+                    Stock.value.label("stock_value"))
+             .select_from(batches)
+             .join(Stock, and_(Stock.part_id == batches.c.part_id,
+                               Stock.warehouse_id == batches.c.warehouse_id))
+             .join(Part, Part.id == batches.c.part_id)
+             .join(Warehouse, Warehouse.id == batches.c.warehouse_id)
+             .where(Stock.qty > 0, Stock.branch_id.in_(ids), before < Stock.qty,
+                    expires_on <= horizon)
+             .order_by(expires_on, Part.code, Warehouse.code, batches.c.entry_id))
+    return query if limit is None else query.limit(limit)
 
 
 def expiring(ctx, days: int | None = None, warehouse=None, category=None, part=None,
@@ -591,24 +645,27 @@ def expiring(ctx, days: int | None = None, warehouse=None, category=None, part=N
     per receipt still on the shelf (first in, first out — the newest receipts are what
     remains), its expiry date (the receipt's, else estimated from the part's shelf life),
     the days left, the units left and their value at the stock's average cost. One
-    query."""
+    query; more than :data:`MAX_EXPIRING` receipts are refused (narrow the report)."""
     ctx.require(STOCK_READ)
     today = _local_day(ctx)
     horizon = today + dt.timedelta(days=_days(days, 30))
+    query = expiring_query(ctx, horizon, branch_ids(ctx, branch), warehouse, category, part,
+                           limit=MAX_EXPIRING + 1)
+    work_mem(ctx)
     rows = []
-    for (_entry, _part, _house, received_at, voucher_number, qty, own_expiry, newer,
-         expires_on, on_hand, stock_value, warehouse_name, part_code, part_name, model,
-         unit) in ctx.session.execute(expiring_query(ctx, horizon, branch_ids(ctx, branch),
-                                                     warehouse, category, part)):
+    for (warehouse_name, part_code, part_name, model, unit, received_at, voucher_number,
+         expires_on, own_expiry, remaining, on_hand, stock_value) in ctx.session.execute(query):
         expires_on = _as_date(expires_on)
-        remaining = min(qty, on_hand - (int(newer) - qty))
         rows.append({
             "warehouse": warehouse_name, "part_code": part_code, "part_name": part_name,
             "model": model, "unit": unit, "received_at": received_at,
             "voucher_number": voucher_number, "expires_on": expires_on,
             "estimated": own_expiry is None, "days_left": (expires_on - today).days,
-            "remaining": remaining,
-            "value": (stock_value * remaining / on_hand).quantize(CENT, ROUND_HALF_UP)})
+            "remaining": remaining, "value": share_of_value(stock_value, on_hand, remaining)})
+    if len(rows) > MAX_EXPIRING:
+        raise ValidationError(_("more than {n} receipts expire by then: choose a warehouse, "
+                                "a category or a part, or fewer days").format(n=MAX_EXPIRING),
+                              field="days")
     return rows
 
 
