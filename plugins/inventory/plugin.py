@@ -126,6 +126,10 @@ DOCUMENT_MODULES = ("stock_entries", "purchasing", "requisitions", "counts",
                     "customer_orders")
 
 
+#: the modules that only add blocks to forms (their ``FORM_SECTIONS``)
+VIEW_MODULES = ("warehouse_view",)
+
+
 def _modules():
     import importlib
 
@@ -166,9 +170,13 @@ def fixdesk_document_amended(ctx, entity, record):
 
 @hookimpl
 def fixdesk_form_sections():
-    """What is still to come and the receipts on a purchase order's form (and the blocks
-    the other modules list in their ``FORM_SECTIONS``)."""
-    return [section for module in _modules()
+    """What is still to come and the receipts on a purchase order's form, the stock on
+    the forms of warehouses and parts (:mod:`.warehouse_view`), and the blocks the other
+    modules list in their ``FORM_SECTIONS``."""
+    import importlib
+
+    views = [importlib.import_module(f"plugins.inventory.{name}") for name in VIEW_MODULES]
+    return [section for module in (*_modules(), *views)
             for section in getattr(module, "FORM_SECTIONS", ())]
 
 

@@ -184,7 +184,7 @@ def stock_on_hand(ctx, warehouse=None, category=None, part=None, branch=None,
 
 
 VALUE_COLUMNS = (
-    Column("warehouse", N_("Warehouse")), Column("kind", N_("Kind"), "enum"),
+    Column("warehouse", N_("Warehouse")), Column("kind", N_("Warehouse type"), "enum"),
     Column("category", N_("Category")), Column("parts", N_("Parts in stock"), "int"),
     Column("qty", N_("On hand"), "int", total=True),
     Column("value", N_("Stock value"), "money", total=True),

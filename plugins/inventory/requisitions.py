@@ -418,8 +418,11 @@ def _reverse(ctx, requisition: Requisition) -> list[LedgerEntry]:
 # ---------------------------------------------------------------------------
 
 
-def progress_section(ctx, requisition: Requisition) -> SectionContent:
-    """Per line: requested, issued, returned and consumed (from the ledger)."""
+def progress_section(ctx, requisition: Requisition) -> SectionContent | None:
+    """Per line: requested, issued, returned and consumed (from the ledger); nothing on a
+    draft, which nothing was issued on yet."""
+    if requisition.docstatus == DocStatus.DRAFT:
+        return None
     rows = quantities(ctx, requisition)
     return SectionContent(
         columns=(_("Part"), _("Requested"), _("Qty issued"), _("Qty returned"), _("Consumed")),

@@ -212,7 +212,9 @@ def _notice(request: Request) -> str | None:
     if done == "action":
         app = app_of(request)
         name = request.query_params.get("action", "")
-        action = next((a for (_e, n), a in app.actions.items() if n == name), None)
+        # the page's own entity first: several entities have an "approve"
+        action = app.actions.get((request.path_params.get("entity"), name)) or next(
+            (a for (_e, n), a in app.actions.items() if n == name), None)
         return _(NOTICES[done]).format(action=_(action.title) if action else name)
     return _(NOTICES[done])
 
