@@ -7,11 +7,11 @@ each); toner 10 at ¥95 (¥950); fusers 2 at ¥620 (¥1,240).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from decimal import Decimal as D
 
 import pytest
-from sqlalchemy import event, select
+from query_count import counting
+from sqlalchemy import select
 from stock_data import make_stock_data
 
 from kernel import Conflict, ValidationError
@@ -47,22 +47,6 @@ def shop(make_site, app_of):
             stock.location = {ids["DR-2206"]: "A-01", ids["TN-2206"]: "A-02"}.get(
                 stock.part_id, "B-01")
     return app, ids
-
-
-@contextmanager
-def counting(engine):
-    """The SQL queries (SELECT) ``engine`` runs inside the block."""
-    statements = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
 
 
 def _receive(app, ids, receipts, first_voucher=1):

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from contextlib import contextmanager
 from decimal import Decimal as D
 
 import pytest
 from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import event
+from query_count import counting
 from stock_data import make_stock_data
 
 from kernel.auth import add_user
@@ -38,22 +37,6 @@ REPORT_PARAMS = {
     "inventory.reorder_suggestions": {}, "inventory.slow_movers": {},
     "inventory.expiring": {}, "inventory.reserve_shortfalls": {},
 }
-
-
-@contextmanager
-def counting(engine):
-    """The SQL queries (SELECT) ``engine`` runs inside the block."""
-    statements = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
 
 
 def _site(make_site):
