@@ -60,7 +60,7 @@ def test_the_list_shows_the_plugins_columns_and_sorts_by_a_field(both):
         "acme_rating.difficulty": "easy"})
     page = supervisor.get("/desk/repair_work_order",
                           params={"sort": "acme_rating.difficulty", "limit": "20"}).text
-    headers = re.findall(r'<th scope="col" class="k-[^"]+" aria-sort="[^"]+"><a[^>]*>([^<]+)<',
+    headers = re.findall(r'<th scope="col" class="k-[^"]+" aria-sort="[^"]+">(?:<a[^>]*>)?([^<]+)<',
                          page)
     assert {"索赔单", "索赔状态", "难度", "加权工时"} <= set(headers)
     assert 'aria-sort="ascending"><a href="/desk/repair_work_order?sort=-acme_rating.difficulty' \
