@@ -298,7 +298,7 @@ def reverse(ctx, voucher: Voucher, *, lines: set[int] | None = None,
     :raise Shortage: stock received by the document is no longer available to take out.
     """
     entries = entries_of(ctx, voucher.entity, voucher.id)
-    done = sum((1 for e in entries if e.reversal), 0)
+    done = any(e.reversal for e in entries)
     originals = [e for e in entries if not e.reversal]
     if lines is not None:
         originals = [e for e in originals if e.voucher_line_id in lines]
@@ -336,9 +336,7 @@ def release(ctx, reservation: Reservation) -> None:
     """Let go of what a reservation still holds (a cancelled job, a line given back)."""
     if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.ISSUED) \
             and not reservation.reserved:
-        reservation.status = ReservationStatus.RELEASED \
-            if reservation.status is not ReservationStatus.ISSUED else reservation.status
-        return
+        return  # nothing held: an issued reservation stays issued
     stock = locked_stock(ctx, reservation.part_id, reservation.warehouse_id)
     stock.reserved -= reservation.reserved
     reservation.reserved, reservation.short = 0, 0
