@@ -1,0 +1,1 @@
+"""Billing: price rules, quotes, invoices, payments, contract fees and commission."""

@@ -1,0 +1,1 @@
+"""commission (to be written)."""

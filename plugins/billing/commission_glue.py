@@ -1,0 +1,1 @@
+"""commission_glue (to be written)."""

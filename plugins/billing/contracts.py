@@ -1,0 +1,1 @@
+"""contracts (to be written)."""

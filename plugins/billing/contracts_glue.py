@@ -1,0 +1,1 @@
+"""contracts_glue (to be written)."""

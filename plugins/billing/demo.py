@@ -1,0 +1,5 @@
+"""Billing's demo data (to be written)."""
+
+
+def load_demo(ctx) -> None:
+    """Nothing yet."""

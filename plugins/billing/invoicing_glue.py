@@ -1,0 +1,1 @@
+"""invoicing_glue (to be written)."""

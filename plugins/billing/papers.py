@@ -1,0 +1,1 @@
+"""papers (to be written)."""
