@@ -237,6 +237,19 @@ def fixdesk_dashboard() -> list[Any]:
 
 
 @hookspec
+def fixdesk_record_new(ctx: Context, entity: str, record: Any) -> None:
+    """Called when the generic API or desk is about to insert a new record, after the
+    values typed were checked and before the record is numbered and flushed: fill in the
+    defaults a new record takes from settings (an invoice's VAT rate and due date), as
+    Odoo's ``default_get`` does. Set only the fields left empty (None).
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param entity: the record's table (``"billing_invoice"``).
+    :param record: the new, not yet flushed record.
+    """
+
+
+@hookspec
 def fixdesk_action_done(ctx: Context, entity: str, record: Any, action: str,
                         params: dict) -> None:
     """Called after an action ran on a record, in its transaction, whoever ran it (the

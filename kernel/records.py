@@ -395,6 +395,7 @@ def create_record(ctx, info: EntityInfo, data: dict):
         values["branch_id"] = ctx.branch.id
     record = info.cls(**values)
     ctx.require(info.perm("create"), record)
+    ctx.hook.fixdesk_record_new(ctx=ctx, entity=info.cls.__table__.name, record=record)
     prepare_new(ctx, record)
     ctx.session.add(record)
     _flush(ctx)

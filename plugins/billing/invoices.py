@@ -18,20 +18,21 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from kernel import Conflict, RecordLink, ValidationError
-from kernel.i18n import _
+from kernel.i18n import _, use_locale
 from kernel.lifecycle import DocStatus, number_new_draft
 from kernel.masterdata import the_company
 from kernel.models import Branch, Customer
 from kernel.numbering import next_number
 
 from .amounts import ZERO, line_amounts
-from .inputs import positive_amount, read
+from .inputs import check, positive_amount, read
 from .models import (
     Allocation,
     Invoice,
     InvoiceKind,
     InvoiceLine,
     Item,
+    Payment,
     PaymentState,
     ServiceType,
 )
@@ -72,7 +73,11 @@ _TOUCHED = "billing.touched_invoices"
 
 def _before_flush(session: Session, _context, _instances) -> None:
     """Compute the changed lines of draft invoices and note their invoices for the
-    totals (written after the flush, when every line is in the table)."""
+    totals (written after the flush, when every line is in the table). What no line,
+    invoice or payment may hold is refused first, naming its field (:func:`.inputs.check`),
+    however it was written."""
+    for obj in (*session.new, *session.dirty):
+        check(obj)
     touched = session.info.setdefault(_TOUCHED, set())
     with session.no_autoflush:
         for obj in (*session.new, *session.dirty):
@@ -135,6 +140,25 @@ def _terms(ctx, branch) -> tuple[Decimal, bool, int]:
             int(get_setting(ctx, "billing.payment_terms_days", branch)))
 
 
+def fill_defaults(ctx, record) -> None:
+    """Give a new invoice or payment typed in the desk or API what it left empty: today's
+    local date, and for an invoice the site's VAT rate, whether prices include it, and
+    the due date after the branch's payment terms."""
+    today = ctx.now().astimezone(ctx.settings.tz).date()
+    if isinstance(record, Payment):
+        record.paid_on = record.paid_on or today
+        return
+    branch = ctx.session.get(Branch, record.branch_id) if record.branch_id else ctx.branch
+    rate, inclusive, days = _terms(ctx, branch)
+    record.invoice_date = record.invoice_date or today
+    if record.tax_rate is None:
+        record.tax_rate = rate
+    if record.tax_inclusive is None:
+        record.tax_inclusive = inclusive
+    if record.due_date is None:
+        record.due_date = record.invoice_date + dt.timedelta(days=days)
+
+
 def new_line(**values) -> InvoiceLine:
     """An invoice line from keyword values (``item``, ``service_type``, ``description``,
     ``quantity``, ``unit_price``, ``discount_percent``, ``internal_cost``, ``source``)."""
@@ -173,12 +197,17 @@ def make_invoice(ctx, *, customer: Customer, branch: Branch | None = None, lines
 def issue(ctx, invoice: Invoice) -> Invoice:
     """Submit a draft the system made (job, statement, contract fee) in the same unit of
     work, as the kernel's submit would, without asking the acting user's permission: the
-    user completing a job is not the one who bills it."""
+    user completing a job is not the one who bills it. Then ``fixdesk_document_submitted``
+    is called, as on any submit (billing's own :func:`on_submit` and
+    ``billing_invoice_submitted``)."""
+    from kernel.lifecycle import _sanctioned
+
     now = ctx.now()
     ctx.session.flush()
     ctx.session.refresh(invoice)
-    invoice.docstatus, invoice.submitted_at = DocStatus.SUBMITTED, now
-    on_submit(ctx, invoice)
+    with _sanctioned(ctx.session, invoice):  # the lifecycle guard lets the state through
+        invoice.docstatus, invoice.submitted_at = DocStatus.SUBMITTED, now
+    ctx.hook.fixdesk_document_submitted(ctx=ctx, entity=INVOICES, record=invoice)
     ctx.session.flush()
     return invoice
 
@@ -277,6 +306,17 @@ def _has_allocations(ctx, invoice: Invoice) -> bool:
 # ---------------------------------------------------------------------------
 
 
+def net_for(gross: Decimal, rate: Decimal) -> Decimal:
+    """The net price of one unit whose gross with ``rate`` % VAT added is ``gross``; where
+    no net price gives it exactly (VAT rounding skips some fen), the one just below, so
+    that a credit never exceeds the amount asked (at most ¥0.01 less)."""
+    guess = (gross * 100 / (100 + rate)).quantize(ZERO)
+    for net in (guess + Decimal("0.01"), guess, guess - Decimal("0.01")):
+        if net >= 0 and line_amounts(1, net, 0, rate, False).gross <= gross:
+            return net
+    return ZERO
+
+
 def credit(ctx, invoice: Invoice, reason: str | None = None,
            amount=None) -> Invoice:
     """A draft credit note for ``invoice``: all its lines (a full credit), or one line of
@@ -297,13 +337,16 @@ def credit(ctx, invoice: Invoice, reason: str | None = None,
         if value > left:
             raise ValidationError(_("at most {left} is left to credit").format(left=left),
                                   field="amount")
-        lines = [new_line(item=Item.OTHER_CHARGE, description=reason or _(
-            "Credit on invoice {number}").format(number=invoice.number), unit_price=value,
+        with use_locale(ctx.settings.locale):  # the paper's text in the company's language
+            described = reason or _("Credit on invoice {number}").format(
+                number=invoice.number)
+        lines = [new_line(item=Item.OTHER_CHARGE, description=described, unit_price=value,
             service_type=invoice.lines[0].service_type if invoice.lines else
             ServiceType.OTHER_SERVICE)]
         if not invoice.tax_inclusive:  # the credit is typed gross: price it net
-            lines[0].unit_price = (value * 100 / (100 + invoice.tax_rate)).quantize(ZERO)
-    note = _("Credit note for invoice {number}").format(number=invoice.number)
+            lines[0].unit_price = net_for(value, invoice.tax_rate)
+    with use_locale(ctx.settings.locale):
+        note = _("Credit note for invoice {number}").format(number=invoice.number)
     note = f"{note}: {reason}" if reason else note
     made = make_invoice(ctx, customer=invoice.customer, branch=invoice.branch, lines=lines,
                         source=invoice.source, note=note, kind=InvoiceKind.CREDIT_NOTE)

@@ -82,9 +82,9 @@ class ServiceType(enum.StrEnum):
 class Item(enum.StrEnum):
     """What an invoice line charges for."""
 
-    LABOUR = "labour"
-    PARTS = "parts"
-    TRAVEL = "travel"
+    LABOUR = "labour_fee"
+    PARTS = "parts_fee"
+    TRAVEL = "travel_fee"
     CONTRACT_FEE = "contract_fee"
     TRAINING_FEE = "training_fee"
     OTHER_CHARGE = "other_charge"
@@ -110,7 +110,7 @@ class Method(enum.StrEnum):
     """How a payment was made (R27)."""
 
     CASH = "cash"
-    TRANSFER = "transfer"
+    TRANSFER = "bank_transfer"
     CHEQUE = "cheque"
 
 
@@ -143,11 +143,11 @@ class CommissionKind(enum.StrEnum):
 ENUM_LABELS = (
     N_("major"), N_("medium"), N_("minor"), N_("install"), N_("other_service"),
     N_("repair"), N_("outsourced"), N_("contract"), N_("training"),
-    N_("labour"), N_("parts"), N_("travel"), N_("contract_fee"), N_("training_fee"),
+    N_("labour_fee"), N_("parts_fee"), N_("travel_fee"), N_("contract_fee"), N_("training_fee"),
     N_("other_charge"),
     N_("invoice"), N_("credit_note"),
     N_("unpaid"), N_("partly_paid"), N_("settled"), N_("credited"),
-    N_("cash"), N_("transfer"), N_("cheque"),
+    N_("cash"), N_("bank_transfer"), N_("cheque"),
     N_("monthly"), N_("quarterly"), N_("yearly"),
     N_("payment"), N_("credit"), N_("reversal"),
     N_("earned"), N_("deduction"),
@@ -361,7 +361,8 @@ class Invoice(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, SubmittableMix
     kind: Mapped[InvoiceKind] = mapped_column(choice_type(InvoiceKind, "invoice_kind"),
                                               default=InvoiceKind.INVOICE)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
-    invoice_date: Mapped[dt.date] = mapped_column(Date)
+    #: typed, or today (the local day: :func:`plugins.billing.invoices.fill_defaults`)
+    invoice_date: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     #: the month a statement collects (``2026-11``); None for other invoices
     period: Mapped[str | None] = mapped_column(String(7))
@@ -455,7 +456,7 @@ class Payment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, SubmittableMix
     __header__ = ("number", "customer_id", ("paid_on", "method"), "amount", "reference",
                   ("on_site", "collected_by_id"), "job", ("handed_in_at", "handed_in_by"),
                   "note")
-    __labels__ = {**_DOC_LABELS, "paid_on": N_("Paid on"), "method": N_("Method"),
+    __labels__ = {**_DOC_LABELS, "paid_on": N_("Paid on"), "method": N_("Payment method"),
                   "amount": N_("Amount"), "reference": N_("Reference (cheque, transfer)"),
                   "on_site": N_("Collected on site"), "collected_by_id": N_("Collected by"),
                   "job": N_("Job"), "job_entity": N_("Job (record type)"),
@@ -466,7 +467,7 @@ class Payment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, SubmittableMix
 
     number: Mapped[str | None] = mapped_column(String(40), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
-    paid_on: Mapped[dt.date] = mapped_column(Date)
+    paid_on: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
     method: Mapped[Method] = mapped_column(choice_type(Method, "method"))
     amount: Mapped[Decimal] = mapped_column(Money)
     reference: Mapped[str | None] = mapped_column(String(100))
@@ -585,8 +586,9 @@ class ContractPeriod(IdMixin, TimestampMixin, Base):
     __branch_parent__ = ("plan_id", "billing_contract_plan")
     __lines_of__ = ("plan_id", "billing_contract_plan")
     __line_columns__ = ("period_start", "period_end", "amount", "invoice_id")
-    __labels__ = {"plan_id": N_("Contract billing plan"), "period_start": N_("From"),
-                  "period_end": N_("To"), "amount": N_("Amount"), "invoice_id": N_("Invoice")}
+    __labels__ = {"plan_id": N_("Contract billing plan"), "period_start": N_("First day"),
+                  "period_end": N_("Last day"), "amount": N_("Amount"),
+                  "invoice_id": N_("Invoice")}
     __table_args__ = (UniqueConstraint("plan_id", "period_start"),)
 
     plan_id: Mapped[int] = mapped_column(ForeignKey("billing_contract_plan.id"), index=True)

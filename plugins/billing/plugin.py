@@ -173,6 +173,16 @@ def fixdesk_actions():
 
 
 @hookimpl
+def fixdesk_record_new(ctx, entity, record):
+    """A new invoice typed in the desk or API takes today's date, the site's VAT rate and
+    the branch's payment terms; a new payment today's date (what was typed wins)."""
+    if entity in ("billing_invoice", "billing_payment"):
+        from .invoices import fill_defaults
+
+        fill_defaults(ctx, record)
+
+
+@hookimpl
 def fixdesk_document_submitted(ctx, entity, record):
     """A submitted invoice owes its total (a credit note takes its own off the invoice it
     credits); a submitted payment pays invoices, the rest is the customer's credit."""

@@ -114,9 +114,13 @@ def fixdesk_settings():
 @hookimpl
 def fixdesk_parts():
     """``inventory.repair``: parts lines of work orders reserve and issue stock, jobs wait
-    for parts and resume when they arrive (only where repair is enabled)."""
+    for parts and resume when they arrive (only where repair is enabled);
+    ``inventory.billing``: billing's markup knows each part's category (only where
+    billing is enabled)."""
     return [Part("repair", "plugins.inventory.repair_glue", needs=("repair",),
-                 title=N_("Parts and stock for repair jobs"))]
+                 title=N_("Parts and stock for repair jobs")),
+            Part("billing", "plugins.inventory.billing_glue", needs=("billing",),
+                 title=N_("Part categories for billing's parts markup"))]
 
 
 #: the modules that own documents and actions: each has ``ACTIONS`` (a list of

@@ -107,21 +107,36 @@ def _line(label, text, quantity, unit_price=None, hours=False) -> dict:
             "unit_price": unit_price, "amount": amount}
 
 
+def _quoted_per_line(order: WorkOrder) -> bool:
+    """Whether the live quote priced every part line and those prices add up to its parts
+    amount (so the voucher may print them instead of the lump *Parts* line)."""
+    lines = order.active_lines
+    if not lines or order.quote_total is None or order.quote_status == QuoteStatus.REJECTED \
+            or any(getattr(line, "unit_price", None) is None for line in lines):
+        return False
+    return sum(((line.unit_price * line.quantity).quantize(ZERO) for line in lines),
+               ZERO) == (order.quote_parts or ZERO)
+
+
 def charges(order: WorkOrder) -> dict:
     """What the customer pays for ``order``, line by line (R3–R5, R11, R27): every priced
     line is quantity × unit price = amount, and ``total`` is the sum of the amounts.
 
     * Paid (A): the parts and hours used, without a price (internal costs are not the
       customer's), then the quote's parts, labour and travel as priced lines — their sum
-      is the quote's total. A rejected quote charges nothing; without a quote the amount
-      is not known yet (``total`` None).
+      is the quote's total. When the quote priced each part line (its ``unit_price``,
+      adding up to the quote's parts), the part lines carry the customer's price and
+      amount instead of one *Parts* line. A rejected quote charges nothing; without a
+      quote the amount is not known yet (``total`` None).
     * Contract (B), free (C, warranty or repair warranty), internal (D): every part and
       every hour at ¥0.00 — covered; the total is ¥0.00 and ``note`` says why.
     """
     paid = order.category == Category.PAID
     price = None if paid else ZERO
+    by_line = paid and _quoted_per_line(order)
     rows = [_line(None, line.description + (f" {line.part_code}" if line.part_code else ""),
-                  line.quantity, price) for line in order.active_lines]
+                  line.quantity, line.unit_price if by_line else price)
+            for line in order.active_lines]
     rows += [_line(N_("Labour"), f"{entry.employee.name} {entry.work_date:%m-%d}"
                    + (f" · {entry.note}" if entry.note else ""), entry.hours, price, hours=True)
              for entry in order.labour]
@@ -136,7 +151,7 @@ def charges(order: WorkOrder) -> dict:
         state = order.quote_status.value
         for field, label in QUOTE_LINES:
             amount = getattr(order, field) or ZERO
-            if amount:
+            if amount and not (by_line and field == "quote_parts"):
                 rows.append(_line(label, "", 1, amount))
         total = sum((r["amount"] for r in rows if r["amount"] is not None), ZERO)
     return {"rows": rows, "total": total, "note": note, "quote_state": state}

@@ -1,4 +1,5 @@
-"""Actions after the repair: the callback and survey (R19) and quality spot checks (R17).
+"""Actions after the repair: the callback and survey (R19) and quality spot checks (R17);
+and the follow-up of a maintenance contract, its renewal (R20).
 
 Each becomes ``POST /api/v1/<entity>/{id}/<name>`` and a button on the record's desk
 form while it applies (see :mod:`plugins.repair.actions` for the work order's own).
@@ -9,7 +10,7 @@ from __future__ import annotations
 from kernel import Action, Param
 from kernel.i18n import N_
 
-from . import callbacks, quality, rules
+from . import callbacks, quality, rules, services
 from .models import CallbackStatus, CheckStatus
 
 LEVELS = ("4", "3", "2", "1")
@@ -25,6 +26,10 @@ def _check_pending(check) -> bool:
 
 def _repaired(order) -> bool:
     return rules.Status(order.status) in rules.DONE
+
+
+def _renewable(contract) -> bool:
+    return contract.cancelled_at is None
 
 
 def _rating(name: str, label: str) -> Param:
@@ -57,4 +62,14 @@ FOLLOW_UP_ACTIONS = [
     Action(entity="repair_work_order", name="spot_check", title=N_("Choose for spot check"),
            func=quality.choose_for_check, permission="repair_quality_check.draw",
            available=_repaired, params=(Param("note", label=N_("Note")),)),
+    Action(entity="repair_contract", name="renew", title=N_("Renew contract"),
+           func=services.renew_contract, permission="repair_contract.create",
+           available=_renewable, params=(
+               Param("number", label=N_("New contract number"), required=True,
+                     max_length=50),
+               Param("end_date", "date", label=N_("New end date"), required=True),
+               Param("fee", "money", label=N_("Contract fee"), required=True),
+               Param("start_date", "date", label=N_("Start"),
+                     help=N_("Empty: the day after the contract ends.")),
+               Param("note", "text", label=N_("Note")))),
 ]

@@ -14,7 +14,7 @@ instead, below). Unless said otherwise a hook returns nothing.
 Three kinds of hooks:
 
 - **events** (``repair_order_*``, ``repair_parts_*``, ``repair_survey_answered``,
-  ``repair_quality_checked``) tell what happened. An event may reach an
+  ``repair_quality_checked``, ``repair_contract_signed``) tell what happened. An event may reach an
   implementation more than once for the same order: a job sent back for rework is
   completed again (``repair_order_completed`` then says ``completion=2``), a cancelled
   order reopened is cancelled again, a job is re-dispatched. Implementations must be
@@ -47,12 +47,13 @@ Names to extend repair by (never its classes):
 
 Who is expected to implement what: inventory reserves, issues and takes back
 parts (``repair_parts_needed``, ``repair_parts_returned``); billing prices
-quotes (``repair_quote_requested``) and invoices on completion
-(``repair_order_completed``); commission is computed from
-``repair_order_audited``, ``repair_survey_answered`` and ``repair_quality_checked``;
-notifications are queued from ``repair_order_status_changed``. The repair plugin itself
-implements ``repair_order_closed`` to send the customer the survey link (switch it off
-for a branch whose front desk phones customers instead).
+quotes (``repair_quote_requested``), invoices on completion
+(``repair_order_completed``) and plans contract fees (``repair_contract_signed``);
+commission is computed from ``repair_order_audited``, ``repair_survey_answered`` and
+``repair_quality_checked``; notifications are queued from
+``repair_order_status_changed``. The repair plugin itself implements
+``repair_order_closed`` to send the customer the survey link (switch it off for a
+branch whose front desk phones customers instead).
 """
 
 from __future__ import annotations
@@ -148,7 +149,10 @@ def repair_quote_requested(ctx, order, lines: list, proposed: dict | None) -> di
         None, "travel": Decimal | None}``, or None when they entered nothing.
     :return: ``{"labour": amount, "parts": amount, "travel": amount}`` (Decimal, int or
         str with at most two decimals; a missing key counts as staff's amount, else 0),
-        or None to leave the pricing to staff.
+        or None to leave the pricing to staff. With ``"parts"`` the answer may add
+        ``"lines": {line id: unit price}``, each part line's price to the customer: repair
+        keeps it on the line (``unit_price``) and the voucher prints the lines at those
+        prices instead of one *Parts* line (they should add up to ``"parts"``).
     """
 
 
@@ -224,6 +228,23 @@ def repair_quality_checked(ctx, order, check, passed: bool) -> None:
     :param order: the checked work order.
     :param check: the :class:`plugins.repair.models.QualityCheck` (``findings``).
     :param passed: whether the check passed.
+    """
+
+
+@hookspec
+def repair_contract_signed(ctx, contract, renewal_of) -> None:
+    """Called when a maintenance contract (R20) was recorded: signed anew
+    (``create_contract``) or as the renewal of one that ends (``renew_contract``). Billing
+    plans the contract's fee here (R27: contract fees are billed per contract).
+
+    Key what you do on the contract (one plan per contract), never on the call.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param contract: the new :class:`plugins.repair.models.MaintenanceContract` (flushed:
+        ``id``, ``number``, ``branch_id``, ``customer_id``, ``start_date``, ``end_date``
+        (both included), ``fee``, ``visits_included``, its ``items``).
+    :param renewal_of: the contract it renews (the one ending the day before it starts,
+        by default), or None for a new contract.
     """
 
 

@@ -251,7 +251,8 @@ class WorkOrderLine(IdMixin, TimestampMixin, Base):
     __labels__ = {"order_id": N_("Work order"), "description": N_("Part"),
                   "part_code": N_("Part code"), "quantity": N_("Quantity"),
                   "unit_cost": N_("Unit cost"), "returned_at": N_("Returned at"),
-                  "return_reason": N_("Return reason")}
+                  "return_reason": N_("Return reason"),
+                  "unit_price": N_("Customer unit price")}
 
     order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
     description: Mapped[str] = mapped_column(String(200))
@@ -260,6 +261,9 @@ class WorkOrderLine(IdMixin, TimestampMixin, Base):
     unit_cost: Mapped[Decimal] = mapped_column(Money)
     returned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     return_reason: Mapped[str | None] = mapped_column(String(300))
+    # the customer's price per unit, when the quote priced the line (R11, R27: billing's
+    # answer to ``repair_quote_requested``); None for lines the quote priced as a lump
+    unit_price: Mapped[Decimal | None] = mapped_column(Money)
 
     order: Mapped[WorkOrder] = relationship(lambda: WorkOrder, back_populates="lines")
 

@@ -486,8 +486,20 @@ def quote(ctx, order, labour=None, parts=None, travel=None, note: str | None = N
     order.quote_total = total
     order.quote_status, order.quoted_at, order.quote_decided_at = \
         QuoteStatus.PENDING, now_utc(ctx), None
+    _price_lines(order, answer)
     return move(ctx, order, "quote", target, note, {
         **amounts, "total": total, "priced_by": "hook" if answer is not None else "staff"})
+
+
+def _price_lines(order, answer: dict | None) -> None:
+    """Keep each part line's price to the customer when the hook priced the parts and gave
+    them (``answer["lines"]``: line id → unit price); otherwise (staff's lump sum for the
+    parts, a line the answer left out) the line has none. Quoting again replaces them."""
+    prices = (answer or {}).get("lines") if (answer or {}).get("parts") is not None else None
+    prices = prices or {}
+    for line in order.lines:
+        price = prices.get(line.id) if line.returned_at is None else None
+        line.unit_price = money(price, "lines", allow_zero=True) if price is not None else None
 
 
 def accept_quote(ctx, order, note: str | None = None) -> WorkOrder:
@@ -701,9 +713,12 @@ def reopen(ctx, order, reason: str | None = None) -> WorkOrder:
 
 def create_contract(ctx, *, number: str, customer, equipment: list, start_date, end_date,
                     visits_included=None, fee="0", note: str | None = None,
-                    branch=None) -> MaintenanceContract:
+                    branch=None, renewal_of: MaintenanceContract | None = None
+                    ) -> MaintenanceContract:
     """Record a signed maintenance contract covering ``equipment`` (objects, ids or serial
-    numbers, all the customer's) from ``start_date`` to ``end_date`` (both included)."""
+    numbers, all the customer's) from ``start_date`` to ``end_date`` (both included), then
+    tell the other plugins (``repair_contract_signed``; ``renewal_of`` is the contract it
+    renews, as :func:`renew_contract` passes it)."""
     ctx.require("repair_contract.create")
     number = text(number, "number", max_length=50)
     client = lookup(ctx, Customer, customer, "customer", "code")
@@ -738,7 +753,28 @@ def create_contract(ctx, *, number: str, customer, equipment: list, start_date, 
                       for m in {m.id: m for m in machines}.values()]
     ctx.session.add(contract)
     ctx.session.flush()
+    ctx.hook.repair_contract_signed(ctx=ctx, contract=contract, renewal_of=renewal_of)
     return contract
+
+
+def renew_contract(ctx, contract, *, number: str, end_date, fee, start_date=None,
+                   note: str | None = None) -> MaintenanceContract:
+    """Renew a maintenance contract (R20): a new contract ``number`` for the same customer,
+    equipment, branch and visits, from the day after ``contract`` ends (or ``start_date``)
+    to ``end_date``, at ``fee``; the other plugins hear of it with ``renewal_of`` set
+    (``repair_contract_signed``). A cancelled contract is not renewed."""
+    ctx.require("repair_contract.create")
+    old = lookup(ctx, MaintenanceContract, contract, "contract", "number")
+    if old.cancelled_at is not None:
+        raise Conflict(_("contract {number} is cancelled: it cannot be renewed").format(
+            number=old.number), field="contract")
+    start_on = old.end_date + dt.timedelta(days=1) if start_date in (None, "") \
+        else parse_date(start_date, "start_date")
+    return create_contract(ctx, number=number, customer=old.customer_id,
+                           equipment=[item.equipment_id for item in old.items],
+                           start_date=start_on, end_date=end_date,
+                           visits_included=old.visits_included, fee=fee, note=note,
+                           branch=ctx.session.get(Branch, old.branch_id), renewal_of=old)
 
 
 # ---------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def test_payment_pays_oldest_invoices_and_keeps_the_rest_as_credit(billing_app):
         first, second = _invoice(ctx, "100.00"), _invoice(ctx, "50.00")
         payment = Payment(company_id=first.company_id, branch_id=first.branch_id,
                           customer_id=first.customer_id, paid_on=first.invoice_date,
-                          method="transfer", amount=Decimal("180.00"))
+                          method="bank_transfer", amount=Decimal("180.00"))
         ctx.session.add(payment)
         ctx.session.flush()
         submit(ctx, payment)

@@ -196,7 +196,7 @@ def upgrade() -> None:
     sa.Column('number', sa.String(length=40), nullable=True),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('paid_on', sa.Date(), nullable=False),
-    sa.Column('method', sa.Enum('cash', 'transfer', 'cheque', name='method', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('method', sa.Enum('cash', 'bank_transfer', 'cheque', name='method', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('amount', kernel.db.Money(), nullable=False),
     sa.Column('reference', sa.String(length=100), nullable=True),
     sa.Column('on_site', sa.Boolean(), nullable=False),
@@ -271,7 +271,7 @@ def upgrade() -> None:
 
     op.create_table('billing_invoice_line',
     sa.Column('invoice_id', sa.Integer(), nullable=False),
-    sa.Column('item', sa.Enum('labour', 'parts', 'travel', 'contract_fee', 'training_fee', 'other_charge', name='item', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('item', sa.Enum('labour_fee', 'parts_fee', 'travel_fee', 'contract_fee', 'training_fee', 'other_charge', name='item', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('service_type', sa.Enum('repair', 'install', 'outsourced', 'contract', 'training', 'other_service', name='service_type', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('description', sa.String(length=300), nullable=False),
     sa.Column('quantity', kernel.db.Money(), nullable=False),
