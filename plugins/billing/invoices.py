@@ -259,6 +259,9 @@ def on_submit(ctx, invoice: Invoice) -> None:
     if not invoice.is_credit_note:
         settle(invoice)
         return
+    from .payments import lock_payers
+
+    lock_payers(ctx, invoice.credit_of_id)  # payments before invoices: see payments.py
     original = lock(ctx, [invoice.credit_of_id])[invoice.credit_of_id]
     if original.docstatus != DocStatus.SUBMITTED:
         raise Conflict(_("invoice {number} is not submitted: nothing to credit").format(

@@ -102,10 +102,17 @@ def on_cancel(ctx, payment: Payment) -> None:
 
 
 def _locked_payments(ctx, ids) -> dict[int, Payment]:
-    rows = ctx.session.scalars(select(Payment).where(Payment.id.in_(sorted(set(ids))))
+    rows = ctx.session.scalars(select(Payment).where(Payment.id.in_(sorted(set(ids)) or [0]))
                                .order_by(Payment.id).with_for_update()
                                .execution_options(populate_existing=True))
     return {row.id: row for row in rows}
+
+
+def lock_payers(ctx, invoice_id: int) -> dict[int, Payment]:
+    """Lock the payments that paid the invoice (before the invoice itself: payments come
+    first in every path that locks both, so two of them never wait on each other)."""
+    return _locked_payments(ctx, ctx.session.scalars(
+        select(Allocation.payment_id).where(Allocation.invoice_id == invoice_id).distinct()))
 
 
 def release(ctx, invoice: Invoice, excess: Decimal) -> None:
@@ -137,14 +144,16 @@ def apply_credit(ctx, invoice: Invoice) -> Invoice:
     """Pay what ``invoice`` owes from the customer's credit (their payments' unallocated
     money), oldest payment first."""
     ctx.require("billing_payment.create", invoice)
+    # payments before invoices, the order every path takes (no deadlock between them)
+    ids = ctx.session.scalars(select(Payment.id).where(
+        Payment.customer_id == invoice.customer_id, Payment.docstatus == DocStatus.SUBMITTED,
+        Payment.unallocated > 0))
+    payments = _locked_payments(ctx, list(ids))
     invoice = lock(ctx, [invoice.id])[invoice.id]
     if invoice.is_credit_note or invoice.docstatus != DocStatus.SUBMITTED \
             or invoice.outstanding <= 0:
         raise Conflict(_("{invoice} owes nothing").format(invoice=document_name(invoice)))
-    ids = ctx.session.scalars(select(Payment.id).where(
-        Payment.customer_id == invoice.customer_id, Payment.docstatus == DocStatus.SUBMITTED,
-        Payment.unallocated > 0).order_by(Payment.paid_on, Payment.id))
-    payments = _locked_payments(ctx, list(ids))
+    payments = {i: p for i, p in payments.items() if p.unallocated > 0}
     if not payments:
         raise Conflict(_("the customer has no credit"), field="customer_id")
     for payment in sorted(payments.values(), key=lambda p: (p.paid_on, p.id)):

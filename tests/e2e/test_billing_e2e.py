@@ -84,3 +84,110 @@ def _order(served) -> tuple[int, str]:
             return order.id, order.number
     finally:
         app.close()
+
+
+def _act(page, title: str, fill=None) -> None:
+    """Open the action box ``title``, let ``fill(form)`` type, submit, expect it done."""
+    from playwright.sync_api import expect
+
+    page.locator("details.action-box > summary", has_text=title).click()
+    form = page.get_by_role("form", name=title)
+    if fill is not None:
+        fill(form)
+    form.get_by_role("button", name=title).click()
+    expect(page.get_by_role("status")).to_have_text(f"已完成：{title}。")
+
+
+def test_a_quoted_job_is_invoiced_printed_and_paid(billing_server, browser, screenshot):
+    from playwright.sync_api import expect
+
+    base = billing_server["url"]
+    order_id, number = _order(billing_server)
+    order_url = f"{base}/desk/repair_work_order/{order_id}"
+
+    # the engineer quotes without typing an amount: billing prices it by the rules (R11)
+    context, page = demo_user_session(browser, base, "liming")
+    page.goto(order_url)
+    _act(page, "报价")
+    for field, amount in (("quote_labour", "120.00"), ("quote_parts", "437.00"),
+                          ("quote_travel", "0.00"), ("quote_total", "557.00")):
+        expect(page.locator(f'[data-field="{field}"] dd')).to_have_text(amount)
+    context.close()
+
+    # the customer accepts on the phone; the front desk records it
+    context, page = demo_user_session(browser, base, "zhengli")
+    page.goto(order_url)
+    _act(page, "接受报价", lambda form: form.get_by_label("备注").fill("客户电话确认"))
+    context.close()
+
+    # the engineer repairs and completes the job: SH invoices it at once
+    context, page = demo_user_session(browser, base, "liming")
+    page.goto(order_url)
+    _act(page, "开始维修")
+
+    def report(form):
+        form.get_by_label("维修报告：处理方法", exact=True).fill("更换感光鼓组件，试印正常")
+        form.get_by_label("维修报告：原因", exact=True).fill("感光鼓超寿命使用")
+
+    _act(page, "完工", report)
+    context.close()
+
+    # the accountant finds the invoice on the order and prints it
+    context, page = demo_user_session(browser, base, "qianhui")
+    page.goto(order_url)
+    charges = page.get_by_role("region", name="收费与发票")
+    expect(charges).to_contain_text("557.00（人工 120.00，配件 437.00，交通 0.00）")
+    invoice_link = charges.get_by_role("link", name=re.compile(r"^INV-SH-\d{4}-\d{5}$"))
+    invoice_number = invoice_link.inner_text()
+    invoice_link.click()
+    page.wait_for_url(re.compile(r"/desk/billing_invoice/\d+$"))
+    invoice_url = page.url
+    expect(page.locator("h1")).to_have_text(invoice_number)
+    expect(page.locator('[data-fact="source"]')).to_contain_text(number)
+    totals = page.get_by_role("region", name="金额合计")
+    expect(totals).to_contain_text("未收款")
+    href = page.get_by_role("link", name="下载 PDF：销售单据（发票）").get_attribute("href")
+    answer = context.request.get(base + href)
+    assert answer.status == 200 and answer.headers["content-type"] == "application/pdf"
+    paper = pdftotext(answer.body(), layout=True)
+    assert invoice_number in paper and number in paper
+    assert "¥557.00" in paper and "人民币伍佰伍拾柒元整" in paper
+    assert "¥437.00" in paper and "¥120.00" in paper and "¥64.08" in paper
+
+    # the customer's transfer: a new payment naming the invoice, submitted
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    page.goto(f"{base}/desk/billing_payment/new")
+    page.get_by_label("客户", exact=True).select_option(label="C0002 周志华")
+    page.get_by_label("收款日期").fill(today)
+    page.get_by_label("收款方式").select_option(label="银行转账")
+    page.get_by_label("金额", exact=True).fill("557.00")
+    page.get_by_label("凭证号（支票、转账）").fill("工商银行网银回单 20261203-004512")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url(re.compile(r"/desk/billing_payment/\d+\?done=created$"))
+    expect(page.get_by_role("status")).to_have_text("已创建。")
+    paid = page.locator('section[data-lines="billing_payment_reference"]')
+    paid.get_by_label("发票", exact=True).select_option(label=invoice_number)
+    paid.get_by_label("金额", exact=True).fill("557.00")
+    paid.get_by_role("button", name="+ 添加").click()
+    expect(paid.locator("tbody tr")).to_have_count(1)
+    expect(paid.locator("tbody tr").first).to_contain_text(invoice_number)
+    page.get_by_role("region", name="状态与操作").get_by_role("button", name="提交").click()
+    expect(page.get_by_role("status")).to_have_text("已完成：提交。")
+    expect(page.locator("[data-docstatus]")).to_have_attribute("data-docstatus", "submitted")
+
+    # the invoice is settled, the payment listed on it and on the order
+    page.goto(invoice_url)
+    totals = page.get_by_role("region", name="金额合计")
+    expect(totals).to_contain_text("已结清")
+    for label, amount in (("已收金额", "¥557.00"), ("未收金额", "¥0.00")):
+        expect(totals.locator("dt", has_text=re.compile(f"^{label}$"))
+               .locator("xpath=following-sibling::dd")).to_have_text(amount)
+    expect(page.locator("main")).to_contain_text("PAY-SH-")
+    screenshot(page, "billing-invoice", full_page=True)
+    page.goto(order_url)
+    charges = page.get_by_role("region", name="收费与发票")
+    expect(charges.locator("tbody tr")).to_have_count(2)  # the invoice and the payment
+    expect(charges.locator("tbody tr").first).to_contain_text("已结清")
+    charges.evaluate("section => section.scrollIntoView({block: 'center'})")
+    screenshot(page, "billing-order-charges")
+    context.close()

@@ -14,6 +14,7 @@ and branches are kept (JD sees none of SH's invoices). Amounts checked by hand:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -415,7 +416,7 @@ def test_errors_speak_chinese_to_a_chinese_caller(api):
         error = error_of(answer)
         text = "\n".join([error["message"], *error["fields"].values()])
         # numbers, codes and field names may stay; no English words
-        text = re.sub(r"[A-Z]+-[A-Z]+-\d{4}-\d+|permission denied: \S+", "", text)
+        text = re.sub(r"[A-Z]+-[A-Z]+-\d{4}-\d+|permission denied: \S+|权限不足：\S+", "", text)
         text = re.sub(r"\b[a-z_]+(?=:)", "", text)
         if LATIN.search(text):
             problems.append((name, text))
@@ -423,3 +424,21 @@ def test_errors_speak_chinese_to_a_chinese_caller(api):
     assert error_of(answers["control"])["fields"]["description"] == "不能包含控制字符"
     assert "301.00" not in error_of(answers["overpaid"])["message"]
     assert "300.00" in error_of(answers["overpaid"])["message"]
+
+
+def test_a_new_invoice_takes_its_defaults_from_the_settings(api):
+    """Typed without date, VAT or due date, a draft takes today, the site's 13 % VAT
+    included, and the branch's 30 days (``fixdesk_record_new``); what is typed wins."""
+    h = api.as_user["kuaiji"]
+    made = ok(api.post("/api/v1/billing_invoice", headers=h,
+                       json={"customer_id": api.customer["C0001"]}), 201)
+    assert (made["tax_rate"], made["tax_inclusive"]) == ("13.00", True)
+    today = made["invoice_date"]
+    assert dt.date.fromisoformat(made["due_date"]) - dt.date.fromisoformat(today) \
+        == dt.timedelta(days=30)
+    typed = new_invoice(api, tax_rate="6.00", tax_inclusive=False, due_date="2026-05-20")
+    assert (typed["tax_rate"], typed["tax_inclusive"], typed["due_date"]) == (
+        "6.00", False, "2026-05-20")
+    payment = ok(api.post("/api/v1/billing_payment", headers=api.as_user["zhengli"], json={
+        "customer_id": api.customer["C0001"], "method": "cash", "amount": "10.00"}), 201)
+    assert payment["paid_on"] == today

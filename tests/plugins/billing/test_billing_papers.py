@@ -147,7 +147,7 @@ def test_invoice_credit_note_draft_and_receipt(billing_app):
     with _at(app) as ctx:
         customer = _customer(ctx, "C0001")
         invoice = _invoice(ctx, customer, dt.date(2026, 6, 10),
-                           ("parts", "硒鼓 NPG-28", "437.00"), ("labour", "中等维修", "120.00"))
+                           ("parts_fee", "硒鼓 NPG-28", "437.00"), ("labour_fee", "中等维修", "120.00"))
         assert (invoice.grand_total, invoice.tax_total) == (D("557.00"), D("64.08"))
         payment = _pay(ctx, customer, dt.date(2026, 6, 12), "200.00", "cash",
                        refs=[(invoice, "200.00")])
@@ -158,7 +158,7 @@ def test_invoice_credit_note_draft_and_receipt(billing_app):
                           {"quantity": D("2"), "discount_percent": D("10")}),
                          submit_it=False)
         longer = _invoice(ctx, customer, dt.date(2026, 6, 15), *[
-            ("parts", f"配件 {n}", "10.00") for n in range(12)])
+            ("parts_fee", f"配件 {n}", "10.00") for n in range(12)])
         ids = {"invoice": invoice.id, "payment": payment.id, "note": note.id,
                "draft": draft.id, "longer": longer.id}
         numbers = {"invoice": invoice.number, "payment": payment.number,
@@ -248,9 +248,9 @@ def _statement_data(app) -> dict:
         a = _invoice(ctx, customer, day(1, 15), ("training_fee", "操作培训", "200.00"))
         b = _invoice(ctx, customer, day(3, 10), ("contract_fee", "年度保养", "1000.00"))
         _pay(ctx, customer, day(4, 5), "600.00", refs=[(b, "600.00")])
-        c = _invoice(ctx, customer, day(4, 20), ("parts", "墨粉", "300.00"))
-        d = _invoice(ctx, customer, day(5, 8), ("parts", "硒鼓", "437.00"),
-                     ("labour", "中等维修", "120.00"))
+        c = _invoice(ctx, customer, day(4, 20), ("parts_fee", "墨粉", "300.00"))
+        d = _invoice(ctx, customer, day(5, 8), ("parts_fee", "硒鼓", "437.00"),
+                     ("labour_fee", "中等维修", "120.00"))
         cn = _credit(ctx, c, "50.00", day(5, 12))
         p2 = _pay(ctx, customer, day(5, 20), "500.00", "cash", refs=[(b, "400.00")],
                   on_site=True, collected_by_id=engineer.id)
@@ -258,7 +258,7 @@ def _statement_data(app) -> dict:
         cancel(ctx, void, reason="重复开票")
         _invoice(ctx, customer, day(5, 28), ("other_charge", "草稿", "88.00"),
                  submit_it=False)
-        e = _invoice(ctx, customer, day(6, 2), ("travel", "上门", "120.00"))
+        e = _invoice(ctx, customer, day(6, 2), ("travel_fee", "上门", "120.00"))
         p3 = _pay(ctx, customer, day(6, 10), "300.00", refs=[(d, "300.00")],
                   reference="网银 8812")
         return {"customer": customer.id, "A": a.number, "B": b.number, "C": c.number,
@@ -351,7 +351,7 @@ def test_statement_of_years_takes_a_few_queries(billing_app):
     with _at(app) as ctx:
         customer = _customer(ctx, "C0004")
         template = _invoice(ctx, customer, dt.date(2016, 1, 1),
-                            ("parts", "配件", "100.00"))
+                            ("parts_fee", "配件", "100.00"))
         paid = _pay(ctx, customer, dt.date(2016, 1, 2), "100.00", "cash")
         rows, payments = [], []
         for n in range(4000):
@@ -461,8 +461,8 @@ def test_quotation_and_on_site_receipt(repair_billing_app):
     # 现场收款收据: the engineer collects the quote's amount on site for the job
     with _at(app) as ctx:
         customer = _customer(ctx, "C0002")
-        invoice = _invoice(ctx, customer, NOW.date(), ("parts", "硒鼓 NPG-28、搓纸轮", "532.00"),
-                           ("labour", "维修", "120.00"), ("travel", "上门", "50.00"),
+        invoice = _invoice(ctx, customer, NOW.date(), ("parts_fee", "硒鼓 NPG-28、搓纸轮", "532.00"),
+                           ("labour_fee", "维修", "120.00"), ("travel_fee", "上门", "50.00"),
                            source=RecordLink("repair_work_order", order_id))
         payment = _pay(ctx, customer, NOW.date(), "800.00", "cash", on_site=True,
                        collected_by_id=_employee(ctx, "E001").id,

@@ -141,8 +141,8 @@ def test_scenario_8_jd_bills_by_monthly_statement(desk_app):
         texts = [(str(line.item), line.amount, line.description)
                  for line in dealer_invoice.lines]
         assert [(item, amount) for item, amount, _t in texts] == [
-            ("labour", D("120.00")), ("parts", D("437.00")),
-            ("labour", D("80.00")), ("travel", D("50.00"))]
+            ("labour_fee", D("120.00")), ("parts_fee", D("437.00")),
+            ("labour_fee", D("80.00")), ("travel_fee", D("50.00"))]
         assert dealer[0] in texts[0][2] and dealer[1] in texts[3][2]
         sources = {line.source.entity for line in dealer_invoice.lines}
         assert sources == {"repair_work_order"}

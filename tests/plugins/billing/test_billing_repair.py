@@ -184,8 +184,8 @@ def test_scenario_2_quote_invoice_voucher_rework_and_collection(desk):
     assert invoice["source"]["entity"] == "repair_work_order"
     assert invoice["source"]["id"] == job.id
     assert [(x["item"], x["quantity"], x["unit_price"], x["amount"], x["internal_cost"])
-            for x in lines] == [("labour", "1.00", "120.00", "120.00", "120.00"),
-                                ("parts", "1.00", "437.00", "437.00", "380.00")]
+            for x in lines] == [("labour_fee", "1.00", "120.00", "120.00", "120.00"),
+                                ("parts_fee", "1.00", "437.00", "437.00", "380.00")]
     assert sum(Decimal(x["amount"]) for x in lines) == Decimal("557.00")
     assert {x["service_type"] for x in lines} == {"repair"}
 
