@@ -21,22 +21,13 @@ time and p50 / p99 of ``--runs`` runs with the machine and its load. Usage::
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import os
-import platform
 import random
-import shutil
-import statistics
-import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import bench_sites  # this folder; it puts the repository on sys.path
 
-PG_SERVER = os.environ.get("FIXDESK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/")
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 TODAY = NOW.date()
 HISTORY_DAYS = 730
@@ -255,31 +246,20 @@ def _first_line(line_rows: list, invoice_id: int) -> int:
 def insert(app, rows: dict[str, list], chunk: int = 250_000) -> None:
     """Every table's rows in transactions of ``chunk`` rows (``COPY`` on PostgreSQL), the
     id sequences moved past them, then (PostgreSQL) fresh planner statistics."""
-    postgres = app.engine.dialect.name == "postgresql"
     for table, columns in TABLES:
-        names = ", ".join(columns)
         found = rows[table]
         for start in range(0, len(found), chunk):
-            part = found[start:start + chunk]
             with app.engine.begin() as conn:
-                if postgres:
-                    cursor = conn.connection.driver_connection.cursor()
-                    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                        for row in part:
-                            copy.write_row(row)
-                else:
-                    marks = ", ".join("?" * len(columns))  # names: this file's constants
-                    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
-                                         [tuple(_sqlite(v) for v in row) for row in part])
+                bench_sites.put_rows(conn, table, columns, found[start:start + chunk],
+                                     lambda row: tuple(_sqlite(v) for v in row))
         print(f"  {len(found):,} rows in {table}", flush=True)
-    if postgres:
+    if app.engine.dialect.name == "postgresql":
         with app.engine.begin() as conn:
             for table, _columns in TABLES:
                 sql = (f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                        f"(SELECT max(id) FROM {table}))")
                 conn.exec_driver_sql(sql)
-        with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
+    bench_sites.analyze(app)
 
 
 def _sqlite(value):
@@ -350,66 +330,18 @@ def cases(app) -> list[tuple[str, object]]:
     ]
 
 
-def measure(app, runs: int, patience: float = 20) -> list[tuple[str, object, float, float]]:
-    """Each case run ``runs`` times after a warm-up run (once only when the warm-up took
-    longer than ``patience`` seconds); prints the warm-up's time and p50 and p99."""
-    results = []
-    for label, call in cases(app):
-        timings, first = [], None
-        for n in range(runs + 1):
-            with app.context() as ctx:
-                start = time.perf_counter()
-                found = call(ctx)
-                took = time.perf_counter() - start
-            first = took if first is None else first
-            if n or took > patience:
-                timings.append(took)
-            if took > patience:
-                break
-        ordered = sorted(timings)
-        p99 = ordered[max(0, -(-len(ordered) * 99 // 100) - 1)]
-        results.append((label, found, statistics.median(ordered), p99))
-        print(f"  {label:<45} {found!s:>8}  first {first * 1000:7.1f} ms  "
-              f"p50 {statistics.median(ordered) * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  "
-              f"({len(ordered)} runs)", flush=True)
-    return results
-
-
-def machine(app) -> str:
-    """The CPU, cores, memory, load, Python and database version."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    try:
-        with open("/proc/meminfo", encoding="utf-8") as fh:
-            memory = f"{int(fh.readline().split()[1]) / 2**20:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        memory = "? GiB"
-    load = " / ".join(f"{n:.1f}" for n in os.getloadavg())
-    text = (f"{cpu}, {os.cpu_count()} cores, {memory} (load {load}), "
-            f"CPython {platform.python_version()}")
-    if app.engine.dialect.name == "postgresql":
-        with app.engine.connect() as conn:
-            text += ", PostgreSQL " + conn.exec_driver_sql("SHOW server_version").scalar()
-    else:
-        import sqlite3
-
-        text += f", SQLite {sqlite3.sqlite_version}"
-    return text
+def measure(app, runs: int) -> list[tuple[str, object, float, float]]:
+    """The cases timed by :func:`bench_sites.measure`."""
+    return bench_sites.measure(app, cases(app), runs)
 
 
 def bench(label: str, url: str | None, args) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="fixdesk-billbench-"))
-    app = None
-    try:
-        began = time.perf_counter()
-        site, app, ids = make_site(folder / "site", url, args.customers)
+    began = time.perf_counter()
+    with bench_sites.scratch_site(
+            "fixdesk-billbench-", url, args.keep,
+            lambda path: make_site(path, url, args.customers)) as (_site, app, ids):
         rows = generate(ids, args.lines, args.invoices)
-        print(f"{label}: {machine(app)}\n  {args.customers:,} customers, "
+        print(f"{label}: {bench_sites.machine(app)}\n  {args.customers:,} customers, "
               f"{len(rows['billing_invoice']):,} invoices and credit notes, "
               f"{len(rows['billing_invoice_line']):,} lines, "
               f"{len(rows['billing_payment']):,} payments", flush=True)
@@ -418,50 +350,16 @@ def bench(label: str, url: str | None, args) -> None:
         check(app)
         print(f"  built in {time.perf_counter() - began:.0f} s", flush=True)
         measure(app, args.runs)
-        if args.keep:
-            print(f"  site kept at {site.path}")
-    finally:
-        if app is not None:
-            app.close()
-        if not args.keep:
-            if url:
-                from kernel.db import drop_database
-
-                drop_database(url)
-            shutil.rmtree(folder, ignore_errors=True)
 
 
-def retime(path: str, runs: int) -> None:
-    """Time the reports of a site built before (``--keep``)."""
-    from kernel.site import Site
-
-    app = Site.load(path).start()
-    try:
-        print(f"{app.engine.dialect.name}: {machine(app)}", flush=True)
-        measure(app, runs)
-    finally:
-        app.close()
+def sizes(parser) -> None:
+    """The options of the site's size besides ``--lines``."""
+    parser.add_argument("--invoices", type=int, default=300_000)
+    parser.add_argument("--customers", type=int, default=5000)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--invoices", type=int, default=300_000)
-    parser.add_argument("--customers", type=int, default=5000)
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--sqlite", action="store_true", help="also on SQLite")
-    parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--keep", action="store_true", help="keep the sites")
-    parser.add_argument("--site", help="time the reports of this (kept) site, build nothing")
-    args = parser.parse_args()
-    if args.site:
-        retime(args.site, args.runs)
-        return
-    if not args.no_postgres:
-        bench("PostgreSQL", f"{PG_SERVER}fixdesk_billbench_{uuid.uuid4().hex[:8]}", args)
-    if args.sqlite:
-        bench("SQLite", None, args)
+    bench_sites.main(__doc__, sizes, bench, measure, "fixdesk_billbench")
 
 
 if __name__ == "__main__":

@@ -19,23 +19,14 @@ run it more than once on a shared machine). Usage::
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import os
-import platform
 import random
-import shutil
-import statistics
-import sys
-import tempfile
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import bench_sites  # this folder; it puts the repository on sys.path
 
-PG_SERVER = os.environ.get("FIXDESK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/")
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 HISTORY_DAYS = 730
 #: share of the parts that stopped moving 120 to 400 days ago (the slow movers)
@@ -43,10 +34,6 @@ SLOW_SHARE = 0.15
 COLUMNS = ("branch_id", "posted_at", "created_at", "kind", "part_id", "warehouse_id",
            "qty_change", "value_change", "unit_cost", "voucher_entity", "voucher_id",
            "voucher_number", "reversal", "expires_on")
-SQLITE_INSERT = ("INSERT INTO inventory_ledger_entry (branch_id, posted_at, created_at, kind, "
-                 "part_id, warehouse_id, qty_change, value_change, unit_cost, voucher_entity, "
-                 "voucher_id, voucher_number, reversal, expires_on) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 STOCK_INSERT = ("INSERT INTO inventory_stock (part_id, warehouse_id, branch_id, qty, reserved, "
                 "value, last_receipt_at, last_issue_at, location) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)")
@@ -199,19 +186,12 @@ def insert(app, rows, total: int, stocks: list[dict], chunk: int = 250_000) -> N
     """The ledger lines in transactions of ``chunk`` lines (``COPY`` on PostgreSQL), then
     the stock rows, then (PostgreSQL) fresh planner statistics."""
     postgres = app.engine.dialect.name == "postgresql"
-    names = ", ".join(COLUMNS)
     produced = rows()
     done = 0
     while done < total:
         with app.engine.begin() as conn:
             part = [row for _n, row in zip(range(chunk), produced, strict=False)]
-            if postgres:
-                cursor = conn.connection.driver_connection.cursor()
-                with cursor.copy(f"COPY inventory_ledger_entry ({names}) FROM STDIN") as copy:
-                    for row in part:
-                        copy.write_row(row)
-            else:
-                conn.exec_driver_sql(SQLITE_INSERT, [_sqlite(row) for row in part])
+            bench_sites.put_rows(conn, "inventory_ledger_entry", COLUMNS, part, _sqlite)
         done += len(part)
         print(f"  {done:,} ledger lines", flush=True)
     with app.engine.begin() as conn:
@@ -220,9 +200,7 @@ def insert(app, rows, total: int, stocks: list[dict], chunk: int = 250_000) -> N
             [(s["part_id"], s["warehouse_id"], s["branch_id"], s["qty"], 0, s["value"],
               *(_at(s[k], postgres) for k in ("last_receipt_at", "last_issue_at")), None)
              for s in stocks])
-    if postgres:  # as autovacuum would; SQLite sites never run ANALYZE, nor does this
-        with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
+    bench_sites.analyze(app)
 
 
 def _at(value, postgres: bool):
@@ -285,116 +263,39 @@ def cases(app) -> list[tuple[str, object]]:
     ]
 
 
-def measure(app, runs: int, patience: float = 20) -> list[tuple[str, object, float, float]]:
-    """Each case run ``runs`` times after a warm-up run (once only when the warm-up took
-    longer than ``patience`` seconds); prints the warm-up's time (``first``: the caches
-    still cold for what it reads first) and p50 and p99, and returns (label, rows, p50,
-    p99)."""
-    results = []
-    for label, call in cases(app):
-        timings, first = [], None
-        for n in range(runs + 1):
-            with app.context() as ctx:
-                start = time.perf_counter()
-                found = call(ctx)
-                took = time.perf_counter() - start
-            first = took if first is None else first
-            if n or took > patience:  # the first run warms the caches
-                timings.append(took)
-            if took > patience:
-                break
-        ordered = sorted(timings)
-        p99 = ordered[max(0, -(-len(ordered) * 99 // 100) - 1)]
-        results.append((label, found, statistics.median(ordered), p99))
-        print(f"  {label:<45} {found!s:>8} rows  first {first * 1000:7.1f} ms  "
-              f"p50 {statistics.median(ordered) * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  "
-              f"({len(ordered)} runs)", flush=True)
-    return results
-
-
-def machine(app) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = " / ".join(f"{n:.1f}" for n in os.getloadavg())
-    text = (f"{cpu}, {os.cpu_count()} cores (load {load}), "
-            f"CPython {platform.python_version()}")
-    if app.engine.dialect.name == "postgresql":
-        with app.engine.connect() as conn:
-            text += ", PostgreSQL " + conn.exec_driver_sql("SHOW server_version").scalar()
-    else:
-        import sqlite3
-
-        text += f", SQLite {sqlite3.sqlite_version}"
-    return text
+def measure(app, runs: int) -> list[tuple[str, object, float, float]]:
+    """The cases timed by :func:`bench_sites.measure` (row counts)."""
+    return bench_sites.measure(app, cases(app), runs, unit=" rows")
 
 
 def bench(label: str, url: str | None, args) -> None:
     from plugins.inventory import ledger
 
-    folder = Path(tempfile.mkdtemp(prefix="fixdesk-invbench-"))
-    app = None
-    try:
-        began = time.perf_counter()
-        site, app, ids = make_site(folder / "site", url, args.parts, args.warehouses)
+    began = time.perf_counter()
+    with bench_sites.scratch_site(
+            "fixdesk-invbench-", url, args.keep,
+            lambda path: make_site(path, url, args.parts, args.warehouses)) as (_site, app, ids):
         rows, total, stocks = generate(ids, args.lines, args.per_part)
-        print(f"{label}: {machine(app)}\n  {args.parts:,} parts, {args.warehouses} warehouses, "
-              f"{len(stocks):,} stock rows, {total:,} ledger lines", flush=True)
+        print(f"{label}: {bench_sites.machine(app)}\n  {args.parts:,} parts, "
+              f"{args.warehouses} warehouses, {len(stocks):,} stock rows, "
+              f"{total:,} ledger lines", flush=True)
         insert(app, rows, total, stocks)
         print(f"  built in {time.perf_counter() - began:.0f} s", flush=True)
         with app.sessions.begin() as session:
             assert ledger.check(session) == [], "the stock rows disagree with the ledger"
         measure(app, args.runs)
-        if args.keep:
-            print(f"  site kept at {site.path}")
-    finally:
-        if app is not None:
-            app.close()
-        if not args.keep:
-            if url:
-                from kernel.db import drop_database
-
-                drop_database(url)
-            shutil.rmtree(folder, ignore_errors=True)
 
 
-def retime(path: str, runs: int) -> None:
-    """Time the reports of a site built before (``--keep``)."""
-    from kernel.site import Site
-
-    app = Site.load(path).start()
-    try:
-        print(f"{app.engine.dialect.name}: {machine(app)}", flush=True)
-        measure(app, runs)
-    finally:
-        app.close()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lines", type=int, default=1_000_000)
+def sizes(parser) -> None:
+    """The options of the site's size besides ``--lines``."""
     parser.add_argument("--parts", type=int, default=2000)
     parser.add_argument("--warehouses", type=int, default=20)
     parser.add_argument("--per-part", type=int, default=8,
                         help="warehouses each part is stocked in")
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--sqlite", action="store_true", help="also on SQLite")
-    parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--keep", action="store_true", help="keep the sites")
-    parser.add_argument("--site", help="time the reports of this (kept) site, build nothing")
-    args = parser.parse_args()
-    if args.site:
-        retime(args.site, args.runs)
-        return
-    if not args.no_postgres:
-        bench("PostgreSQL", f"{PG_SERVER}fixdesk_invbench_{uuid.uuid4().hex[:8]}", args)
-    if args.sqlite:
-        bench("SQLite", None, args)
+
+
+def main() -> None:
+    bench_sites.main(__doc__, sizes, bench, measure, "fixdesk_invbench")
 
 
 if __name__ == "__main__":

@@ -134,6 +134,25 @@ def _add_users(ctx, company_id, branches) -> None:
     ctx.session.flush()
 
 
+def add_demo_accounts(ctx, accounts: list[tuple[str, str, str]], role: str,
+                      branches: dict[str, Branch]) -> None:
+    """Add a plugin's demo users (password :data:`DEMO_PASSWORD`, one hash for all), each
+    with the one ``role``: ``accounts`` as (username, full name, home branch code),
+    ``branches`` by code; a username already taken is left as it is."""
+    from kernel.auth import User, UserRole, hash_password
+
+    taken = set(ctx.session.scalars(select(User.username)))
+    password = hash_password(DEMO_PASSWORD)
+    for username, name, branch in accounts:
+        if username in taken:
+            continue
+        user = User(username=username, full_name=name, password_hash=password,
+                    home_branch_id=branches[branch].id)
+        user.role_rows = [UserRole(role=role)]
+        ctx.session.add(user)
+    ctx.session.flush()
+
+
 def demo_accounts_text(app=None) -> str:
     """The demo accounts, one per line, for the terminal: the kernel's, or with ``app``
     every active account of the site (plugins' demo data add theirs, such as inventory's

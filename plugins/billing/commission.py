@@ -376,7 +376,9 @@ def gather_statement(ctx, employee, months_back: int = 0) -> dict:
              if line.code == EARN else None}
             for line in data["lines"]]
     return {**data, "rows": rows, "number": f"{employee.code}-{month:%Y%m}",
-            "month_end": add_months(month, 1) - dt.timedelta(days=1)}
+            "month_end": add_months(month, 1) - dt.timedelta(days=1),
+            # drawn from the entries each time: never a draft, never cancelled
+            "draft": False, "cancelled": False}
 
 
 def gather_previous(ctx, employee) -> dict:

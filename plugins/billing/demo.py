@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from kernel.demo import add_demo_accounts
 from kernel.models import Branch, Grade
 
 from .models import CommissionRate, Difficulty, LabourRate, MarkupRule, ServiceType, TravelZone
@@ -49,7 +50,7 @@ def load_demo(ctx) -> None:
     if not {"SH", "JD"} <= set(branches):
         return
     load_price_rules(ctx, branches)
-    _accountants(ctx, branches)
+    add_demo_accounts(ctx, ACCOUNTANTS, "accountant", branches)
     _statements_for(ctx, branches["JD"])
 
 
@@ -84,20 +85,4 @@ def load_price_rules(ctx, branches: dict | None = None) -> None:
     for service_type, (percent, per_job) in COMMISSION.items():
         add(CommissionRate(service_type=service_type, percent=Decimal(percent),
                            per_job=Decimal(per_job)))
-    ctx.session.flush()
-
-
-def _accountants(ctx, branches) -> None:
-    from kernel.auth import User, UserRole, hash_password
-    from kernel.demo import DEMO_PASSWORD
-
-    taken = set(ctx.session.scalars(select(User.username)))
-    password = hash_password(DEMO_PASSWORD)
-    for username, name, branch in ACCOUNTANTS:
-        if username in taken:
-            continue
-        user = User(username=username, full_name=name, password_hash=password,
-                    home_branch_id=branches[branch].id)
-        user.role_rows = [UserRole(role="accountant")]
-        ctx.session.add(user)
     ctx.session.flush()

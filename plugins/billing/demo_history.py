@@ -79,6 +79,9 @@ def load_history(ctx) -> None:
 
 
 class History:
+    """The billed history of the demo company, planned first and then taken in time order
+    (one step at a time, as the user who does it, at its moment)."""
+
     def __init__(self, ctx, branches: dict[str, Branch]):
         self.ctx = ctx
         self.now = ctx.now().astimezone(dt.UTC)
@@ -114,16 +117,18 @@ class History:
                        clock=lambda at=min(when, self.now): at)
 
     def at(self, username: str, when: dt.datetime) -> Context:
+        """The demo user ``username`` acting at ``when``."""
         return self.desk.at(username, when)
 
     def later(self, when: dt.datetime, function, *args) -> None:
-        """Plan ``function(*args)`` at ``when`` (taken in time order, if not in the future)."""
+        """Plan ``function(when, *args)``, taken in time order; nothing in the future."""
         if when <= self.now:
             self.events.append((when, len(self.events), lambda: function(when, *args)))
 
     # -- the whole story -------------------------------------------------------
 
     def load(self) -> None:
+        """The scheduled billing, then every planned step in time order."""
         self.scheduled_billing()
         self.desk.done()
         self.invoices = self.ctx.session.scalars(
@@ -185,6 +190,7 @@ class History:
             select(model).where(model.id.in_(ids)))}
 
     def order_of(self, invoice: Invoice):
+        """The work order a job's invoice bills (None for statements and contract fees)."""
         if invoice.source is None or invoice.source.entity != ORDERS or invoice.period:
             return None
         return self.orders.get(invoice.source.id)
@@ -231,10 +237,12 @@ class History:
                 self.later(self.moment(day, 9, 20), self._hand_in, order.id)
 
     def _collect(self, when, order_id: int, amount: Decimal) -> None:
+        """王工 presses *Collect on site* on the job (the action the desk runs)."""
         self.at(COLLECTOR[1], when).run_action(ORDERS, order_id, "billing_collect",
                                                amount=amount, method=Method.CASH.value)
 
     def _hand_in(self, when, order_id: int) -> None:
+        """The cashier marks the job's on-site collection *Handed in*."""
         entity, record_id = link_columns(Payment.job)
         payment_id = self.ctx.session.scalar(select(Payment.id).where(
             Payment.on_site.is_(True), Payment.docstatus == DocStatus.SUBMITTED,
@@ -257,6 +265,7 @@ class History:
                    self._pay, invoice, Method.TRANSFER, [invoice], None, None)
 
     def _credit(self, when, invoice: Invoice) -> None:
+        """The accountant's *Credit note* of part of ``invoice``, with its reason, submitted."""
         acting = self.at(DESK["SH"][1], when)
         note = acting.run_action("billing_invoice", invoice.id, "credit",
                                  amount=CREDIT_AMOUNT, reason=CREDIT_REASON)
@@ -333,6 +342,7 @@ class History:
     # -- recording a payment -------------------------------------------------------
 
     def _reference(self, method: Method, when: dt.datetime) -> str | None:
+        """The bank's receipt number of a transfer, a cheque's number; none for cash."""
         if method is Method.TRANSFER:
             return (f"{self.rng.choice(BANKS)}网银回单 {when.astimezone(self.tz):%Y%m%d}-"
                     f"{self.rng.randint(100000, 999999)}")

@@ -81,11 +81,34 @@ def _linked(ctx, entity: str, record_id: int | None, text: str):
     return text
 
 
-def _more(shown: int, count: int) -> str | None:
+def _more(rows: list) -> str | None:
+    """A note when ``rows`` (each ending with the count of all) are not all there are."""
+    shown, count = len(rows), rows[0][-1] if rows else 0
     if count <= shown:
         return None
     return _("The first {shown} of {count}; the list shows them all.").format(
         shown=shown, count=count)
+
+
+def _allocations(ctx, record: Invoice | Payment, *columns) -> list:
+    """The allocations of ``record`` (an invoice or a payment) in the order they happened,
+    at most :data:`MAX_ROWS` (one query): each as ``(at, kind, amount, id, number,
+    *columns, count of all)``, the id, number and ``columns`` of the document on the other
+    side (a payment of an invoice, an invoice of a payment)."""
+    if isinstance(record, Invoice):
+        other, own, theirs = Payment, Allocation.invoice_id, Allocation.payment_id
+    else:
+        other, own, theirs = Invoice, Allocation.payment_id, Allocation.invoice_id
+    return ctx.session.execute(
+        select(Allocation.at, Allocation.kind, Allocation.amount, other.id, other.number,
+               *columns, func.count().over())
+        .join(other, other.id == theirs)
+        .where(own == record.id)
+        .order_by(Allocation.at, Allocation.id).limit(MAX_ROWS)).all()
+
+
+def _moment(ctx, at: dt.datetime) -> str:
+    return at.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M")
 
 
 # ---------------------------------------------------------------------------
@@ -139,23 +162,16 @@ def invoice_payments(ctx, invoice: Invoice) -> SectionContent | None:
     in the order it happened (one query)."""
     if invoice.is_credit_note or invoice.docstatus in (None, DocStatus.DRAFT):
         return None
-    rows = ctx.session.execute(
-        select(Allocation.at, Allocation.kind, Allocation.amount, Payment.id, Payment.number,
-               Payment.paid_on, Payment.method, func.count().over())
-        .join(Payment, Payment.id == Allocation.payment_id)
-        .where(Allocation.invoice_id == invoice.id)
-        .order_by(Allocation.at, Allocation.id).limit(MAX_ROWS)).all()
-    tz = ctx.settings.tz
+    rows = _allocations(ctx, invoice, Payment.paid_on, Payment.method)
     shown = tuple(
         (_linked(ctx, PAYMENTS, payment_id, number or f"#{payment_id}"), paid_on.isoformat(),
-         _word(method), _word(kind), _money(amount),
-         at.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
+         _word(method), _word(kind), _money(amount), _moment(ctx, at))
         for at, kind, amount, payment_id, number, paid_on, method, _count in rows)
     return SectionContent(
         summary=((_("Paid"), _yuan(invoice.paid_total)),),
         columns=(_("Payment"), _("Paid on"), _("Payment method"), _("Kind"), _("Amount"),
                  _("At")),
-        rows=shown, note=_more(len(rows), rows[0][-1]) if rows else None,
+        rows=shown, note=_more(rows),
         empty=_("No payments yet."))
 
 
@@ -215,23 +231,16 @@ def payment_allocations(ctx, payment: Payment) -> SectionContent:
             note=_("Allocated when submitted: to the invoices listed, else to the "
                    "customer's oldest open invoices; what is left stays as the customer's "
                    "credit."))
-    rows = ctx.session.execute(
-        select(Allocation.at, Allocation.kind, Allocation.amount, Invoice.id, Invoice.number,
-               Invoice.invoice_date, Invoice.outstanding, func.count().over())
-        .join(Invoice, Invoice.id == Allocation.invoice_id)
-        .where(Allocation.payment_id == payment.id)
-        .order_by(Allocation.at, Allocation.id).limit(MAX_ROWS)).all()
-    tz = ctx.settings.tz
+    rows = _allocations(ctx, payment, Invoice.invoice_date, Invoice.outstanding)
     shown = tuple(
         (_linked(ctx, INVOICES, invoice_id, number or f"#{invoice_id}"), on.isoformat(),
-         _word(kind), _money(amount), _money(outstanding),
-         at.astimezone(tz).strftime("%Y-%m-%d %H:%M"))
+         _word(kind), _money(amount), _money(outstanding), _moment(ctx, at))
         for at, kind, amount, invoice_id, number, on, outstanding, _count in rows)
     return SectionContent(
         summary=summary,
         columns=(_("Invoice"), _("Invoice date"), _("Kind"), _("Amount"),
                  _("Outstanding now"), _("At")),
-        rows=shown, note=_more(len(rows), rows[0][-1]) if rows else None,
+        rows=shown, note=_more(rows),
         empty=_("Nothing allocated: the whole amount is the customer's credit."))
 
 

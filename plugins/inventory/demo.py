@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from kernel.demo import add_demo_accounts
 from kernel.masterdata import the_company
 from kernel.models import Branch, Employee
 
@@ -110,7 +111,7 @@ def load_demo(ctx) -> None:
     if not {"SH", "JD"} <= set(branches):
         return
     data = _master_data(ctx, branches)
-    _keepers(ctx, branches)
+    add_demo_accounts(ctx, KEEPERS, "warehouse_keeper", branches)
     from .demo_history import load_history
 
     load_history(ctx, data)
@@ -161,19 +162,3 @@ def _master_data(ctx, branches) -> dict:
     ctx.session.flush()
     return {"branches": branches, "parts": parts, "suppliers": suppliers,
             "warehouses": houses, "engineers": engineers}
-
-
-def _keepers(ctx, branches) -> None:
-    from kernel.auth import User, UserRole, hash_password
-    from kernel.demo import DEMO_PASSWORD
-
-    taken = set(ctx.session.scalars(select(User.username)))
-    password = hash_password(DEMO_PASSWORD)
-    for username, name, branch in KEEPERS:
-        if username in taken:
-            continue
-        user = User(username=username, full_name=name, password_hash=password,
-                    home_branch_id=branches[branch].id)
-        user.role_rows = [UserRole(role="warehouse_keeper")]
-        ctx.session.add(user)
-    ctx.session.flush()

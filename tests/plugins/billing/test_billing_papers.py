@@ -147,7 +147,8 @@ def test_invoice_credit_note_draft_and_receipt(billing_app):
     with _at(app) as ctx:
         customer = _customer(ctx, "C0001")
         invoice = _invoice(ctx, customer, dt.date(2026, 6, 10),
-                           ("parts_fee", "硒鼓 NPG-28", "437.00"), ("labour_fee", "中等维修", "120.00"))
+                           ("parts_fee", "硒鼓 NPG-28", "437.00"),
+                           ("labour_fee", "中等维修", "120.00"))
         assert (invoice.grand_total, invoice.tax_total) == (D("557.00"), D("64.08"))
         payment = _pay(ctx, customer, dt.date(2026, 6, 12), "200.00", "cash",
                        refs=[(invoice, "200.00")])
@@ -461,7 +462,8 @@ def test_quotation_and_on_site_receipt(repair_billing_app):
     # 现场收款收据: the engineer collects the quote's amount on site for the job
     with _at(app) as ctx:
         customer = _customer(ctx, "C0002")
-        invoice = _invoice(ctx, customer, NOW.date(), ("parts_fee", "硒鼓 NPG-28、搓纸轮", "532.00"),
+        invoice = _invoice(ctx, customer, NOW.date(),
+                           ("parts_fee", "硒鼓 NPG-28、搓纸轮", "532.00"),
                            ("labour_fee", "维修", "120.00"), ("travel_fee", "上门", "50.00"),
                            source=RecordLink("repair_work_order", order_id))
         payment = _pay(ctx, customer, NOW.date(), "800.00", "cash", on_site=True,

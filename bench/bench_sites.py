@@ -1,0 +1,170 @@
+"""What the report benchmarks (``inventory_bench.py``, ``billing_bench.py``) share: the
+PostgreSQL server they build on, writing rows in bulk, the machine line, timing each case,
+a scratch site torn down afterwards, timing a kept site again, and the command line.
+
+A benchmark brings what differs: how it builds and fills its site, its cases (label and
+function of a context), its own size options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PG_SERVER = os.environ.get("FIXDESK_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/")
+
+
+def measure(app, cases: list[tuple[str, Callable]], runs: int, patience: float = 20,
+            unit: str = "") -> list[tuple[str, object, float, float]]:
+    """Each case run ``runs`` times after a warm-up run (once only when the warm-up took
+    longer than ``patience`` seconds); prints the warm-up's time (``first``: the caches
+    still cold for what it reads first) and p50 and p99, what the case returned followed
+    by ``unit``, and returns (label, what it returned, p50, p99)."""
+    results = []
+    for label, call in cases:
+        timings, first = [], None
+        for n in range(runs + 1):
+            with app.context() as ctx:
+                start = time.perf_counter()
+                found = call(ctx)
+                took = time.perf_counter() - start
+            first = took if first is None else first
+            if n or took > patience:  # the first run warms the caches
+                timings.append(took)
+            if took > patience:
+                break
+        ordered = sorted(timings)
+        p99 = ordered[max(0, -(-len(ordered) * 99 // 100) - 1)]
+        results.append((label, found, statistics.median(ordered), p99))
+        print(f"  {label:<45} {found!s:>8}{unit}  first {first * 1000:7.1f} ms  "
+              f"p50 {statistics.median(ordered) * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  "
+              f"({len(ordered)} runs)", flush=True)
+    return results
+
+
+def machine(app) -> str:
+    """The CPU, cores, memory, load, Python and database version."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            memory = f"{int(fh.readline().split()[1]) / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        memory = "? GiB"
+    load = " / ".join(f"{n:.1f}" for n in os.getloadavg())
+    text = (f"{cpu}, {os.cpu_count()} cores, {memory} (load {load}), "
+            f"CPython {platform.python_version()}")
+    if app.engine.dialect.name == "postgresql":
+        with app.engine.connect() as conn:
+            text += ", PostgreSQL " + conn.exec_driver_sql("SHOW server_version").scalar()
+    else:
+        import sqlite3
+
+        text += f", SQLite {sqlite3.sqlite_version}"
+    return text
+
+
+def put_rows(conn, table: str, columns: tuple[str, ...], rows: list[tuple],
+             sqlite_row: Callable[[tuple], tuple]) -> None:
+    """``rows`` (tuples of ``columns``) into ``table`` in the transaction of ``conn``: with
+    ``COPY`` on PostgreSQL, else in one ``executemany``, each row as ``sqlite_row`` gives
+    it (SQLite stores instants and dates as text). Table and columns: the benchmarks'
+    own constants."""
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
+                             [sqlite_row(row) for row in rows])
+
+
+def analyze(app) -> None:
+    """Fresh planner statistics on PostgreSQL, as autovacuum would (SQLite sites never run
+    ``ANALYZE``, nor does this)."""
+    if app.engine.dialect.name == "postgresql":
+        with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+
+
+@contextmanager
+def scratch_site(prefix: str, url: str | None, keep: bool, make: Callable) -> Iterator:
+    """A site built by ``make(folder)`` (returning ``(site, app, ...)``) in a new temporary
+    folder named ``prefix…``; yields what ``make`` returned. Afterwards the app is closed
+    and, unless ``keep`` (then the site's folder is printed, if all went well), the
+    database at ``url`` (None: the site's SQLite file) dropped and the folder removed."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    app = None
+    try:
+        made = make(folder / "site")
+        site, app = made[0], made[1]
+        yield made
+        if keep:
+            print(f"  site kept at {site.path}")
+    finally:
+        if app is not None:
+            app.close()
+        if not keep:
+            if url:
+                from kernel.db import drop_database
+
+                drop_database(url)
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def retime(path: str, runs: int, measure: Callable) -> None:
+    """Time the reports of a site built before (``--keep``): ``measure(app, runs)``."""
+    from kernel.site import Site
+
+    app = Site.load(path).start()
+    try:
+        print(f"{app.engine.dialect.name}: {machine(app)}", flush=True)
+        measure(app, runs)
+    finally:
+        app.close()
+
+
+def main(doc: str, sizes: Callable[[argparse.ArgumentParser], None], bench: Callable,
+         measure: Callable, database: str) -> None:
+    """The command line of a benchmark described by ``doc``: ``--lines``, the options
+    ``sizes`` adds, ``--runs``, ``--sqlite``, ``--no-postgres``, ``--keep`` and ``--site``.
+    Builds and times a site with ``bench(label, url, args)`` on PostgreSQL (a new database
+    named ``database_…``) and, with ``--sqlite``, on SQLite; or with ``--site`` times a
+    kept site again with ``measure(app, runs)``."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    sizes(parser)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--sqlite", action="store_true", help="also on SQLite")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the sites")
+    parser.add_argument("--site", help="time the reports of this (kept) site, build nothing")
+    args = parser.parse_args()
+    if args.site:
+        retime(args.site, args.runs, measure)
+        return
+    if not args.no_postgres:
+        bench("PostgreSQL", f"{PG_SERVER}{database}_{uuid.uuid4().hex[:8]}", args)
+    if args.sqlite:
+        bench("SQLite", None, args)
