@@ -296,7 +296,7 @@ def gather_statement(ctx, customer) -> dict:
             line["method_name"] = METHOD_NAMES[Method(line["method"])]
     return {
         **_no_marks(), **_customer(customer), **data, "doc_date": today,
-        "number": f"ST-{customer.code}-{end:%Y%m%d}",
+        "number": f"{customer.code}-{end:%Y%m%d}",
         # a statement is drawn from the books each time: a reprint is no copy
         "is_copy": False,
     }

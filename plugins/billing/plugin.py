@@ -27,6 +27,9 @@ OFFICE = ("branch_manager", "service_supervisor", "front_desk", "accountant")
 EDIT = ("create", "update", "delete")
 DOCUMENT = ("create", "update", "delete", "submit", "cancel", "amend")
 
+#: billing's own permission actions, as the admin console's roles page names them
+PERMISSION_ACTIONS = (N_("bill"), N_("collect"), N_("hand_in"))
+
 #: entity → {actions: roles}; admins hold every permission
 PERMISSIONS = {
     "billing_labour_rate": {"read": EVERYONE, **dict.fromkeys(EDIT, MONEY)},
