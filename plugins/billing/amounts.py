@@ -17,7 +17,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -72,11 +72,16 @@ def percent_of(amount, percent) -> Decimal:
 
 def split(total, parts: int) -> list[Decimal]:
     """``total`` in ``parts`` instalments of equal fen amounts; the last one takes what
-    rounding left over, so they add up to ``total`` exactly."""
+    rounding left over, so they add up to ``total`` exactly. Rounding up would leave
+    the last one below zero for a tiny total (¥1.00 in 60): then every instalment but the
+    last is rounded down instead."""
     if parts < 1:
         raise ValueError("split into at least one part")
-    each = fen(Decimal(total) / parts)
-    return [each] * (parts - 1) + [Decimal(total) - each * (parts - 1)]
+    total = Decimal(total)
+    each = fen(total / parts)
+    if total - each * (parts - 1) < 0:
+        each = (total / parts).quantize(FEN, rounding=ROUND_DOWN)
+    return [each] * (parts - 1) + [total - each * (parts - 1)]
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
