@@ -70,6 +70,7 @@ def _amount(value, field: str, *, limit: Decimal = MAX_AMOUNT,
 
     if value is None:
         return
+    value = Decimal(str(value)) if isinstance(value, str | int) else value
     if positive and value <= 0:
         raise ValidationError(_("must be more than zero"), field=field)
     if value < 0:
@@ -107,7 +108,7 @@ def check(obj) -> None:
             raise ValidationError(_("must be from 0 to 100, with at most two decimals"),
                                   field="discount_percent")
         if obj.quantity is not None and obj.unit_price is not None:
-            _amount(obj.quantity * obj.unit_price, "unit_price")
+            _amount(Decimal(str(obj.quantity)) * Decimal(str(obj.unit_price)), "unit_price")
     elif isinstance(obj, Invoice):
         _day(obj.invoice_date, "invoice_date")
         _day(obj.due_date, "due_date")
