@@ -260,10 +260,27 @@ def _day(raw) -> dt.date:
         raise ValidationError(_("must be a date like 2026-11-30"), field="date") from None
 
 
+def adopt_contracts(ctx) -> list[ContractPlan]:
+    """Plans for the maintenance contracts with a fee that billing was not told about
+    (signed before billing was enabled, or while the part ``billing.contracts`` was
+    switched off for their branch), not cancelled and not ended: one query finds them.
+    Nothing where repair is not enabled."""
+    contracts = ctx.app.entity_class("repair_contract")
+    if contracts is None:
+        return []
+    found = ctx.session.scalars(select(contracts).where(
+        contracts.fee > 0, contracts.cancelled_at.is_(None),
+        contracts.end_date >= today(ctx),
+        contracts.id.not_in(select(ContractPlan.contract_id))).order_by(contracts.id))
+    return [plan for contract in found if (plan := plan_for(ctx, contract)) is not None]
+
+
 def contract_fees(ctx) -> list[str]:
-    """Scheduled daily at 06:30 (``billing.contract_fees``), as the system: bill every
+    """Scheduled daily at 06:30 (``billing.contract_fees``), as the system: plan the
+    contracts billing was not told about (:func:`adopt_contracts`), then bill every
     contract period that has started by today (:func:`bill_due`). Returns the numbers of
     the invoices made."""
+    adopt_contracts(ctx)
     return [invoice.number for invoice in bill_due(ctx, today(ctx))]
 
 
@@ -319,6 +336,7 @@ FORM_SECTIONS = [
 @pass_state
 def contract_fees_command(state: CliState, day):
     with state.context() as ctx:
+        adopt_contracts(ctx)
         made = bill_due(ctx, today(ctx) if day is None else day)
         codes = {c.id: c.code for c in ctx.session.scalars(select(Customer).where(
             Customer.id.in_({i.customer_id for i in made})))} if made else {}

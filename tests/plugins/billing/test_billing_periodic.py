@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kernel import ValidationError
+from kernel.models import Customer
 from kernel.settings import set_setting
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -557,3 +558,32 @@ def test_cli_bills_statements_and_contract_fees(quiet_site, fixdesk):
     assert repeat.code == 0 and len(repeat.out.strip().splitlines()) == 1
     wrong = fixdesk("--site", site.path, "billing", "contract-fees", "--date", "someday")
     assert wrong.code == 2 and len(wrong.err.strip().splitlines()) == 1
+
+
+def test_contracts_signed_before_billing_are_planned_by_the_daily_job(desk_app):
+    """Contracts billing was never told about (signed before it was enabled: written here
+    straight into repair's table) are planned by the daily job before it bills, once; a
+    cancelled or ended one is left alone."""
+    from plugins.billing import contracts
+    from plugins.billing.models import ContractPlan, Invoice
+    from plugins.repair.models import MaintenanceContract
+
+    app = desk_app
+    with app.context(user="admin") as ctx:
+        customer = ctx.session.scalars(select(Customer).where(Customer.code == "C0001")).one()
+        for number, start, end, cancelled in (
+                ("BY-OLD-001", "2026-01-01", "2026-12-31", None),
+                ("BY-OLD-END", "2025-01-01", "2025-12-31", None),
+                ("BY-OLD-CXL", "2026-01-01", "2026-12-31", local("2025-12-30 10:00"))):
+            ctx.session.add(MaintenanceContract(
+                company_id=customer.company_id, branch_id=customer.branch_id, number=number,
+                customer_id=customer.id, start_date=dt.date.fromisoformat(start),
+                end_date=dt.date.fromisoformat(end), fee=D("1200.00"),
+                cancelled_at=cancelled))
+    for _run in range(2):
+        with _context(app, None, "2026-01-02 06:30") as ctx:
+            contracts.contract_fees(ctx)
+    with app.sessions() as session:
+        plans = session.scalars(select(ContractPlan)).all()
+        assert [p.contract_number for p in plans] == ["BY-OLD-001"]
+        assert [i.grand_total for i in session.scalars(select(Invoice))] == [D("100.00")]
