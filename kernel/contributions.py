@@ -45,11 +45,14 @@ class Setting:
 
 @dataclass(frozen=True)
 class Permission:
-    """An action on an entity, and the roles that get it by default."""
+    """An action on an entity, and the roles that get it by default. ``title`` (an English
+    msgid) names the action on the admin console's roles page when no action of the
+    plugin's needs the permission (billing's ``billing_invoice.bill``: bill statements)."""
 
     entity: str
     action: str
     roles: tuple[str, ...] = ()
+    title: str | None = None
 
     @property
     def name(self) -> str:

@@ -27,8 +27,8 @@ OFFICE = ("branch_manager", "service_supervisor", "front_desk", "accountant")
 EDIT = ("create", "update", "delete")
 DOCUMENT = ("create", "update", "delete", "submit", "cancel", "amend")
 
-#: billing's own permission actions, as the admin console's roles page names them
-PERMISSION_ACTIONS = (N_("bill"), N_("collect"), N_("hand_in"))
+#: what the roles page calls the permissions no action of billing's needs
+PERMISSION_TITLES = {"billing_invoice.bill": N_("Bill monthly statements")}
 
 #: entity → {actions: roles}; admins hold every permission
 PERMISSIONS = {
@@ -112,7 +112,7 @@ def fixdesk_entities():
 def fixdesk_permissions():
     """Accountants and branch managers bill and keep the price rules; the front desk
     takes payments at the counter; engineers collect small amounts on site."""
-    return [Permission(entity, action, roles)
+    return [Permission(entity, action, roles, PERMISSION_TITLES.get(f"{entity}.{action}"))
             for entity, actions in PERMISSIONS.items() for action, roles in actions.items()]
 
 

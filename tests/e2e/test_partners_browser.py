@@ -83,7 +83,7 @@ def test_partner_blocks_on_the_work_order_form(partner_server, browser, screensh
         expect(headers.filter(has_text=re.compile(f"^{title}"))).to_have_count(1)
     row = page.locator("table.list tbody tr").filter(
         has=page.locator(f'a[href="/desk/repair_work_order/{ORDERS["SH"]}"]'))
-    expect(row).to_contain_text("重大")
+    expect(row).to_contain_text("大修")
     context.close()
 
     context, page = _log_in(browser, base, "huangtao")

@@ -24,7 +24,7 @@ def test_the_form_shows_each_plugin_s_block_and_saves_its_fields(both):
     rating, claim = _block(page, "acme_rating.difficulty"), _block(page, "acme_warranty.claim")
     assert "维修难度" in rating and "已用工时" in rating
     assert '<th scope="col">工程师</th>' in rating
-    assert 'name="acme_rating.difficulty"' in rating and '<option value="major">重大' in rating
+    assert 'name="acme_rating.difficulty"' in rating and '<option value="major">大修' in rating
     assert "厂家保修索赔" in claim and "尚未提交索赔。" in claim
     assert 'name="acme_warranty.amount"' in claim
     assert page.index("block-acme_warranty.claim") < page.index("block-acme_rating.difficulty")
@@ -34,7 +34,7 @@ def test_the_form_shows_each_plugin_s_block_and_saves_its_fields(both):
         "acme_rating.difficulty": "major", "acme_rating.note": "主板"})
     assert saved.status_code == 303, saved.text
     after = supervisor.get(saved.headers["location"]).text
-    assert '<option value="major" selected>重大' in _block(after, "acme_rating.difficulty")
+    assert '<option value="major" selected>大修' in _block(after, "acme_rating.difficulty")
     assert "主板" in after  # also in the history below the form
 
     wrong = supervisor.post(f"/desk/repair_work_order/{order_id}", data={

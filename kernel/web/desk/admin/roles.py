@@ -76,7 +76,9 @@ def action_title(app, entity: str, action: str) -> str:
                                 if a.permission == name))
     if titles:
         return " / ".join(titles[:3]) + (" …" if len(titles) > 3 else "")
-    return action.replace("_", " ")
+    declared = next((p.title for p in app.declared_permissions
+                     if p.name == name and p.title), None)
+    return _(declared) if declared else action.replace("_", " ")
 
 
 def module_title(app, owner: str | None) -> str:
