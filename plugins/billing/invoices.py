@@ -234,13 +234,18 @@ def settle(invoice: Invoice) -> None:
     invoice.payment_state = _state(invoice)
 
 
-def lock(ctx, invoice_ids) -> dict[int, Invoice]:
-    """The invoices with these ids, their rows locked in id order until the transaction
-    ends (two cashiers paying one invoice queue here), fresh from the database."""
-    ids = sorted(set(invoice_ids))
-    rows = ctx.session.scalars(select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id)
-                               .with_for_update().execution_options(populate_existing=True))
+def locked(ctx, model, ids) -> dict:
+    """The rows of ``model`` with these ids, locked in id order until the transaction ends
+    (two cashiers paying one invoice queue here), fresh from the database."""
+    rows = ctx.session.scalars(select(model).where(model.id.in_(sorted(set(ids)) or [0]))
+                               .order_by(model.id).with_for_update()
+                               .execution_options(populate_existing=True))
     return {row.id: row for row in rows}
+
+
+def lock(ctx, invoice_ids) -> dict[int, Invoice]:
+    """The invoices with these ids, locked (:func:`locked`)."""
+    return locked(ctx, Invoice, invoice_ids)
 
 
 def creditable(ctx, invoice: Invoice) -> Decimal:

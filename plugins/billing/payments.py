@@ -20,7 +20,7 @@ from kernel.i18n import _
 from kernel.lifecycle import DocStatus, document_name
 
 from .amounts import ZERO, as_money
-from .invoices import lock, settle
+from .invoices import lock, locked, settle
 from .models import Allocation, AllocationKind, Invoice, InvoiceKind, Payment
 
 
@@ -101,17 +101,10 @@ def on_cancel(ctx, payment: Payment) -> None:
     payment.allocated, payment.unallocated = ZERO, ZERO
 
 
-def _locked_payments(ctx, ids) -> dict[int, Payment]:
-    rows = ctx.session.scalars(select(Payment).where(Payment.id.in_(sorted(set(ids)) or [0]))
-                               .order_by(Payment.id).with_for_update()
-                               .execution_options(populate_existing=True))
-    return {row.id: row for row in rows}
-
-
 def lock_payers(ctx, invoice_id: int) -> dict[int, Payment]:
     """Lock the payments that paid the invoice (before the invoice itself: payments come
     first in every path that locks both, so two of them never wait on each other)."""
-    return _locked_payments(ctx, ctx.session.scalars(
+    return locked(ctx, Payment, ctx.session.scalars(
         select(Allocation.payment_id).where(Allocation.invoice_id == invoice_id).distinct()))
 
 
@@ -123,7 +116,7 @@ def release(ctx, invoice: Invoice, excess: Decimal) -> None:
                                .group_by(Allocation.payment_id))
     paid = {payment_id: as_money(total) for payment_id, total in rows
             if as_money(total) > 0}
-    payments = _locked_payments(ctx, paid)
+    payments = locked(ctx, Payment, paid)
     for payment_id in sorted(paid, reverse=True):
         if excess <= 0:
             break
@@ -148,7 +141,7 @@ def apply_credit(ctx, invoice: Invoice) -> Invoice:
     ids = ctx.session.scalars(select(Payment.id).where(
         Payment.customer_id == invoice.customer_id, Payment.docstatus == DocStatus.SUBMITTED,
         Payment.unallocated > 0))
-    payments = _locked_payments(ctx, list(ids))
+    payments = locked(ctx, Payment, list(ids))
     invoice = lock(ctx, [invoice.id])[invoice.id]
     if invoice.is_credit_note or invoice.docstatus != DocStatus.SUBMITTED \
             or invoice.outstanding <= 0:
