@@ -250,6 +250,18 @@ def fixdesk_record_new(ctx: Context, entity: str, record: Any) -> None:
 
 
 @hookspec
+def fixdesk_record_created(ctx: Context, entity: str, record: Any) -> None:
+    """Called after the generic API or desk inserted a new record (flushed: it has its id
+    and number), in the same transaction: start what a new record of yours sets going (a
+    critical complaint tells management at once), as Odoo's ``create`` override does.
+
+    :param ctx: the :class:`kernel.Context` of the transaction.
+    :param entity: the record's table (``"complaints_complaint"``); act only on yours.
+    :param record: the new record.
+    """
+
+
+@hookspec
 def fixdesk_action_done(ctx: Context, entity: str, record: Any, action: str,
                         params: dict) -> None:
     """Called after an action ran on a record, in its transaction, whoever ran it (the

@@ -65,7 +65,8 @@ SITE_WIDE = frozenset({"fixdesk_addhooks", "fixdesk_parts", "fixdesk_entities", 
                        "fixdesk_reports", "fixdesk_cli_commands", "fixdesk_job_handlers",
                        "fixdesk_scheduled_jobs",
                        "fixdesk_demo_data", "fixdesk_document_submitted",
-                       "fixdesk_document_cancelled", "fixdesk_document_amended"})
+                       "fixdesk_document_cancelled", "fixdesk_document_amended",
+                       "fixdesk_record_new", "fixdesk_record_created"})
 
 
 def switches(session, branch_id: int) -> frozenset[tuple[str, str]]:

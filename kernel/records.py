@@ -314,7 +314,8 @@ def _validated(ctx, info: EntityInfo, data: dict, *, creating: bool
         _check_value(ctx, spec, raw, name, values, errors)
     if creating:
         for spec in info.fields:
-            if spec.required and spec.name not in data and spec.name not in errors:
+            if (spec.required and not spec.readonly and spec.name not in data
+                    and spec.name not in errors):
                 errors[spec.name] = _("is required")
     if errors:
         raise FieldErrors(errors)
@@ -402,6 +403,7 @@ def create_record(ctx, info: EntityInfo, data: dict):
     if extended:
         _write_extensions(ctx, info, record, extended)
         _flush(ctx)
+    ctx.hook.fixdesk_record_created(ctx=ctx, entity=info.cls.__table__.name, record=record)
     return record
 
 

@@ -1,0 +1,1 @@
+"""Glue for repair (the part ``complaints.repair``): to be written."""
