@@ -54,6 +54,9 @@ CALLBACKS = "repair_callback"
 READ = "billing_commission_entry.read"
 
 EARN, OVERDUE, REVERSE, RATING = "earn", "overdue", "reverse", "rating:"
+#: a complaint's deduction (or its taking back): ``complaint:<complaint id>:<n>``
+#: (:mod:`plugins.billing.complaints_glue`)
+COMPLAINT = "complaint:"
 
 #: the survey's ratings (columns of ``repair_callback``) and how a deduction names them
 RATINGS = (("rating_attitude", N_("attitude {rating}")),
@@ -63,7 +66,8 @@ RATINGS = (("rating_attitude", N_("attitude {rating}")),
 
 #: what each kind of line is called on the statement, by its code
 ITEMS = {EARN: N_("Commission earned"), OVERDUE: N_("Missed arrival deadline"),
-         RATING: N_("Poor survey rating"), REVERSE: N_("Reversed")}
+         RATING: N_("Poor survey rating"), REVERSE: N_("Reversed"),
+         COMPLAINT: N_("Complaint")}
 
 REASON_LENGTH = 300
 
@@ -94,7 +98,10 @@ def parse_month(value, field: str = "month") -> dt.date:
 
 def item_of(code: str) -> str:
     """The msgid naming a line of ``code`` on the statement (earned, a deduction, ...)."""
-    return ITEMS[RATING] if code.startswith(RATING) else ITEMS.get(code, ITEMS[EARN])
+    for prefix in (RATING, COMPLAINT):
+        if code.startswith(prefix):
+            return ITEMS[prefix]
+    return ITEMS.get(code, ITEMS[EARN])
 
 
 def _site_text(ctx, message: str, **values) -> str:

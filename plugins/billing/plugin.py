@@ -149,13 +149,17 @@ def fixdesk_settings():
         Setting("billing.commission_poor_rating", int, 2,
                 N_("A survey rating at or below this (of 4) counts as poor"),
                 per_branch=True),
+        Setting("billing.commission_complaint_deduction", Decimal, Decimal("50"),
+                N_("Commission deducted for a complaint the engineer answers for"),
+                per_branch=True, validate=_not_negative),
     ]
 
 
 @hookimpl
 def fixdesk_parts():
     """The glue for repair, each part switchable per branch: ``billing.repair``,
-    ``billing.invoicing``, ``billing.commission``, ``billing.contracts``."""
+    ``billing.invoicing``, ``billing.commission``, ``billing.contracts``; for complaints,
+    ``billing.complaints`` (commission deducted for a complaint)."""
     return [
         Part("repair", "plugins.billing.repair_glue", needs=("repair",),
              title=N_("Quotes, job charges and on-site collection for repair jobs")),
@@ -165,6 +169,8 @@ def fixdesk_parts():
              title=N_("Engineer commission from audited jobs")),
         Part("contracts", "plugins.billing.contracts_glue", needs=("repair",),
              title=N_("Billing plans of maintenance contracts")),
+        Part("complaints", "plugins.billing.complaints_glue", needs=("complaints",),
+             title=N_("Complaints the engineer answers for deduct from his commission")),
     ]
 
 

@@ -11,19 +11,43 @@ never tell a level twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from kernel import ScheduledJob
-from kernel.branch_calendar import working_hours_between
+from kernel.branch_calendar import calendar_for
 from kernel.settings import get_setting
 
 from . import notices
 from .models import Complaint, Escalation
 from .rules import RESOLVED, DeadlineKind, Status
 
-#: at most this many complaints per run (the rest wait for the next run)
+#: the complaints read (and locked) at a time; a run goes through all of them in batches
 BATCH = 500
+
+
+@dataclass
+class BranchFacts:
+    """What escalating a branch's complaints reads, once per run: its chain, the working
+    hours between steps, its working calendar."""
+
+    chain: list[str]
+    step_hours: int
+    calendar: object
+
+
+def branch_facts(ctx, branch, cache: dict | None = None) -> BranchFacts:
+    """The escalation facts of ``branch`` (kept in ``cache`` by branch id for the run)."""
+    if cache is not None and branch.id in cache:
+        return cache[branch.id]
+    found = BranchFacts(chain(ctx, branch),
+                        get_setting(ctx, "complaints.escalation_step_hours", branch) or 0,
+                        calendar_for(ctx, branch))
+    if cache is not None:
+        cache[branch.id] = found
+    return found
 
 
 def chain(ctx, branch) -> list[str]:
@@ -32,33 +56,45 @@ def chain(ctx, branch) -> list[str]:
     return [role.strip() for role in text.split(",") if role.strip()]
 
 
-def due_level(ctx, complaint, now) -> tuple[int, DeadlineKind | None]:
-    """How many levels up the complaint should be at ``now``, and the deadline that made
-    the last step."""
+def due_steps(ctx, complaint, now, facts: BranchFacts | None = None) -> list[DeadlineKind]:
+    """The deadline behind each level the complaint should have reached at ``now``,
+    lowest level first: the first response (missed, or met late), the resolution, then
+    the resolution again for every ``complaints.escalation_step_hours`` working hours it
+    stays overdue. Nothing while it waits on the customer or once it is resolved."""
     if complaint.paused_at is not None or Status(complaint.status) in RESOLVED:
-        return 0, None
-    level, kind = 0, None
+        return []
+    steps = []
     if complaint.response_due_at is not None and complaint.response_due_at <= now and (
             complaint.responded_at is None or complaint.responded_at > complaint.response_due_at):
-        level, kind = 1, DeadlineKind.RESPONSE
+        steps.append(DeadlineKind.RESPONSE)
     if complaint.resolution_due_at is not None and complaint.resolution_due_at <= now:
-        level, kind = level + 1, DeadlineKind.RESOLUTION
-        step = get_setting(ctx, "complaints.escalation_step_hours", complaint.branch)
-        if step and step > 0:
-            late = working_hours_between(ctx, complaint.resolution_due_at, now,
-                                         complaint.branch)
-            level += int(late.total_seconds() // (step * 3600))
-    return level, kind
+        steps.append(DeadlineKind.RESOLUTION)
+        facts = facts or branch_facts(ctx, complaint.branch)
+        if facts.step_hours > 0:
+            late = facts.calendar.working_hours_between(complaint.resolution_due_at, now)
+            steps += [DeadlineKind.RESOLUTION] * int(
+                late.total_seconds() // (facts.step_hours * 3600))
+    return steps
 
 
-def escalate(ctx, complaint, now) -> list[Escalation]:
-    """Raise ``complaint`` to the level it is due, telling each level passed once."""
-    target, kind = due_level(ctx, complaint, now)
-    roles = chain(ctx, complaint.branch)
-    target = min(target, len(roles))
+def due_level(ctx, complaint, now, facts: BranchFacts | None = None
+              ) -> tuple[int, DeadlineKind | None]:
+    """How many levels up the complaint should be at ``now``, and the deadline that made
+    the last step."""
+    steps = due_steps(ctx, complaint, now, facts)
+    return len(steps), (steps[-1] if steps else None)
+
+
+def escalate(ctx, complaint, now, facts: BranchFacts | None = None) -> list[Escalation]:
+    """Raise ``complaint`` to the level it is due, telling each level passed once; each
+    level's row names the deadline that made that step."""
+    facts = facts or branch_facts(ctx, complaint.branch)
+    steps = due_steps(ctx, complaint, now, facts)
+    roles = facts.chain
+    target = min(len(steps), len(roles))
     made = []
     for level in range(complaint.escalation_level + 1, target + 1):
-        role = roles[level - 1]
+        role, kind = roles[level - 1], steps[level - 1]
         try:
             with ctx.session.begin_nested():
                 row = Escalation(complaint_id=complaint.id, level=level, role=role,
@@ -73,21 +109,47 @@ def escalate(ctx, complaint, now) -> list[Escalation]:
     return made
 
 
+def _candidates(now, chains: dict[int, int]):
+    """Open, running complaints that may have a level to reach: below the end of their
+    branch's chain, and past their first response (at level 0) or their resolution."""
+    missed_response = and_(
+        Complaint.escalation_level == 0, Complaint.response_due_at <= now,
+        or_(Complaint.responded_at.is_(None),
+            Complaint.responded_at > Complaint.response_due_at))
+    below_end = or_(*(and_(Complaint.branch_id == branch_id,
+                           Complaint.escalation_level < length)
+                      for branch_id, length in chains.items() if length > 0))
+    return select(Complaint).where(
+        Complaint.status.in_([s.value for s in Status if s not in RESOLVED]),
+        Complaint.paused_at.is_(None), below_end,
+        or_(Complaint.resolution_due_at <= now, missed_response))
+
+
 def escalate_due(ctx) -> int:
     """Scheduled job: escalate every open complaint past a deadline; returns how many
-    levels were told."""
+    levels were told. Goes through all of them by id in batches (a complaint at the end
+    of its chain is not read again), each branch's chain, step and calendar read once;
+    on PostgreSQL a complaint another run holds is skipped (it escalates it)."""
+    from kernel.models import Branch
+
     now = ctx.now()
-    overdue = select(Complaint).where(
-        Complaint.status.in_([s.value for s in Status if s not in RESOLVED]),
-        Complaint.paused_at.is_(None),
-        or_(Complaint.resolution_due_at <= now,
-            and_(Complaint.response_due_at <= now, Complaint.responded_at.is_(None)),
-            Complaint.responded_at > Complaint.response_due_at),
-    ).order_by(Complaint.id).limit(BATCH).with_for_update(skip_locked=True)
-    told = 0
-    for complaint in ctx.session.scalars(overdue):
-        told += len(escalate(ctx, complaint, now))
-    return told
+    cache: dict[int, BranchFacts] = {}
+    branches = ctx.session.scalars(select(Branch)).all()
+    chains = {b.id: len(branch_facts(ctx, b, cache).chain) for b in branches}
+    if not any(chains.values()):
+        return 0
+    told, last = 0, 0
+    while True:
+        batch = ctx.session.scalars(
+            _candidates(now, chains).where(Complaint.id > last)
+            .order_by(Complaint.id).limit(BATCH).with_for_update(skip_locked=True)).all()
+        for complaint in batch:
+            facts = cache.get(complaint.branch_id) or branch_facts(ctx, complaint.branch,
+                                                                   cache)
+            told += len(escalate(ctx, complaint, now, facts))
+        if len(batch) < BATCH:
+            return told
+        last = batch[-1].id
 
 
 def _run(ctx, **_payload) -> int:

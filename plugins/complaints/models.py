@@ -117,16 +117,21 @@ class Complaint(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     __search__ = ("number", "contact_name", "company_name", "phone", "description")
     __workflow__ = "status"
     __workflow_side__ = ("passed_on", "cancelled")
-    __header__ = ("number", "customer_id", ("topic", "category", "severity"),
-                  ("response_due_at", "resolution_due_at", "closed_at"), "about")
-    __technical__ = ("origin_key", "source_address")
+    # the deadlines count clock time on the header; the "Deadlines" section
+    # (plugins.complaints.views) says how late in working time
+    __header__ = ("number", "customer_id", ("topic", "category", "severity", "channel"),
+                  ("response_due_at", "deadline", "responded_at", "paused_at", "closed_at",
+                   "cancelled_at"),
+                  ("resolution_due_at", "deadline", "informed_at", "paused_at", "closed_at",
+                   "cancelled_at"),
+                  "about", "engineer_id")
+    # the clock's own fields are read in the "Deadlines" block (views.deadline_summary)
+    __technical__ = ("origin_key", "source_address", "responded_at", "paused_at",
+                     "pause_reason", "paused_minutes", "escalation_level")
     __groups__ = (
         (N_("Intake"), ("received_at", "channel", "topic", "category", "severity",
                         "customer_id", "company_name", "contact_name", "phone", "email",
                         "about", "engineer_id", "description", "branch_id")),
-        (N_("Deadlines"), ("response_due_at", "responded_at", "resolution_due_at",
-                           "paused_at", "pause_reason", "paused_minutes",
-                           "escalation_level")),
         (N_("Investigation"), ("investigated_by_id", "investigation_started_at", "cause",
                                "our_fault", "responsible_department_id",
                                "responsible_employee_id", "evidence", "determined_at")),
@@ -138,17 +143,20 @@ class Complaint(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     )
     __labels__ = {
         "number": N_("Number"), "topic": N_("Topic"), "category": N_("Complaint category"),
-        "severity": N_("Severity"), "channel": N_("Channel"), "received_at": N_("Complaint received at"),
+        "severity": N_("Severity"), "channel": N_("Received through"),
+        "received_at": N_("Complaint received at"),
         "customer_id": N_("Customer"), "company_name": N_("Company (as given)"),
         "contact_name": N_("Contact"), "phone": N_("Phone"), "email": N_("Email"),
-        "about": N_("About"), "engineer_id": N_("Engineer concerned"),
+        "about": N_("About"), "about_entity": N_("About (record type)"),
+        "engineer_id": N_("Engineer concerned"),
         "description": N_("The customer's words"), "status": N_("Status"),
         "response_due_at": N_("First response due"), "responded_at": N_("First contact at"),
         "resolution_due_at": N_("Resolution due"), "paused_at": N_("Waiting on customer since"),
         "pause_reason": N_("Waiting for"), "paused_minutes": N_("Paused working minutes"),
         "escalation_level": N_("Escalation level"),
         "investigated_by_id": N_("Investigated by"),
-        "investigation_started_at": N_("Investigation started at"), "cause": N_("Cause of the complaint"),
+        "investigation_started_at": N_("Investigation started at"),
+        "cause": N_("Cause of the complaint"),
         "our_fault": N_("Our responsibility"),
         "responsible_department_id": N_("Responsible department"),
         "responsible_employee_id": N_("Responsible person"),
@@ -270,6 +278,7 @@ class Contact(IdMixin, TimestampMixin, Base):
     __deletable__ = False
     __lines_of__ = ("complaint_id", "complaints_complaint")
     __line_columns__ = ("contacted_at", "method", "contacted_by_id", "summary")
+    __line_order__ = "contacted_at,id"
     __line_action__ = "record_contact"
     __list_columns__ = ("complaint_id", "contacted_at", "method", "contacted_by_id")
     __search__ = ("summary",)
@@ -299,7 +308,9 @@ class Approval(IdMixin, TimestampMixin, Base):
     __branch_parent__ = ("complaint_id", "complaints_complaint")
     __deletable__ = False
     __lines_of__ = ("complaint_id", "complaints_complaint")
-    __line_columns__ = ("department_id", "state", "decided_by_id", "decided_at", "comment")
+    __line_columns__ = ("department_id", "state", "decided_by_id", "decided_at", "comment",
+                        "round")
+    __line_order__ = "round,id"
     __line_action__ = "approve"
     __list_columns__ = ("complaint_id", "department_id", "state", "decided_by_id",
                         "decided_at")
@@ -336,6 +347,7 @@ class Escalation(IdMixin, TimestampMixin, Base):
     __deletable__ = False
     __lines_of__ = ("complaint_id", "complaints_complaint")
     __line_columns__ = ("level", "role", "deadline", "escalated_at", "notified")
+    __line_order__ = "level"
     __list_columns__ = ("complaint_id", "level", "role", "deadline", "escalated_at")
     __labels__ = {"complaint_id": N_("Complaint"), "level": N_("Level"),
                   "role": N_("Told"), "deadline": N_("Deadline missed"),

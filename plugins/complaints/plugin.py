@@ -24,6 +24,7 @@ OFFICE = ("branch_manager", "service_supervisor", "front_desk", "accountant")
 HANDLERS = ("branch_manager", "service_supervisor")
 INTAKE = ("branch_manager", "service_supervisor", "front_desk")
 MANAGEMENT = "vice_general_manager"
+DEPARTMENT_HEAD = "department_head"
 
 #: entity → {actions: roles}; admins hold every permission
 PERMISSIONS = {
@@ -89,10 +90,16 @@ def fixdesk_entities():
 @hookimpl
 def fixdesk_roles():
     """The vice general manager (副总经理): told of critical complaints at once, sees them
-    on the management dashboard, approves handling forms for his departments."""
+    on the management dashboard, approves handling forms for his departments; the head of
+    a department (部门负责人) who approves its handling forms."""
     return [Role(MANAGEMENT, N_("vice_general_manager"),
                  ("complaints_complaint.read", "complaints_complaint.handle",
-                  "complaints_complaint.approve", "complaints_department.read"))]
+                  "complaints_complaint.approve", "complaints_department.read")),
+            # the head of a department such as HR or QA: reads complaints and decides on
+            # the handling forms of his department (R26), nothing else
+            Role(DEPARTMENT_HEAD, N_("department_head"),
+                 ("complaints_complaint.read", "complaints_complaint.approve",
+                  "complaints_department.read"))]
 
 
 @hookimpl

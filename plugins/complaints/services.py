@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from sqlalchemy import func, select
 
 from kernel.auth import User
 from kernel.errors import Conflict, ValidationError
 from kernel.i18n import _
+from kernel.values import BIDI_CONTROLS
 
 from . import deadlines, notices, rules
 from .models import Approval, Complaint, Contact, Department, DepartmentMember
@@ -32,6 +34,21 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CLOCK_SKEW = dt.timedelta(minutes=10)
 #: the earliest receipt date taken (older ones are typing mistakes)
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+#: the intake's texts, and whether each may hold several lines
+INTAKE_TEXTS = (("company_name", False), ("contact_name", False), ("phone", False),
+                ("email", False), ("description", True))
+#: kept in texts of several lines; any other control character is refused
+_LINE_BREAKS = frozenset("\n\r\t")
+
+
+def check_characters(value, field: str, *, lines: bool = False) -> None:
+    """Refuse a text holding a control character (a NUL, which PostgreSQL cannot store,
+    an escape, a bidirectional override), naming ``field``; line breaks and tabs are
+    kept in texts of several ``lines``."""
+    if isinstance(value, str) and any(
+            (ch in BIDI_CONTROLS or unicodedata.category(ch) == "Cc")
+            and not (lines and ch in _LINE_BREAKS) for ch in value):
+        raise ValidationError(_("must not contain control characters"), field=field)
 
 
 # ---------------------------------------------------------------------------
@@ -68,6 +85,8 @@ def prepare(ctx, complaint: Complaint) -> None:
     origin, address = ctx.session.info.get("complaints.origin", (None, None))
     complaint.origin_key, complaint.source_address = origin, address
     now = ctx.now()
+    for field, lines in INTAKE_TEXTS:
+        check_characters(getattr(complaint, field), field, lines=lines)
     complaint.received_at = complaint.received_at or now
     if complaint.received_at > now + CLOCK_SKEW or complaint.received_at < EARLIEST:
         raise ValidationError(_("must be between 2000 and now"), field="received_at")
@@ -131,6 +150,7 @@ def _text(value, field: str, *, required: bool = True, limit: int = 10000) -> st
     text = (value or "").strip() if isinstance(value, str | type(None)) else None
     if text is None:
         raise ValidationError(_("must be text"), field=field)
+    check_characters(text, field, lines=True)
     if required and not text:
         raise ValidationError(_("is required"), field=field)
     if len(text) > limit:

@@ -63,8 +63,11 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
                       # the engineer's phone page (phone.py): his jobs today
                       (N_("My jobs on the phone"), "/desk/repair/phone",
                        "repair_work_order.arrive"))
-    # the default filter's order (lists.WORK_ORDER_SORT) keeps an index (repair_0004)
-    __table_args__ = (Index(None, "urgent", "reported_at"),)  # ix_repair_work_order_urgent
+    # the default filter's order (lists.WORK_ORDER_SORT) keeps an index (repair_0004); jobs
+    # per branch and period (the complaint rate, complaints_glue.py) another (repair_0006)
+    __table_args__ = (Index(None, "urgent", "reported_at"),  # ix_repair_work_order_urgent
+                      Index("ix_repair_work_order_branch_reported", "branch_id",
+                            "reported_at"))
     __list_columns__ = ("number", "urgent", "status", "category", "customer_id",
                         "serial_no", "reported_at", "deadline_at", "engineer_id")
     __search__ = ("number", "contact_name", "phone", "serial_no", "model",

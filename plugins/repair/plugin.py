@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from kernel import Permission, Setting, ValidationError, hookimpl
+from kernel import Part, Permission, Setting, ValidationError, hookimpl
 from kernel.contributions import titled
 from kernel.i18n import N_, _
 from kernel.numbering import series_setting
@@ -161,6 +161,14 @@ def fixdesk_routers():
 
     return [router(), reports_router(), survey_page.router(), desk.router(), phone.router(),
             board.router()]
+
+
+@hookimpl
+def fixdesk_parts():
+    """The glue for complaints (``repair.complaints``): jobs per branch for the complaint
+    rate, the customer and engineer of a work order a complaint is about."""
+    return [Part("complaints", "plugins.repair.complaints_glue", needs=("complaints",),
+                 title=N_("Jobs for the complaint rate, who a work order concerns"))]
 
 
 @hookimpl

@@ -56,9 +56,28 @@ def form_fields(info: EntityInfo) -> list[FieldInfo]:
     return [f for f in info.fields if not f.readonly and f.name not in HIDDEN_IN_FORMS]
 
 
+def written_once(info: EntityInfo) -> bool:
+    """Whether an existing record of ``info`` reads as a document with no form at all: the
+    entity offers no update (written once, then changed only by its plugin's actions)
+    and lays its details out in ``__groups__`` (a complaint). Its writable fields are
+    then details like the read-only ones, not disabled inputs."""
+    return not info.offers("update") and bool(getattr(info.cls, "__groups__", ()))
+
+
 def readonly_fields(info: EntityInfo) -> list[FieldInfo]:
-    """Fields shown as text on an existing record's form."""
-    return [f for f in info.fields if f.readonly and f.name not in HIDDEN_IN_FORMS]
+    """Fields shown as text on an existing record's form: the read-only ones, or all of
+    them for an entity whose records are :func:`written_once`."""
+    every = written_once(info)
+    return [f for f in info.fields if (f.readonly or every)
+            and f.name not in HIDDEN_IN_FORMS]
+
+
+def has_default(info: EntityInfo, name: str) -> bool:
+    """Whether the column ``name`` has a default of any kind (a value, a function such as
+    "now", or the database's): left empty on a new record's form, the default applies."""
+    column = info.cls.__table__.columns.get(name)
+    return column is not None and (column.default is not None
+                                   or column.server_default is not None)
 
 
 # --------------------------------------------------------------------------
@@ -174,7 +193,8 @@ def parse_form(info: EntityInfo, form, tz, *, creating: bool,
         if spec.kind not in ("string", "text"):
             text = text.strip()
         if text == "" or (not text.strip() and spec.nullable):
-            if creating and (default is not None or spec.name == "branch_id"):
+            if creating and (default is not None or spec.name == "branch_id"
+                             or has_default(info, spec.name)):
                 continue
             target[spec.name] = "" if not spec.nullable and spec.kind in ("string", "text") \
                 else None

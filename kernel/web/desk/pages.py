@@ -277,7 +277,11 @@ def form_page(request: Request, ctx, info: EntityInfo, record, *, raw: dict | No
         can(info.perm("update")) and info.offers("update") and not lifecycle.frozen(record)
         if record is not None else can(info.perm("create")) and info.offers("create"))
     controls = []
-    for spec in fields.form_fields(info):
+    # an existing record written once reads as a document: no form of disabled inputs,
+    # its fields are the details (fields.readonly_fields)
+    written = [] if record is not None and fields.written_once(info) else \
+        fields.form_fields(info)
+    for spec in written:
         if raw is not None and spec.name in raw:
             value = raw[spec.name]
         elif record is not None:
