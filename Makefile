@@ -37,7 +37,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@touch $@
 
 demo: setup
-	@test -f $(DEMO_SITE)/site.toml || $(BIN)/fixdesk new-site $(DEMO_SITE) --demo --plugins repair,inventory,billing
+	@test -f $(DEMO_SITE)/site.toml || $(BIN)/fixdesk new-site $(DEMO_SITE) --demo --plugins repair,inventory,billing,complaints
 	$(BIN)/fixdesk --site $(DEMO_SITE) migrate
 	$(BIN)/fixdesk --site $(DEMO_SITE) serve --host 127.0.0.1 --port 8000
 
@@ -51,6 +51,7 @@ bench: setup
 	$(BIN)/python bench/api_bench.py
 	$(BIN)/python bench/inventory_bench.py
 	$(BIN)/python bench/billing_bench.py
+	$(BIN)/python bench/complaints_bench.py
 
 lint: setup
 	$(BIN)/ruff check .

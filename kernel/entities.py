@@ -8,6 +8,7 @@ Built from the SQLAlchemy mapping of the classes plugins return from
 ``__permission__``          permission prefix (default: the table name)
 ``__readonly__``            fields the API and desk never write
 ``__hidden__``              fields never shown or returned (secrets)
+``__translated__``          text fields holding msgids, shown translated (a role's name)
 ``__list_columns__``        columns of the desk's list view
 ``__search__``              text fields the search box looks in
 ``__deletable__ = False``   records are cancelled, never deleted
@@ -81,6 +82,8 @@ class FieldInfo:
     max_int: int | None = None
     #: a link's target tables (:func:`kernel.links.link_column`; empty: any entity)
     targets: tuple[str, ...] = ()
+    #: the stored text is a msgid shown translated, as an enum's value is (a role name)
+    translated: bool = False
 
     @property
     def python_type(self) -> type:
@@ -194,6 +197,7 @@ def describe_fields(cls: type, skip=()) -> list[FieldInfo]:
     readonly = set(getattr(cls, "__readonly__", ())) | AUTOMATIC
     readonly |= set(getattr(cls, "__lifecycle_fields__", ()))  # written by kernel.lifecycle
     hidden = set(getattr(cls, "__hidden__", ())) | set(skip)
+    translated = set(getattr(cls, "__translated__", ()))
     fields = []
     for column in table.columns:
         if column.key in hidden:
@@ -214,7 +218,8 @@ def describe_fields(cls: type, skip=()) -> list[FieldInfo]:
             name=column.key, kind=kind, nullable=bool(column.nullable),
             required=not column.nullable and not has_default and column.key not in AUTOMATIC
             and column.key not in ("company_id", "branch_id"),
-            readonly=column.key in readonly, foreign=foreign, **extra))
+            readonly=column.key in readonly, foreign=foreign,
+            translated=column.key in translated, **extra))
     return fields
 
 

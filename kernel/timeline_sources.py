@@ -68,7 +68,7 @@ def shown(spec: FieldInfo, value: Any, refs: dict, tz) -> str:
         return ""
     if spec.foreign:
         return refs.get(value) or f"#{value}"
-    if spec.kind == "enum":
+    if spec.kind == "enum" or spec.translated:
         return _(str(value))
     if spec.kind == "boolean":
         return _("yes") if value else _("no")

@@ -341,6 +341,7 @@ class Escalation(IdMixin, TimestampMixin, Base):
     per complaint and level (the row is inserted before anyone is notified)."""
 
     __tablename__ = "complaints_escalation"
+    __translated__ = ("role",)  # a role's name is its msgid
     __title__ = N_("Escalation")
     __permission__ = "complaints_complaint"
     __branch_parent__ = ("complaint_id", "complaints_complaint")

@@ -97,7 +97,7 @@ def display(spec: FieldInfo, value: Any, tz, refs: dict | None = None) -> str:
         return links.text(value, refs)
     if spec.foreign and refs is not None:
         return refs.get(value) or f"#{value}"
-    if spec.kind == "enum":
+    if spec.kind == "enum" or spec.translated:
         raw = getattr(value, "value", value)
         return _(str(raw))
     if spec.kind == "boolean":
