@@ -214,6 +214,32 @@ def make_site(tmp_path, db_url, site_templates):
             drop_database(url)
 
 
+def _no_demo(ctx):
+    """The demo loader of tests that make their own data: nothing (one function, so that
+    the sites made with it are made once and copied)."""
+
+
+#: the built-in plugins whose own demo data :func:`quiet_site` leaves out
+DEMO_PLUGINS = ("inventory", "repair", "billing", "complaints")
+
+
+@pytest.fixture
+def quiet_site(make_site, monkeypatch):
+    """``quiet_site(plugins)``: a site of SH with the kernel's demo staff, customers and
+    machines, without the plugins' own demo data (price rules, stock, order history,
+    complaints)."""
+    import importlib
+
+    for name in DEMO_PLUGINS:
+        monkeypatch.setattr(importlib.import_module(f"plugins.{name}.demo"), "load_demo",
+                            _no_demo)
+
+    def make(plugins):
+        return make_site(plugins, demo=True, branch_code="SH", branch_name="上海服务中心")
+
+    return make
+
+
 @pytest.fixture
 def app_of():
     """Start apps for sites and close them at the end of the test."""

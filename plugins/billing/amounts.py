@@ -14,10 +14,11 @@ otherwise the line amount is the net and VAT = net × rate / 100.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from kernel.months import add_months
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -84,21 +85,6 @@ def split(total, parts: int) -> list[Decimal]:
     return [each] * (parts - 1) + [total - each * (parts - 1)]
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` moved by ``months`` calendar months (the 31st becomes the month's last)."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def month_start(day: dt.date) -> dt.date:
-    """The first day of ``day``'s month."""
-    return day.replace(day=1)
-
-
-def month_end(day: dt.date) -> dt.date:
-    """The last day of ``day``'s month."""
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def periods(start: dt.date, end: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:

@@ -38,15 +38,16 @@ import click
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from kernel import NotFound, ValidationError
+from kernel import NotFound
 from kernel.cli.base import CliState, pass_state, print_table
 from kernel.contributions import Document
 from kernel.i18n import N_, _, use_locale
 from kernel.models import Branch, Employee
+from kernel.months import add_months, parse_month
 from kernel.settings import get_setting
 
 from . import pricing
-from .amounts import ZERO, add_months, as_money, percent_of
+from .amounts import ZERO, as_money, percent_of
 from .models import CommissionEntry, CommissionKind, JobCharge, ServiceType
 
 HISTORY = "repair_status_change"
@@ -82,18 +83,6 @@ def current_month(ctx) -> dt.date:
     return ctx.now().astimezone(ctx.settings.tz).date().replace(day=1)
 
 
-def parse_month(value, field: str = "month") -> dt.date:
-    """A month given as ``YYYY-MM`` (or a date in it): its first day."""
-    if isinstance(value, dt.date):
-        return value.replace(day=1)
-    text = str(value or "").strip()
-    try:
-        if len(text) != 7:
-            raise ValueError(text)
-        return dt.date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise ValidationError(_("give the month as YYYY-MM, such as 2026-11"),
-                              field=field) from None
 
 
 def item_of(code: str) -> str:

@@ -25,8 +25,8 @@ from kernel import ChartData, DashboardCard, DashboardChart
 from kernel.i18n import N_, _
 from kernel.lifecycle import DocStatus
 from kernel.list_links import labels, list_url
+from kernel.months import add_months, month_end, month_start
 
-from .amounts import add_months, month_end, month_start
 from .models import Invoice, InvoiceKind, JobCharge, Payment
 from .reports import (
     DEFAULT_MONTHS,

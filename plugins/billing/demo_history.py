@@ -39,11 +39,12 @@ from kernel.i18n import N_
 from kernel.lifecycle import DocStatus, submit
 from kernel.links import link_columns
 from kernel.models import Branch, Customer, Employee, Tier
+from kernel.months import add_months, month_start
 from kernel.progress import report
 from kernel.records import create_record
 
 from . import contracts, statements
-from .amounts import ZERO, add_months, month_start
+from .amounts import ZERO
 from .models import ContractPlan, Invoice, InvoiceKind, JobCharge, Method, Payment
 
 SEED = 20261201

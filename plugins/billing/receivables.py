@@ -45,8 +45,9 @@ from kernel import ValidationError
 from kernel.i18n import _
 from kernel.lifecycle import DocStatus
 from kernel.models import Customer
+from kernel.months import add_months, month_start
 
-from .amounts import AGING_BUCKETS, ZERO, add_months, month_start
+from .amounts import AGING_BUCKETS, ZERO
 from .models import Allocation, Invoice, InvoiceKind, Payment
 
 #: the most lines a statement lists (the balances count every line)

@@ -53,8 +53,9 @@ from kernel.cli.base import CliState, pass_state
 from kernel.i18n import N_, _
 from kernel.lifecycle import DocStatus
 from kernel.models import Branch, Customer, Employee
+from kernel.months import add_months, month_end, month_start, parse_month
 
-from .amounts import AGING_BUCKETS, add_months, month_end, month_start
+from .amounts import AGING_BUCKETS
 from .models import (
     CommissionEntry,
     CommissionKind,
@@ -135,16 +136,6 @@ def yuan(total) -> Decimal:
     return Decimal(total or 0).scaleb(-2)
 
 
-def parse_month(value: Any, field: str) -> dt.date:
-    """The first day of a month given as ``YYYY-MM`` (or a date in it)."""
-    if isinstance(value, dt.date):
-        return month_start(value)
-    text_value = str(value or "").strip()
-    try:
-        return month_start(dt.date.fromisoformat(
-            f"{text_value}-01" if len(text_value) == 7 else text_value))
-    except ValueError:
-        raise ValidationError(_("a month looks like 2026-01"), field=field) from None
 
 
 def month_range(ctx, from_month: Any = None, to_month: Any = None) -> tuple[dt.date, dt.date]:

@@ -22,7 +22,6 @@ system and bills the previous month; ``fixdesk billing statements --month 2026-1
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 
 import click
@@ -32,13 +31,13 @@ from kernel import RecordLink, ScheduledJob, ValidationError
 from kernel.cli.base import CliState, pass_state, print_table
 from kernel.i18n import _, use_locale
 from kernel.models import Branch, Customer
+from kernel.months import month_end, month_start, parse_month
 
 from . import invoices
-from .amounts import ZERO, month_end, month_start
+from .amounts import ZERO
 from .models import Invoice, Item, JobCharge
 
 ORDERS = "repair_work_order"
-MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
 
 # ---------------------------------------------------------------------------
@@ -46,17 +45,6 @@ MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 # ---------------------------------------------------------------------------
 
 
-def parse_month(raw) -> dt.date:
-    """The first day of the month ``raw`` names: a date (any day of it) or ``2026-11``;
-    :class:`kernel.ValidationError` on the field ``month`` otherwise."""
-    if isinstance(raw, dt.datetime):
-        raw = raw.date()
-    if isinstance(raw, dt.date):
-        return month_start(raw)
-    found = MONTH.match(str(raw or ""))
-    if found and 1900 <= int(found.group(1)) <= 9999 and 1 <= int(found.group(2)) <= 12:
-        return dt.date(int(found.group(1)), int(found.group(2)), 1)
-    raise ValidationError(_("must be a month like 2026-11"), field="month")
 
 
 def today(ctx) -> dt.date:

@@ -42,6 +42,7 @@ from sqlalchemy import select
 from kernel.contributions import ChartData, Document
 from kernel.i18n import N_
 from kernel.linked import link_labels
+from kernel.months import add_months, month_end, month_start
 
 from .models import Complaint, Department
 from .rules import (
@@ -203,7 +204,7 @@ def report_month(ctx) -> dt.date:
     """The month the monthly report covers: the previous local month (its first day)."""
     from . import reports
 
-    return reports.add_months(reports.today(ctx), -1)
+    return month_start(add_months(reports.today(ctx), -1))
 
 
 def _percent(part: int, whole: int | None) -> Decimal | None:
@@ -257,7 +258,7 @@ def monthly(ctx, month: dt.date, branch_ids: list[int] | None) -> dict:
     from . import reports
 
     start = reports.midnight(ctx, month)
-    end = reports.midnight(ctx, reports.add_months(month, 1))
+    end = reports.midnight(ctx, add_months(month, 1))
     branches = reports.rate_rows(ctx, start, end, branch_ids)
     total = reports.overall(branches)
     jobs_counted = any(row["jobs"] is not None for row in branches)
@@ -272,7 +273,7 @@ def monthly(ctx, month: dt.date, branch_ids: list[int] | None) -> dict:
                     key=lambda row: (-row["complaints"], row["employee_code"]))
     months = _trend_by_month(reports.trend(ctx, TREND_MONTHS, month, branch_ids))
     return {
-        "month": month, "month_end": reports.month_end(month), "branches": branches,
+        "month": month, "month_end": month_end(month), "branches": branches,
         "total": total, "jobs_counted": jobs_counted, "categories": categories,
         "departments": departments, "people": people[:TOP_PEOPLE],
         "more_people": max(0, len(people) - TOP_PEOPLE), "trend": months,

@@ -33,7 +33,6 @@ month for the trend). Each runs as the reader: only the branches they may see.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -47,6 +46,7 @@ from kernel.auth import SCOPE_KEY
 from kernel.cli.base import CliState, pass_state
 from kernel.i18n import N_, _
 from kernel.models import Branch, Employee
+from kernel.months import add_months, month_end, month_start, parse_month
 
 from .models import Complaint, Department
 from .rules import Category, Severity, Status, Topic
@@ -101,15 +101,8 @@ def today(ctx) -> dt.date:
     return ctx.now().astimezone(ctx.settings.tz).date()
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The first day of the month ``months`` months after ``day``'s."""
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def month_end(day: dt.date) -> dt.date:
-    """The last day of ``day``'s month."""
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def midnight(ctx, day: dt.date) -> dt.datetime:
@@ -131,17 +124,6 @@ def days(ctx, first: dt.date, last: dt.date) -> Period:
                   last)
 
 
-def parse_month(value: Any, field: str = "month") -> dt.date:
-    """The first day of a month given as ``YYYY-MM`` (or a date in it)."""
-    if isinstance(value, dt.date):
-        return value.replace(day=1)
-    text = str(value or "").strip()
-    try:
-        if len(text) != 7:
-            raise ValueError(text)
-        return dt.date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise ValidationError(_("a month looks like 2026-01"), field=field) from None
 
 
 def month_period(ctx, month: Any) -> Period:
@@ -167,7 +149,7 @@ def period(ctx, month: Any = None, from_date: dt.date | None = None,
         if (last - from_date).days > MAX_DAYS:
             raise ValidationError(_("a report covers at most ten years"), field="from_date")
         return days(ctx, from_date, last)
-    return month_period(ctx, add_months(today(ctx), -1))
+    return month_period(ctx, month_start(add_months(today(ctx), -1)))
 
 
 def visible_branches(ctx, branch_ids=None) -> list[int] | None:

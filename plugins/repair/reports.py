@@ -38,6 +38,7 @@ from sqlalchemy.orm import joinedload
 from kernel import Column, NotFound, Param, Report, ValidationError
 from kernel.i18n import N_, _
 from kernel.models import Branch, Employee
+from kernel.months import month_end, parse_month
 
 from .inputs import parse_date
 from .models import Callback, CheckStatus, LabourEntry, QualityCheck, StatusChange, WorkOrder
@@ -485,13 +486,8 @@ SCORE_COLUMNS = (
 
 def _month(value: Any) -> tuple[dt.date, dt.date]:
     """The first and last day of a month given as ``YYYY-MM`` (or a date in it)."""
-    text = str(value or "").strip()
-    try:
-        first = dt.date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
-    except ValueError:
-        raise ValidationError(_("month must look like 2026-12"), field="month") from None
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    return first, following - dt.timedelta(days=1)
+    first = parse_month(value)
+    return first, month_end(first)
 
 
 def _mean(values: list[int]) -> Decimal | None:

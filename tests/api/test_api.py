@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from api_answers import error_of
 from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -37,12 +38,6 @@ def api(make_site):
 def _id(app, cls, **where):
     with app.sessions() as session:
         return session.scalar(select(cls.id).filter_by(**where))
-
-
-def error_of(response):
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}
-    return body["error"]
 
 
 def test_crud_round_trip_in_chinese(api):

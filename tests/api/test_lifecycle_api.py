@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from api_answers import error_of
 from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 
@@ -31,12 +32,6 @@ def api(make_site):
         client.app_state = app
         client.as_user = headers
         yield client
-
-
-def error_of(response) -> dict:
-    body = response.json()
-    assert set(body) == {"error"}, body
-    return body["error"]
 
 
 def make_entry(api, user="keeper") -> dict:

@@ -5,6 +5,7 @@ filtered, documented in OpenAPI, and a linked record kept from deletion (409).""
 from __future__ import annotations
 
 import pytest
+from api_answers import error_of
 from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -52,12 +53,6 @@ def _note(api) -> int:
     note = api.app_state.entity_class("fdt_notes_note")
     with api.app_state.sessions() as session:
         return session.scalar(select(note.id).order_by(note.id))
-
-
-def error_of(response):
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}
-    return body["error"]
 
 
 def test_create_read_change_and_clear_a_link(api):

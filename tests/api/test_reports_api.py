@@ -9,6 +9,7 @@ import io
 import subprocess
 
 import pytest
+from api_answers import error_of
 from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -40,12 +41,6 @@ def api(make_site):
     with TestClient(web, raise_server_exceptions=False) as client:
         client.as_user = headers
         yield client
-
-
-def error_of(response):
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "fields"}
-    return body["error"]
 
 
 def test_the_list_holds_the_reports_the_caller_may_run(api):

@@ -18,6 +18,7 @@ import datetime as dt
 import re
 
 import pytest
+from api_answers import error_of, ok
 from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 
@@ -49,17 +50,6 @@ def api(quiet_site):
         client.as_user = headers
         client.customer = customers
         yield client
-
-
-def error_of(response) -> dict:
-    body = response.json()
-    assert set(body) == {"error"}, body
-    return body["error"]
-
-
-def ok(response, status=200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def new_invoice(api, user="kuaiji", **values) -> dict:

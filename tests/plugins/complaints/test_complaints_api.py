@@ -14,6 +14,7 @@ import datetime as dt
 import re
 
 import pytest
+from api_answers import error_of, ok
 from api_tokens import bearer_headers
 from desk_sessions import demo_sessions
 from fastapi.testclient import TestClient
@@ -64,17 +65,6 @@ def api(quiet_site):
         client.web, client.app_state = web, app
         client.as_user, client.customer, client.user_id = headers, customer, users
         yield client
-
-
-def error_of(response) -> dict:
-    body = response.json()
-    assert set(body) == {"error"}, body
-    return body["error"]
-
-
-def ok(response, status=200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def register(api, user="zhengli", status=201, **values):

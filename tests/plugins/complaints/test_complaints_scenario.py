@@ -23,6 +23,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from api_answers import ok
 from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
@@ -86,11 +87,6 @@ def api(quiet_site):
         client.as_user, client.ids = headers, ids
         client.at = lambda text: setattr(app, "clock", lambda: _at(text))
         yield client
-
-
-def ok(response, status=200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def act(api, complaint_id: int, action: str, user: str = "wufang", **params) -> dict:
