@@ -58,9 +58,15 @@ def link_problem(ctx, spec, link: RecordLink) -> str | None:
 # --------------------------------------------------------------------------
 
 
+class Unreadable(str):
+    """The label of a linked record the user may not read: its entity's title and id
+    (``工单 #254``), never a link to follow."""
+
+
 def link_labels(ctx, links: Iterable[RecordLink | None]) -> dict[RecordLink, str]:
     """Labels of the linked records the user may read and see (one query per entity);
-    links to anything else are left out."""
+    records of an entity the user may not read are named by the entity's title and id
+    (:class:`Unreadable`); links to anything else are left out."""
     wanted: dict[str, set[int]] = {}
     for link in links:
         if link is not None:
@@ -68,7 +74,11 @@ def link_labels(ctx, links: Iterable[RecordLink | None]) -> dict[RecordLink, str
     found: dict[RecordLink, str] = {}
     for entity, ids in wanted.items():
         info = ctx.app.exposed.get(entity)
-        if info is None or not ctx.can(info.perm("read")):
+        if info is None:
+            continue
+        if not ctx.can(info.perm("read")):
+            found.update({RecordLink(entity, record_id): Unreadable(
+                f"{_(info.title)} #{record_id}") for record_id in ids})
             continue
         for record_id, text in record_labels(ctx, ctx.app, entity, ids).items():
             found[RecordLink(entity, record_id)] = text

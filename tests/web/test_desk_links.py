@@ -197,3 +197,18 @@ def test_deleting_a_linked_customer_shows_the_referrer(desk):
         entity="customer", id=customer, referrer=f"Memo {memo} (投诉跟进)"),
         quote=False) in kept.text
     assert desk.id_of(Customer, code="C8200") == customer
+
+
+def test_a_record_of_an_entity_the_user_may_not_read_is_named_by_the_entity(desk):
+    from kernel.auth import RoleGrant
+
+    customer = desk.id_of(Customer, code="C0001")
+    desk.add_memo("无权查看客户", about=RecordLink("customer", customer))
+    with desk.app.context() as ctx:
+        ctx.session.add(RoleGrant(role="front_desk", permission="customer.read",
+                                  granted=False))
+    page = desk.login("lily").get(f"/desk/{MEMO}")
+    assert page.status_code == 200, page.text
+    assert f"{zh('Customer')} #{customer}" in page.text  # 客户 #1, not customer #1
+    assert f'href="/desk/customer/{customer}"' not in page.text
+    assert "申达物流" not in page.text

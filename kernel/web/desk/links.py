@@ -14,7 +14,7 @@ from typing import Any
 
 from kernel.entities import FieldInfo
 from kernel.i18n import _
-from kernel.linked import link_labels, link_targets
+from kernel.linked import Unreadable, link_labels, link_targets
 from kernel.links import MAX_ID, RecordLink
 
 #: what a link's entity choice is named in a form, after the field's own name
@@ -29,7 +29,8 @@ def text(value: RecordLink, labels: dict | None) -> str:
 def url(spec: FieldInfo, value: Any, labels: dict | None) -> str | None:
     """The form of the linked record, when ``spec`` is a link the user may follow
     (``labels`` hold only records the user may read and see)."""
-    if spec.kind != "link" or value is None or value not in (labels or {}):
+    if spec.kind != "link" or value is None or value not in (labels or {}) \
+            or isinstance(labels[value], Unreadable):
         return None
     return f"/desk/{value.entity}/{value.id}"
 
@@ -81,7 +82,8 @@ def link_control(ctx, spec: FieldInfo, control: dict) -> dict:
     lookups = {t: lookup for t, _title, lookup in targets}
     record_id = _record_id(typed)
     link = RecordLink(entity, record_id) if entity and record_id is not None else None
-    labels = link_labels(ctx, [link]) if link is not None else {}
+    labels = {k: v for k, v in (link_labels(ctx, [link]) if link is not None else {}).items()
+              if not isinstance(v, Unreadable)}
     control.update(widget="link", entity=entity, targets=targets,
                    lookup=lookups.get(entity, ""), value=labels.get(link, typed),
                    url=url(spec, link, labels), text=labels.get(link),
