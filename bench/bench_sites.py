@@ -9,6 +9,8 @@ function of a context), its own size options.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import itertools
 import os
 import platform
 import shutil
@@ -17,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -97,6 +99,39 @@ def put_rows(conn, table: str, columns: tuple[str, ...], rows: list[tuple],
         marks = ", ".join("?" * len(columns))
         conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
                              [sqlite_row(row) for row in rows])
+
+
+def sqlite_value(value):
+    """A value as SQLite stores it: instants as UTC text without a zone, dates as text,
+    booleans as 0/1."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def load_tables(app, tables, rows: dict[str, Iterable[tuple]], chunk: int) -> None:
+    """Every table's rows (``tables``: ``(table, columns)`` pairs; ``rows`` by table, a
+    list or an iterator) in transactions of ``chunk`` rows (``COPY`` on PostgreSQL), the
+    id sequences moved past them, then (PostgreSQL) fresh planner statistics."""
+    for table, columns in tables:
+        total, found = 0, iter(rows[table])
+        while part := list(itertools.islice(found, chunk)):
+            with app.engine.begin() as conn:
+                put_rows(conn, table, columns, part,
+                         lambda row: tuple(sqlite_value(v) for v in row))
+            total += len(part)
+        print(f"  {total:,} rows in {table}", flush=True)
+    if app.engine.dialect.name == "postgresql":
+        with app.engine.begin() as conn:
+            for table, _columns in tables:
+                sql = (f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                       f"(SELECT max(id) FROM {table}))")
+                conn.exec_driver_sql(sql)
+    analyze(app)
 
 
 def analyze(app) -> None:

@@ -244,34 +244,8 @@ def _first_line(line_rows: list, invoice_id: int) -> int:
 
 
 def insert(app, rows: dict[str, list], chunk: int = 250_000) -> None:
-    """Every table's rows in transactions of ``chunk`` rows (``COPY`` on PostgreSQL), the
-    id sequences moved past them, then (PostgreSQL) fresh planner statistics."""
-    for table, columns in TABLES:
-        found = rows[table]
-        for start in range(0, len(found), chunk):
-            with app.engine.begin() as conn:
-                bench_sites.put_rows(conn, table, columns, found[start:start + chunk],
-                                     lambda row: tuple(_sqlite(v) for v in row))
-        print(f"  {len(found):,} rows in {table}", flush=True)
-    if app.engine.dialect.name == "postgresql":
-        with app.engine.begin() as conn:
-            for table, _columns in TABLES:
-                sql = (f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                       f"(SELECT max(id) FROM {table}))")
-                conn.exec_driver_sql(sql)
-    bench_sites.analyze(app)
-
-
-def _sqlite(value):
-    """A value as SQLite stores it: instants as UTC text without a zone, dates as text,
-    booleans as 0/1."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value
+    """Every table's rows in transactions of ``chunk`` rows (:func:`bench_sites.load_tables`)."""
+    bench_sites.load_tables(app, TABLES, rows, chunk)
 
 
 def check(app) -> None:

@@ -167,46 +167,12 @@ def complaints(ids: dict, count: int, seed: int = 2) -> Iterator[tuple]:
                person, informed, closed, cancelled, 0, at, at)
 
 
-def _chunks(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def insert(app, ids: dict, order_count: int, complaint_count: int) -> None:
-    """Both tables' rows in transactions of :data:`CHUNK` rows (``COPY`` on PostgreSQL),
-    the id sequences moved past them, then (PostgreSQL) fresh planner statistics."""
-    made = {"repair_work_order": orders(ids, order_count),
-            "complaints_complaint": complaints(ids, complaint_count)}
-    for table, columns in TABLES:
-        total = 0
-        for chunk in _chunks(made[table], CHUNK):
-            with app.engine.begin() as conn:
-                bench_sites.put_rows(conn, table, columns, chunk,
-                                     lambda row: tuple(_sqlite(v) for v in row))
-            total += len(chunk)
-        print(f"  {total:,} rows in {table}", flush=True)
-    if app.engine.dialect.name == "postgresql":
-        with app.engine.begin() as conn:
-            for table, _columns in TABLES:
-                sql = (f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                       f"(SELECT max(id) FROM {table}))")
-                conn.exec_driver_sql(sql)
-    bench_sites.analyze(app)
-
-
-def _sqlite(value):
-    """A value as SQLite stores it: instants as UTC text without a zone, booleans 0/1."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    if isinstance(value, bool):
-        return int(value)
-    return value
+    """Both tables' rows in transactions of :data:`CHUNK` rows
+    (:func:`bench_sites.load_tables`)."""
+    bench_sites.load_tables(app, TABLES, {
+        "repair_work_order": orders(ids, order_count),
+        "complaints_complaint": complaints(ids, complaint_count)}, CHUNK)
 
 
 # ---------------------------------------------------------------------------
