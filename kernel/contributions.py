@@ -13,6 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def collect(package: str, modules, name: str) -> list:
+    """The lists called ``name`` in the ``modules`` of ``package`` (``"plugins.billing"``),
+    joined in order: a plugin keeps each contribution beside its service, in a module
+    list (``ACTIONS``, ``REPORTS``, ``SUBCOMMANDS``, ...), and its hooks answer with all of
+    them. Modules are imported when first asked for."""
+    import importlib
+
+    found = []
+    for module in modules:
+        found += list(getattr(importlib.import_module(f"{package}.{module}"), name, ()))
+    return found
+
+
 def table_of(entity: str | type) -> str:
     """The table an entity is named by: a table name as it is, a mapped class's table."""
     if isinstance(entity, str):

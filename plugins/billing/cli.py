@@ -8,10 +8,9 @@ module keeps its commands beside its services. Output is tab-separated like ever
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
+from kernel.contributions import collect
 from kernel.i18n import _
 
 #: the modules whose ``SUBCOMMANDS`` make up ``fixdesk billing``
@@ -24,9 +23,7 @@ def billing_cli():
     pass
 
 
-for _module in COMMAND_MODULES:
-    for _command in getattr(importlib.import_module(f"plugins.billing.{_module}"),
-                            "SUBCOMMANDS", ()):
-        billing_cli.add_command(_command)
+for _command in collect("plugins.billing", COMMAND_MODULES, "SUBCOMMANDS"):
+    billing_cli.add_command(_command)
 
 CLI_COMMANDS = [billing_cli]

@@ -10,10 +10,10 @@ completion — JD switches it off and bills by monthly statement), ``billing.com
 
 from __future__ import annotations
 
-import importlib
 from decimal import Decimal
 
 from kernel import Part, Permission, Setting, ValidationError, hookimpl
+from kernel.contributions import collect
 from kernel.i18n import N_, _
 from kernel.numbering import series_setting
 
@@ -64,10 +64,7 @@ MODULES = ("actions", "statements", "contracts", "commission", "papers", "report
 
 
 def _collect(name: str) -> list:
-    found = []
-    for module in MODULES:
-        found += list(getattr(importlib.import_module(f"plugins.billing.{module}"), name, ()))
-    return found
+    return collect("plugins.billing", MODULES, name)
 
 
 def _choice(enum_class):

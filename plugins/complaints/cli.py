@@ -23,7 +23,6 @@ permissions and branches apply).
 from __future__ import annotations
 
 import getpass
-import importlib
 import sys
 from contextlib import contextmanager
 
@@ -31,6 +30,7 @@ import click
 from sqlalchemy import and_, or_, select
 
 from kernel.cli.base import CliState, pass_state, print_table
+from kernel.contributions import collect
 from kernel.errors import FixdeskError, NotFound
 from kernel.i18n import N_, _
 
@@ -383,9 +383,7 @@ SUBCOMMANDS = [register_command, list_command, show_command, step_command, mail_
 
 for _command in SUBCOMMANDS:
     complaints_cli.add_command(_command)
-for _module in COMMAND_MODULES:
-    for _command in getattr(importlib.import_module(f"plugins.complaints.{_module}"),
-                            "SUBCOMMANDS", ()):
-        complaints_cli.add_command(_command)
+for _command in collect("plugins.complaints", COMMAND_MODULES, "SUBCOMMANDS"):
+    complaints_cli.add_command(_command)
 
 CLI_COMMANDS = [complaints_cli]

@@ -77,14 +77,6 @@ def due_steps(ctx, complaint, now, facts: BranchFacts | None = None) -> list[Dea
     return steps
 
 
-def due_level(ctx, complaint, now, facts: BranchFacts | None = None
-              ) -> tuple[int, DeadlineKind | None]:
-    """How many levels up the complaint should be at ``now``, and the deadline that made
-    the last step."""
-    steps = due_steps(ctx, complaint, now, facts)
-    return len(steps), (steps[-1] if steps else None)
-
-
 def escalate(ctx, complaint, now, facts: BranchFacts | None = None) -> list[Escalation]:
     """Raise ``complaint`` to the level it is due, telling each level passed once; each
     level's row names the deadline that made that step."""
@@ -144,9 +136,8 @@ def escalate_due(ctx) -> int:
             _candidates(now, chains).where(Complaint.id > last)
             .order_by(Complaint.id).limit(BATCH).with_for_update(skip_locked=True)).all()
         for complaint in batch:
-            facts = cache.get(complaint.branch_id) or branch_facts(ctx, complaint.branch,
-                                                                   cache)
-            told += len(escalate(ctx, complaint, now, facts))
+            told += len(escalate(ctx, complaint, now,
+                                 branch_facts(ctx, complaint.branch, cache)))
         if len(batch) < BATCH:
             return told
         last = batch[-1].id

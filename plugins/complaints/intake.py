@@ -27,7 +27,6 @@ import hashlib
 import html
 import logging
 import re
-import unicodedata
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -59,8 +58,6 @@ MAX_DESCRIPTION = 8000
 MAX_ORIGIN = 200
 #: charsets that mail programs name for text that is really GBK / GB18030
 GB_CHARSETS = {"gb2312", "gbk", "x-gbk", "cp936", "euc-cn", "gb_2312-80", "csgb2312", "hz-gb-2312"}
-#: invisible characters that reorder text (Trojan Source): never stored
-BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 #: senders that are mail systems, not people
 SYSTEM_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply)@", re.I)
 
@@ -91,10 +88,8 @@ def public_branch(ctx) -> Branch:
 def clean_text(text: str, *, multiline: bool = True) -> str:
     """``text`` without NUL and other control characters (tabs and line breaks kept in
     ``multiline`` text) and without bidirectional overrides, its line ends as ``\\n``."""
-    text = BIDI.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    keep = "\n\t" if multiline else ""
-    return "".join(ch for ch in text
-                   if ch in keep or unicodedata.category(ch) not in ("Cc", "Cs"))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch for ch in text if not services.forbidden(ch, lines=multiline))
 
 
 # ---------------------------------------------------------------------------

@@ -9,9 +9,8 @@ order concerns) through its own part ``repair.complaints``.
 
 from __future__ import annotations
 
-import importlib
-
 from kernel import Part, Permission, Role, Setting, ValidationError, hookimpl
+from kernel.contributions import collect
 from kernel.i18n import N_, _
 from kernel.numbering import series_setting
 
@@ -47,11 +46,7 @@ DEADLINE_HOURS = {"response": {"ordinary": 8, "serious": 4, "critical": 2},
 
 
 def _collect(name: str) -> list:
-    found = []
-    for module in MODULES:
-        found += list(getattr(importlib.import_module(f"plugins.complaints.{module}"),
-                              name, ()))
-    return found
+    return collect("plugins.complaints", MODULES, name)
 
 
 def _positive(value) -> None:

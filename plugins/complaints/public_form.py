@@ -34,7 +34,7 @@ from kernel.web.deps import app_of, client_address
 from kernel.web.desk.render import DeskRoute, guess_locale, render
 
 from . import notices, services
-from .intake import BIDI, clean_text, public_branch
+from .intake import clean_text, public_branch
 from .models import Complaint
 from .rules import Category, Channel, Topic
 
@@ -116,9 +116,7 @@ def check(form: dict[str, str]) -> dict[str, str]:
     errors = {}
     for name, (_label, limit, required, multiline) in FIELDS.items():
         value = form.get(name, "")
-        if BIDI.search(value) or any(
-                (ord(ch) < 32 and not (multiline and ch in "\n\r\t")) or ord(ch) == 127
-                or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        if services.has_forbidden(value, lines=multiline):
             errors[name] = _("contains characters that are not allowed")
         elif required and not value.strip():
             errors[name] = _("is required")

@@ -41,13 +41,22 @@ INTAKE_TEXTS = (("company_name", False), ("contact_name", False), ("phone", Fals
 _LINE_BREAKS = frozenset("\n\r\t")
 
 
+def forbidden(ch: str, *, lines: bool = False) -> bool:
+    """Whether a text may not hold ``ch``: a control character (a NUL, which PostgreSQL
+    cannot store, an escape), a lone surrogate, a bidirectional override; line breaks and
+    tabs are allowed in texts of several ``lines``."""
+    return (ch in BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cs")) \
+        and not (lines and ch in _LINE_BREAKS)
+
+
+def has_forbidden(text: str, *, lines: bool = False) -> bool:
+    """Whether ``text`` holds a character :func:`forbidden` refuses."""
+    return any(forbidden(ch, lines=lines) for ch in text)
+
+
 def check_characters(value, field: str, *, lines: bool = False) -> None:
-    """Refuse a text holding a control character (a NUL, which PostgreSQL cannot store,
-    an escape, a bidirectional override), naming ``field``; line breaks and tabs are
-    kept in texts of several ``lines``."""
-    if isinstance(value, str) and any(
-            (ch in BIDI_CONTROLS or unicodedata.category(ch) == "Cc")
-            and not (lines and ch in _LINE_BREAKS) for ch in value):
+    """Refuse a text holding a :func:`forbidden` character, naming ``field``."""
+    if isinstance(value, str) and has_forbidden(value, lines=lines):
         raise ValidationError(_("must not contain control characters"), field=field)
 
 
