@@ -18,8 +18,8 @@ from kernel.hookswitch import HookSwitch
 from kernel.lifecycle import DocStatus
 from kernel.links import link_columns
 from kernel.models import Branch
+from kernel.months import month_start
 from plugins.billing import reports
-from plugins.billing.amounts import month_start
 from plugins.billing.models import (
     CommissionEntry,
     Invoice,

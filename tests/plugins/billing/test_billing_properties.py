@@ -26,14 +26,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from kernel import Conflict, ValidationError
-from plugins.billing.amounts import (
-    add_months,
-    line_amounts,
-    marked_up,
-    month_end,
-    periods,
-    split,
-)
+from kernel.months import add_months, month_end
+from plugins.billing.amounts import line_amounts, marked_up, periods, split
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
