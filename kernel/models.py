@@ -207,9 +207,26 @@ class CustomerEquipment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base
     customer: Mapped[Customer] = relationship(lambda: Customer, back_populates="equipment")
     address: Mapped[CustomerAddress | None] = relationship(lambda: CustomerAddress)
 
+    @property
+    def brand_model(self) -> str:
+        """Brand and model as one name, the brand left out where the model already starts
+        with it ("Canon" + "Canon iR 2206" → "Canon iR 2206", never "Canon Canon iR 2206")."""
+        return brand_and_model(self.brand, self.model)
+
     def in_warranty(self, on: dt.date) -> bool:
         """Whether the manufacturer's warranty covers ``on`` (the report date)."""
         return self.warranty_end is not None and on <= self.warranty_end
+
+
+def brand_and_model(brand: str | None, model: str | None) -> str:
+    """One display name of a machine: the model, preceded by the brand unless the model
+    already names it (compared case-insensitively, ignoring spaces around)."""
+    brand, model = (brand or "").strip(), (model or "").strip()
+    if not brand:
+        return model
+    if model.casefold().startswith(brand.casefold()):
+        return model
+    return f"{brand} {model}".strip()
 
 
 #: the kernel's entities, registered through the kernel's own ``fixdesk_entities`` hook

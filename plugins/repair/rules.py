@@ -295,14 +295,15 @@ def arrival_outcome(deadline: dt.datetime, arrived_at: dt.datetime,
                     late_working_time: dt.timedelta) -> tuple[bool, int]:
     """(met, missed working minutes) of an arrival (R8).
 
-    Met when the engineer arrived at or before the deadline. When missed, the minutes
-    are the working time between deadline and arrival (``late_working_time``, computed
-    with the branch's calendar), rounded up; lateness that falls entirely outside
-    working hours counts as missed by 0 working minutes.
+    The deadline is counted in working time, so lateness is too: the arrival is late by
+    the working time between deadline and arrival (``late_working_time``, computed with
+    the branch's calendar), rounded up (a started working minute counts). An arrival that
+    costs no working minute is on time: a deadline at close of day (18:00) met at 09:00
+    the next working morning, or one at the start of lunch met before the afternoon
+    starts. So a missed deadline is always missed by at least one minute.
     """
-    if arrived_at <= deadline:
-        return True, 0
-    return False, working_minutes(late_working_time)
+    missed = working_minutes(late_working_time) if arrived_at > deadline else 0
+    return missed == 0, missed
 
 
 # ---------------------------------------------------------------------------

@@ -218,7 +218,7 @@ def register(ctx, *, fault_description: str, channel: str, customer=None, equipm
     site_address = (machine.address.address if machine is not None and machine.address
                     else next((a.address for a in client.addresses if a.is_default), None)
                     if client is not None else None)
-    brand_model = " ".join(p for p in (machine.brand, machine.model) if p) if machine else None
+    brand_model = machine.brand_model if machine else None
     order = WorkOrder(
         company_id=branch.company_id, branch_id=branch.id,
         number=next_number(ctx, SERIES, branch=branch, on=local_date(ctx, reported_at)),

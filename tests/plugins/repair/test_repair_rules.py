@@ -192,8 +192,24 @@ ARRIVAL_CASES = [
     ("scenario 4: 40 minutes late", "2026-11-30 16:00", "2026-11-30 16:40", False, 40),
     ("late over night: 10 + 10 minutes", "2026-11-30 17:50", "2026-12-01 09:10", False, 20),
     ("late over the lunch break", "2026-11-30 11:50", "2026-11-30 13:05", False, 15),
-    ("late after hours only", "2026-11-30 18:00", "2026-11-30 19:00", False, 0),
     ("half a minute late counts as one", "2026-11-30 16:00", "2026-11-30 16:00:30", False, 1),
+    # an arrival that costs no working minute is on time
+    ("deadline at close of day, arrival after hours", "2026-11-30 18:00", "2026-11-30 19:00",
+     True, 0),
+    ("deadline at close of day, arrival at 09:00 next morning", "2026-11-30 18:00",
+     "2026-12-01 09:00", True, 0),
+    ("deadline at close of day, arrival at 09:01 next morning", "2026-11-30 18:00",
+     "2026-12-01 09:01", False, 1),
+    ("deadline at lunch, arrival during lunch", "2026-11-30 12:00", "2026-11-30 12:59",
+     True, 0),
+    ("deadline at lunch, arrival one minute into the afternoon", "2026-11-30 12:00",
+     "2026-11-30 13:01", False, 1),
+    ("deadline Friday 18:00, arrival Monday 09:00", "2026-11-27 18:00", "2026-11-30 09:00",
+     True, 0),
+    ("across National Day: 30 Sept 17:00 to 8 Oct 09:30", "2026-09-30 17:00",
+     "2026-10-08 09:30", False, 90),
+    ("across National Day, nothing lost: 30 Sept 18:00 to 8 Oct 09:00", "2026-09-30 18:00",
+     "2026-10-08 09:00", True, 0),
 ]
 
 

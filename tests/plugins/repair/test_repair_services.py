@@ -17,9 +17,10 @@ from sqlalchemy import select
 from kernel import Conflict, NotFound, ValidationError, hookimpl
 from kernel.auth import PermissionDenied
 from kernel.migrate import schema_differences
-from kernel.models import Employee
+from kernel.models import CustomerEquipment, Employee
 from kernel.settings import set_setting
 from plugins.repair import services
+from plugins.repair.documents import gather_order
 from plugins.repair.events import load_order
 from plugins.repair.models import LabourEntry, StatusChange, WorkOrder, WorkOrderLine
 
@@ -447,6 +448,37 @@ def test_arrival_restarts_a_paused_clock(repair_app, as_user):
     # 17:20–18:00, Tuesday 09:00–12:00 and 13:00–15:20
     assert (order.paused_minutes, order.deadline_at, order.deadline_met) == \
         (360, local("2026-12-01 15:20"), True)
+
+
+@pytest.mark.parametrize("arrival, met, missed, printed", [
+    ("2026-12-01T09:00+08:00", True, 0, "on_time"),   # costs no working minute
+    ("2026-11-30T18:00+08:00", True, 0, "on_time"),   # exactly at the deadline
+    ("2026-12-01T09:01+08:00", False, 1, "late"),     # one working minute after it
+])
+def test_an_arrival_that_costs_no_working_minute_is_on_time(repair_app, as_user, arrival,
+                                                            met, missed, printed):
+    number = _phone_job(as_user, "2026-11-30 11:00")  # 6 working hours: Monday 18:00
+    with as_user("wufang", "2026-11-30 11:10") as ctx:
+        services.dispatch(ctx, number, engineer="E001")
+    with as_user("wanggong", "2026-12-01 09:30") as ctx:
+        services.record_arrival(ctx, number, at=arrival)
+    order = _order(repair_app, number)
+    assert order.deadline_at == local("2026-11-30 18:00")
+    assert (order.deadline_met, order.missed_minutes) == (met, missed)
+    with as_user("wufang", "2026-12-01 09:30") as ctx:
+        assert gather_order(ctx, load_order(ctx, number, "read"))["arrival"] == printed
+
+
+def test_a_machine_whose_model_names_its_brand_is_not_named_twice(repair_app, as_user):
+    with repair_app.sessions() as session:
+        machine = session.scalar(select(CustomerEquipment)
+                                 .where(CustomerEquipment.serial_no == "LV93X10235"))
+        machine.model = "Kyocera TASKalfa 2020"
+        session.commit()
+    with as_user("hejuan", "2026-11-30 10:00") as ctx:
+        number = services.register(ctx, channel="phone", customer="C0003",
+                                   equipment="LV93X10235", fault_description="卡纸").number
+    assert _order(repair_app, number).model == "Kyocera TASKalfa 2020"
 
 
 def test_appointment_after_the_deadline_moves_it(repair_app, as_user, recorder):
