@@ -79,7 +79,8 @@ def customer_history(ctx, customer_id=None, serial_no: str | None = None,
         numbers = [ctx.session.get(MaintenanceContract, c.contract_id).number for c in covers]
         equipment.append({
             "id": machine.id, "serial_no": machine.serial_no, "brand": machine.brand,
-            "model": machine.model, "name": machine.brand_model, "warranty_end": machine.warranty_end,
+            "model": machine.model, "name": machine.brand_model,
+            "warranty_end": machine.warranty_end,
             "in_warranty": machine.in_warranty(today), "contracts": numbers})
     extra = []
     if client is not None:
