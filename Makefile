@@ -8,8 +8,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # CJK font for Chinese PDFs, poppler-utils for checking PDFs in tests,
-# libharfbuzz-subset0 so WeasyPrint subsets fonts fast, chromium for the browser tests
-SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils libharfbuzz-subset0 chromium
+# libharfbuzz-subset0 so WeasyPrint subsets fonts fast, chromium for the browser tests,
+# postgresql-client for pg_dump/pg_restore (fixdesk backup and restore on PostgreSQL)
+SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils libharfbuzz-subset0 chromium postgresql-client
+# for `make bench` only: nginx in front of the soak's servers (bench/soak.py), and the
+# PostgreSQL server programs for its private cluster
+BENCH_PACKAGES := nginx postgresql
 DEMO_SITE := sites/demo
 
 .PHONY: setup system-packages demo test bench lint i18n clean
@@ -45,6 +49,7 @@ test: setup
 	$(BIN)/pytest
 
 bench: setup
+	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES="$(BENCH_PACKAGES)"
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/print_bench.py
@@ -52,6 +57,7 @@ bench: setup
 	$(BIN)/python bench/inventory_bench.py
 	$(BIN)/python bench/billing_bench.py
 	$(BIN)/python bench/complaints_bench.py
+	$(BIN)/python bench/soak.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -184,6 +184,18 @@ def storage_root(app) -> Path:
     return app.site.path / "files" / "attachments"
 
 
+def _make_folders(site_path: Path, folder: Path) -> None:
+    """Make ``folder`` and its missing parents below the site folder with mode 0750 (a
+    parent made by ``mkdir(parents=True)`` would get the umask's 0755): customers' files
+    are for the site's owner and group only."""
+    missing = []
+    while folder not in (site_path, folder.parent) and not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(mode=0o750, exist_ok=True)
+
+
 def _path(app, storage_name: str) -> Path:
     if not STORAGE_NAME.match(storage_name or ""):
         raise NotFound(_("the file of this attachment is missing"), field="attachment")
@@ -197,7 +209,7 @@ def _store(app, data: bytes, digest: str) -> str:
     target = storage_root(app) / name
     if target.is_file() and target.stat().st_size == len(data):
         return name
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_folders(app.site.path, target.parent)
     tmp = target.with_name(f".{digest}.{secrets.token_hex(6)}.tmp")  # one per writer
     with open(tmp, "wb") as fh:
         fh.write(data)

@@ -542,3 +542,10 @@ POSTGRES_TRIGGERS = [
     "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
     "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
 ]
+#: TRUNCATE fires no row trigger: a statement trigger refuses it (kernel_0009). SQLite has
+#: no TRUNCATE (its "truncate optimisation" of a bare DELETE is off while a DELETE
+#: trigger exists, so the trigger above refuses that too).
+POSTGRES_NO_TRUNCATE = [
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+]

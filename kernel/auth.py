@@ -53,13 +53,56 @@ ROLE_LABELS = (N_("admin"), N_("branch_manager"), N_("service_supervisor"), N_("
 #: roles that see every branch of the company
 COMPANY_WIDE_ROLES = frozenset({ADMIN})
 
-MAX_FAILED_LOGINS = 5
+#: failed logins in a row, from any addresses, before the account is locked
+MAX_FAILED_LOGINS = 10
 LOCK_MINUTES = 15
+#: failed logins of one account from one address within the window before that address
+#: must wait (429) for that account; other accounts at the address are not affected
+ADDRESS_ACCOUNT_FAILURES = 5
+#: failed logins from one address (any accounts) within the window before the address is
+#: slowed down: an account that failed from it gets no more tries until the window frees
+ADDRESS_FAILURES = 100
+LOGIN_WINDOW_MINUTES = 15
+#: days a new API token lives unless told otherwise (0: never expires)
+TOKEN_DEFAULT_DAYS = 90
+#: a desk session ends after this many minutes without a request ...
+SESSION_IDLE_MINUTES = 8 * 60
+#: ... and this many hours after logging in, however busy
+SESSION_MAX_HOURS = 7 * 24
+
+
+def _between(low: int, high: int):
+    def check(value: int) -> None:
+        if not low <= value <= high:
+            raise ValidationError(_("must be a whole number from {low} to {high}").format(
+                low=low, high=high), field="value")
+    return check
+
+
 KERNEL_SETTINGS = [
     Setting("kernel.login_max_attempts", int, MAX_FAILED_LOGINS,
-            N_("Failed logins in a row before an account is locked")),
+            N_("Failed logins in a row before an account is locked"),
+            validate=_between(1, 1000)),
     Setting("kernel.login_lock_minutes", int, LOCK_MINUTES,
-            N_("Minutes a locked account stays locked")),
+            N_("Minutes a locked account stays locked"), validate=_between(1, 10_000)),
+    Setting("kernel.login_address_account_attempts", int, ADDRESS_ACCOUNT_FAILURES,
+            N_("Failed logins of one account from one address before that address must "
+               "wait for that account"), validate=_between(1, 1000)),
+    Setting("kernel.login_address_attempts", int, ADDRESS_FAILURES,
+            N_("Failed logins from one address before accounts that failed there must wait"),
+            validate=_between(1, 100_000)),
+    Setting("kernel.login_window_minutes", int, LOGIN_WINDOW_MINUTES,
+            N_("Minutes failed logins from an address are counted"),
+            validate=_between(1, 10_000)),
+    Setting("kernel.token_default_days", int, TOKEN_DEFAULT_DAYS,
+            N_("Days a new API token lives unless told otherwise (0: never expires)"),
+            validate=_between(0, 3650)),
+    Setting("kernel.session_idle_minutes", int, SESSION_IDLE_MINUTES,
+            N_("Minutes without a request after which a desk session ends"),
+            validate=_between(5, 100_000)),
+    Setting("kernel.session_max_hours", int, SESSION_MAX_HOURS,
+            N_("Hours after logging in at which a desk session ends however busy"),
+            validate=_between(1, 100_000)),
 ]
 TOKEN_PREFIX = "fdk"
 #: the longest password accepted (argon2 takes any length; a typing accident does not)
@@ -475,25 +518,58 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(ctx, user: User, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+def create_token(ctx, user: User, name: str, days: int | None = None, *,
+                 expires_at: dt.datetime | None = None,
+                 never: bool = False) -> tuple[ApiToken, str]:
     """A new API token for ``user``: returns the row and the token text (shown once).
 
-    ``days`` (1 to :data:`MAX_TOKEN_DAYS`) makes it expire; a name too long or with
+    It expires after ``days`` (1 to :data:`MAX_TOKEN_DAYS`), at ``expires_at`` (in the
+    future, at most :data:`MAX_TOKEN_DAYS` away), never when ``never``, and otherwise after
+    the site's ``kernel.token_default_days`` (0 there: never). A name too long or with
     control characters is refused."""
     ctx.require("user.update")
     name = _clean_text(name, "name", 100)
+    now = ctx.now()
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)
                              or not 1 <= days <= MAX_TOKEN_DAYS):
         raise ValidationError(_("days must be a whole number from 1 to {n}").format(
             n=MAX_TOKEN_DAYS), field="days")
+    if expires_at is not None and not now < expires_at <= now + dt.timedelta(
+            days=MAX_TOKEN_DAYS):
+        raise ValidationError(_("the expiry must be in the future and at most {n} days "
+                                "away").format(n=MAX_TOKEN_DAYS), field="expires")
+    if days is not None:
+        expires_at = now + dt.timedelta(days=days)
+    elif expires_at is None and not never:
+        default = ctx.setting("kernel.token_default_days")
+        expires_at = now + dt.timedelta(days=default) if default else None
     lookup = secrets.token_hex(6)
     token = f"{TOKEN_PREFIX}_{lookup}_{secrets.token_urlsafe(32)}"
     row = ApiToken(user_id=user.id, name=name or _("API token"), lookup=lookup,
-                   token_hash=_token_digest(token),
-                   expires_at=ctx.now() + dt.timedelta(days=days) if days else None)
+                   token_hash=_token_digest(token), expires_at=expires_at)
     ctx.session.add(row)
     ctx.session.flush()
     return row, token
+
+
+def token_state(token: ApiToken, now: dt.datetime) -> str:
+    """``revoked``, ``expired`` or ``active``: whether a token still opens the API (as far
+    as the token itself goes; its account may be disabled or locked)."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def list_tokens(ctx, user: User | None = None) -> list[ApiToken]:
+    """API tokens, of ``user`` or of everyone, oldest first, with their owners (never
+    their secrets, which are not kept)."""
+    ctx.require("user.read")
+    query = select(ApiToken).options(joinedload(ApiToken.user)).order_by(ApiToken.id)
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
+    return list(ctx.session.scalars(query))
 
 
 def revoke_token(ctx, token_id: int, owner: User | None = None) -> ApiToken:
@@ -501,6 +577,25 @@ def revoke_token(ctx, token_id: int, owner: User | None = None) -> ApiToken:
     ctx.require("user.update")
     row = ctx.session.get(ApiToken, token_id)
     if row is None or (owner is not None and row.user_id != owner.id):
+        raise NotFound(_("no API token {id}").format(id=token_id), field="id")
+    row.revoked_at = row.revoked_at or ctx.now()
+    ctx.session.flush()
+    return row
+
+
+def caller_tokens(ctx) -> list[ApiToken]:
+    """The calling user's own API tokens, oldest first (no permission needed: his own)."""
+    return list(ctx.session.scalars(select(ApiToken).where(ApiToken.user_id == ctx.user.id)
+                                    .order_by(ApiToken.id)))
+
+
+def revoke_as_caller(ctx, token_id: int) -> ApiToken:
+    """Revoke a token for the calling user: any token for whoever may change users
+    (``user.update``, the admins), otherwise only one of his own."""
+    if ctx.user is None or ctx.can("user.update"):
+        return revoke_token(ctx, token_id)
+    row = ctx.session.get(ApiToken, token_id)
+    if row is None or row.user_id != ctx.user.id:
         raise NotFound(_("no API token {id}").format(id=token_id), field="id")
     row.revoked_at = row.revoked_at or ctx.now()
     ctx.session.flush()
@@ -712,16 +807,29 @@ def set_permissions(ctx, held: Iterable[tuple[str, str]]) -> list[RoleGrant]:
 
 
 def user_for_token(session: Session, token: str, now: dt.datetime) -> User:
-    """The active user a bearer token belongs to, or :class:`AuthenticationFailed`."""
+    """The user a bearer token belongs to, or :class:`AuthenticationFailed`: for a token
+    that is unknown, revoked or expired, and for an account that is disabled or locked
+    (checked on every use: the token is looked up together with its account)."""
     invalid = AuthenticationFailed(_("invalid API token"))
     parts = (token or "").split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         raise invalid
-    row = session.scalar(select(ApiToken).where(ApiToken.lookup == parts[1]))
+    row = session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                         .where(ApiToken.lookup == parts[1]))
     if row is None or not hmac.compare_digest(row.token_hash, _token_digest(token)):
         raise invalid
-    if row.revoked_at or (row.expires_at and row.expires_at <= now) or not row.user.active:
-        raise invalid
+    # the caller holds the secret: telling him why it stopped working gives nothing away
+    state = token_state(row, now)
+    if state == "revoked":
+        raise AuthenticationFailed(_("this API token was revoked"))
+    if state == "expired":
+        raise AuthenticationFailed(_("this API token has expired; ask an administrator "
+                                     "for a new one"))
+    if not row.user.active:
+        raise AuthenticationFailed(_("the account of this API token is disabled"))
+    if row.user.locked_until is not None and row.user.locked_until > now:
+        raise AuthenticationFailed(_("the account of this API token is locked after too "
+                                     "many failed logins; try again later"))
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
         row.last_used_at = now  # not on every call: a read should not have to write
     return row.user

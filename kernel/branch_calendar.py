@@ -322,7 +322,11 @@ def deadline(ctx, branch, start: dt.datetime, hours) -> dt.datetime:
     tz = ctx.settings.tz
     if start.tzinfo is None:
         start = start.replace(tzinfo=tz)
-    check_year(start.astimezone(tz).year)
+    try:
+        local = start.astimezone(tz)
+    except OverflowError:  # 9999-12-31 23:00-14:00 is in year 10000 anywhere east
+        local = None
+    check_year(local.year if local is not None else 0)
     try:
         return add_working_hours(ctx, start, amount, branch).astimezone(tz)
     except (ValueError, OverflowError) as exc:

@@ -59,7 +59,8 @@ def fixdesk_settings():
 @hookimpl
 def fixdesk_job_handlers():
     """Sending queued notifications; printing a batch of papers (detached: it keeps its
-    own short transactions, never the write lock while it lays papers out)."""
+    own short transactions, never the write lock while it lays papers out); backups."""
+    from kernel import backup
     from kernel.contributions import JobHandler
     from kernel.documents.print_jobs import JOB_NAME, run_batch_print
     from kernel.notifications import send_queued_notification
@@ -67,7 +68,11 @@ def fixdesk_job_handlers():
     return [JobHandler("kernel.notify", send_queued_notification, max_attempts=5,
                        backoff_seconds=60),
             JobHandler(JOB_NAME, run_batch_print, max_attempts=1, lease_seconds=3600,
-                       detached=True)]
+                       detached=True),
+            # detached: a long backup never holds the write lock; scheduled only on sites
+            # whose site.toml turns it on (kernel.backup.schedules)
+            JobHandler(backup.JOB_NAME, backup.scheduled_backup, max_attempts=1,
+                       lease_seconds=6 * 3600, detached=True)]
 
 
 @hookimpl

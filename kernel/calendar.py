@@ -51,13 +51,16 @@ Conventions:
   with an override.
 
 Invalid input (naive datetimes, negative hours, malformed schedules) raises
-:class:`ValueError`; these are programming errors, not user messages.
+:class:`ValueError`; these are programming errors, not user messages. So does a
+computation that would leave the range of :class:`datetime.datetime` (years 1 to 9999),
+e.g. a huge number of hours or a start on 9999-12-31: never :class:`OverflowError`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -172,16 +175,30 @@ def _to_timedelta(hours: float | int | Decimal | timedelta) -> timedelta:
             raise ValueError(f"hours must be finite, not {hours!r}")
         try:
             micros = (hours * 3_600_000_000).to_integral_value()
-        except InvalidOperation:
+            amount = timedelta(microseconds=int(micros))
+        except (InvalidOperation, OverflowError):
             raise ValueError(f"hours out of range: {hours!r}") from None
-        amount = timedelta(microseconds=int(micros))
     else:
         if not math.isfinite(hours):
             raise ValueError(f"hours must be finite, not {hours!r}")
-        amount = timedelta(hours=hours)
+        try:
+            amount = timedelta(hours=hours)
+        except OverflowError:
+            raise ValueError(f"hours out of range: {hours!r}") from None
     if amount < _ZERO:
         raise ValueError(f"hours must not be negative, got {hours!r}")
     return amount
+
+
+@contextmanager
+def _in_range():
+    """Turn an :class:`OverflowError` (a date beyond year 9999 or before year 1) into the
+    :class:`ValueError` every bad input raises here."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise ValueError(f"outside the dates a calendar can reach (years 1 to 9999): {exc}") \
+            from exc
 
 
 def _require_aware(value: datetime, name: str) -> datetime:
@@ -288,8 +305,9 @@ class WorkingCalendar:
 
     def intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The working intervals of ``day`` as aware datetimes in ``tz``; ``[]`` if closed."""
-        return [(s.astimezone(self.tz), e.astimezone(self.tz))
-                for s, e in self._utc_intervals(day)]
+        with _in_range():
+            return [(s.astimezone(self.tz), e.astimezone(self.tz))
+                    for s, e in self._utc_intervals(day)]
 
     # -- instants -------------------------------------------------------------
 
@@ -318,9 +336,10 @@ class WorkingCalendar:
     def next_working_moment(self, moment: datetime) -> datetime:
         """``moment`` itself if it is inside working time, else the start of the next
         working interval (a moment exactly at an interval's end is outside it)."""
-        now = _require_aware(moment, "moment").astimezone(UTC)
-        start, _ = next(self._intervals_from(now))
-        return start.astimezone(self.tz)
+        with _in_range():
+            now = _require_aware(moment, "moment").astimezone(UTC)
+            start, _ = next(self._intervals_from(now))
+            return start.astimezone(self.tz)
 
     def add_working_hours(self, start: datetime,
                           hours: float | Decimal | timedelta) -> datetime:
@@ -330,30 +349,32 @@ class WorkingCalendar:
         number of hours (``int``, ``float``, ``Decimal``) or a ``timedelta``, not negative.
         Zero returns ``start`` unchanged (see the module docstring).
         """
-        begin = _require_aware(start, "start").astimezone(UTC)
-        remaining = _to_timedelta(hours)
-        if remaining == _ZERO:
-            return begin.astimezone(self.tz)
-        for interval_start, interval_end in self._intervals_from(begin):
-            available = interval_end - interval_start
-            if remaining <= available:
-                return (interval_start + remaining).astimezone(self.tz)
-            remaining -= available
+        with _in_range():
+            begin = _require_aware(start, "start").astimezone(UTC)
+            remaining = _to_timedelta(hours)
+            if remaining == _ZERO:
+                return begin.astimezone(self.tz)
+            for interval_start, interval_end in self._intervals_from(begin):
+                available = interval_end - interval_start
+                if remaining <= available:
+                    return (interval_start + remaining).astimezone(self.tz)
+                remaining -= available
         raise AssertionError("unreachable: _intervals_from is endless or raises")
 
     def working_hours_between(self, a: datetime, b: datetime) -> timedelta:
         """Working time between the instants ``a`` and ``b``; negative if ``b < a``."""
-        lo = _require_aware(a, "a").astimezone(UTC)
-        hi = _require_aware(b, "b").astimezone(UTC)
-        if hi < lo:
-            return -self.working_hours_between(b, a)
-        total = _ZERO
-        day = lo.astimezone(self.tz).date()
-        last = hi.astimezone(self.tz).date()
-        while day <= last:
-            for start, end in self._utc_intervals(day):
-                overlap = min(end, hi) - max(start, lo)
-                if overlap > _ZERO:
-                    total += overlap
-            day += _ONE_DAY
-        return total
+        with _in_range():
+            lo = _require_aware(a, "a").astimezone(UTC)
+            hi = _require_aware(b, "b").astimezone(UTC)
+            if hi < lo:
+                return -self.working_hours_between(b, a)
+            total = _ZERO
+            day = lo.astimezone(self.tz).date()
+            last = hi.astimezone(self.tz).date()
+            while day <= last:
+                for start, end in self._utc_intervals(day):
+                    overlap = min(end, hi) - max(start, lo)
+                    if overlap > _ZERO:
+                        total += overlap
+                day += _ONE_DAY
+            return total

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from sqlalchemy import (
@@ -248,8 +249,16 @@ def make_engine(url: str | URL, **kwargs) -> Engine:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
-    """Session factory; use ``with factory.begin() as session:`` for one transaction."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """Session factory; use ``with factory.begin() as session:`` for one transaction.
+    Its sessions check every text and date before they write it
+    (:mod:`kernel.value_guard`)."""
+    from sqlalchemy import event
+
+    from kernel.value_guard import before_flush
+
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "before_flush", before_flush)
+    return factory
 
 
 __all__ = [
@@ -291,7 +300,11 @@ def create_database(url: str | URL) -> bool:
 
         path = Path(parsed.database)
         existed = path.exists()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
+        if not existed:
+            # made here, owner-only (SQLite makes its -wal and -shm files with the same
+            # mode), rather than by the first connection with the umask's 0644
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         return not existed
     engine = _server_engine(parsed)
     try:
@@ -308,7 +321,8 @@ def create_database(url: str | URL) -> bool:
 
 
 def drop_database(url: str | URL) -> None:
-    """Drop the database named by ``url`` (closing other sessions on PostgreSQL)."""
+    """Drop the database named by ``url`` (closing other sessions on PostgreSQL), and the
+    roles :func:`kernel.dbroles.create_roles` made for it."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         from pathlib import Path
@@ -321,5 +335,28 @@ def drop_database(url: str | URL) -> None:
         with engine.connect() as conn:
             quoted = conn.dialect.identifier_preparer.quote(parsed.database)
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+            drop_site_roles(conn, parsed.database)  # its owner and runtime roles, if any
     finally:
         engine.dispose()
+
+
+#: the comment on a site's PostgreSQL roles (:mod:`kernel.dbroles`): how they are found
+ROLE_COMMENT = "fixdesk site role of database {database}"
+
+
+def site_roles(conn, database: str) -> list[str]:
+    """The roles :func:`kernel.dbroles.create_roles` made for ``database`` (by their
+    comment, :data:`ROLE_COMMENT`)."""
+    from sqlalchemy import text
+
+    return list(conn.execute(text(
+        "SELECT r.rolname FROM pg_roles r JOIN pg_shdescription d ON d.objoid = r.oid "
+        "AND d.classoid = 'pg_authid'::regclass WHERE d.description = :comment "
+        "ORDER BY r.rolname"), {"comment": ROLE_COMMENT.format(database=database)}).scalars())
+
+
+def drop_site_roles(conn, database: str) -> None:
+    """Drop the roles of ``database`` (after the database itself: what they own or were
+    granted there is gone with it; roles are the server's and would outlive it)."""
+    for role in site_roles(conn, database):
+        conn.exec_driver_sql(f"DROP ROLE IF EXISTS {conn.dialect.identifier_preparer.quote(role)}")

@@ -84,6 +84,9 @@ class FieldInfo:
     targets: tuple[str, ...] = ()
     #: the stored text is a msgid shown translated, as an enum's value is (a role name)
     translated: bool = False
+    #: the text is an e-mail address: a column named ``email`` or ``…_email``, or one
+    #: declared with ``info={"kind": "email"}`` (checked when written)
+    email: bool = False
 
     @property
     def python_type(self) -> type:
@@ -190,6 +193,15 @@ def _kind(column) -> tuple[str, dict]:
     return "string", {}
 
 
+def is_email(column) -> bool:
+    """Whether a text column holds an e-mail address: its name says so (``email``,
+    ``…_email``) or its ``info={"kind": "email"}`` does."""
+    declared = (column.info or {}).get("kind")
+    if declared is not None:
+        return declared == "email"
+    return column.key == "email" or column.key.endswith("_email")
+
+
 def describe_fields(cls: type, skip=()) -> list[FieldInfo]:
     """The :class:`FieldInfo` of each column of a mapped class (hidden ones and ``skip``
     left out; the two columns of a link are one field of kind ``"link"``)."""
@@ -219,7 +231,8 @@ def describe_fields(cls: type, skip=()) -> list[FieldInfo]:
             required=not column.nullable and not has_default and column.key not in AUTOMATIC
             and column.key not in ("company_id", "branch_id"),
             readonly=column.key in readonly, foreign=foreign,
-            translated=column.key in translated, **extra))
+            translated=column.key in translated, email=kind == "string" and is_email(column),
+            **extra))
     return fields
 
 

@@ -53,3 +53,18 @@ class PluginError(FixdeskError):
 
     status = 409
     code = "plugin_error"
+
+
+class Unavailable(FixdeskError):
+    """The site cannot do it now, through no fault of the request: its disk is full, its
+    folder read-only, its database unreachable or busy (:mod:`kernel.health`). The web
+    layer answers 503 with ``Retry-After``; ``code`` names the cause."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int = 5):
+        super().__init__(message)
+        if code:
+            self.code = code
+        self.retry_after = retry_after

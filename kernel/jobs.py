@@ -10,12 +10,15 @@ On PostgreSQL workers claim with ``SELECT ... FOR UPDATE SKIP LOCKED``; on every
 engine the claim is a conditional UPDATE, so two workers never run the same
 job. A claim is a lease: a worker killed mid-job leaves the job ``running``
 until ``locked_until`` passes, then another worker takes it over. A worker that
-finishes after losing its lease has its work rolled back.
+finishes after losing its lease has its work rolled back. A worker told to stop
+(SIGTERM) finishes its job and takes no other; interrupted (:meth:`Worker.interrupt`)
+it rolls the job's work back and releases the job to the queue at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 import time
@@ -34,7 +37,9 @@ from kernel.contributions import ScheduledJob
 from kernel.db import Base, IdMixin, UTCDateTime, utcnow
 from kernel.errors import NotFound, ValidationError
 from kernel.i18n import _
+from kernel.logs import JOB_ID
 
+LOGGER = logging.getLogger("fixdesk.jobs")
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
 
@@ -140,6 +145,12 @@ class LeaseLost(Exception):
     """Another worker took the job over while this one ran it."""
 
 
+class Stopping(BaseException):
+    """The worker was told to stop before the job it runs finished (:meth:`Worker.interrupt`):
+    the job's work is rolled back and the job released to the queue. A BaseException, so
+    that a handler's ``except Exception`` does not swallow it."""
+
+
 @dataclass(frozen=True)
 class JobRun:
     """What a detached handler (:class:`~kernel.contributions.JobHandler` ``detached``)
@@ -164,6 +175,22 @@ class Worker:
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        #: set by :meth:`stop`: take no new job, end :meth:`run` after the current one
+        self.stopping = False
+        self._job: int | None = None  # the job being run, while it runs
+
+    def stop(self) -> None:
+        """Finish the job in progress (if any), then take no other: :meth:`run` returns."""
+        self.stopping = True
+
+    def interrupt(self) -> None:
+        """Stop the job in progress now (called from a signal handler in the thread that
+        runs it): raises :class:`Stopping` there, which rolls its work back and puts the
+        job back in the queue for another worker. Without a job in progress, just
+        :meth:`stop`."""
+        self.stopping = True
+        if self._job is not None:
+            raise Stopping(self._job)
 
     def _writing(self):
         """A transaction that reads, then writes: on SQLite it takes the write lock at its
@@ -207,6 +234,30 @@ class Worker:
         if claimed is None:
             return False
         job_id, attempt = claimed
+        token = JOB_ID.set(job_id)  # every line logged while it runs names the job
+        started = time.perf_counter()
+        outcome = "interrupted"  # unless it ends: the worker lost its database, or a bug
+        try:
+            try:
+                self._job = job_id
+                ran = self._run_claimed(job_id, attempt)
+                outcome = "ended"
+                return ran
+            finally:
+                self._job = None
+        except Stopping:
+            outcome = "stopped and queued again"
+            self._release(job_id, attempt)
+            return False
+        finally:
+            LOGGER.log(logging.ERROR if outcome == "interrupted" else logging.INFO,
+                       "job %s attempt %s %s after %.1fms", job_id, attempt, outcome,
+                       (time.perf_counter() - started) * 1000,
+                       extra={"attempt": attempt, "worker": self.id})
+            JOB_ID.reset(token)
+
+    def _run_claimed(self, job_id: int, attempt: int) -> bool:
+        """Run a job this worker claimed (:meth:`run_one`)."""
         table = Job.__table__
         mine = and_(table.c.id == job_id, table.c.locked_by == self.id,
                     table.c.attempts == attempt, table.c.status == RUNNING)
@@ -249,6 +300,19 @@ class Worker:
             self._failed(run.job_id, mine, exc)
         return True
 
+    def _release(self, job_id: int, attempt: int) -> None:
+        """Put a job this worker was stopped in back in the queue, due now, its lease given
+        up and the interrupted attempt not counted (its work was rolled back)."""
+        table = Job.__table__
+        with self._writing() as conn:
+            conn.execute(update(table).where(
+                table.c.id == job_id, table.c.locked_by == self.id,
+                table.c.attempts == attempt, table.c.status == RUNNING,
+            ).values(status=QUEUED, attempts=table.c.attempts - 1, locked_by=None,
+                     locked_until=None))
+        LOGGER.warning("job %s released: the worker stopped before it finished", job_id,
+                       extra={"attempt": attempt, "worker": self.id})
+
     def _still_mine(self, mine) -> bool:
         with self.app.engine.connect() as conn:
             return conn.execute(select(Job.__table__.c.id).where(mine)).first() is not None
@@ -278,18 +342,37 @@ class Worker:
                 values = {"status": QUEUED, "run_at": self.clock() + delay}
             conn.execute(update(table).where(mine).values(
                 locked_until=None, locked_by=None, last_error=error[:2000], **values))
+        LOGGER.warning("job %s (%s) attempt %s failed%s: %s", job_id, row.name, row.attempts,
+                       " for good" if values["status"] == FAILED else ", to be retried",
+                       error, extra={"job": row.name, "attempt": row.attempts,
+                                     "final": values["status"] == FAILED})
 
     def run(self, *, once: bool = False, poll_seconds: float = 1.0,
             max_jobs: int | None = None, stop: Callable[[], bool] = lambda: False) -> int:
-        """Run jobs until none is due (``once``) or forever; returns how many ran."""
+        """Run jobs until none is due (``once``), until :meth:`stop`, or forever; returns
+        how many ran."""
+        from kernel.failures import trouble
+
         ran = 0
-        while not stop():
-            enqueue_due_schedules(self.app, self.clock())
-            while (max_jobs is None or ran < max_jobs) and self.run_one():
-                ran += 1
+        while not stop() and not self.stopping:
+            try:
+                enqueue_due_schedules(self.app, self.clock())
+                while (max_jobs is None or ran < max_jobs) and not self.stopping \
+                        and self.run_one():
+                    ran += 1
+            except Exception as exc:
+                # the database restarts, the disk is full: wait and try again (a job it
+                # interrupted is taken over after its lease); anything else is a bug
+                problem = trouble(exc, self.app.site.path)
+                if once or problem is None:
+                    raise
+                LOGGER.warning("worker %s waits: %s (%s)", self.id, problem.message,
+                               getattr(exc, "orig", None) or exc)
             if once or (max_jobs is not None and ran >= max_jobs):
                 return ran
-            time.sleep(poll_seconds)
+            resume = time.monotonic() + poll_seconds
+            while not self.stopping and time.monotonic() < resume:  # a stop ends the wait
+                time.sleep(min(0.1, poll_seconds))
         return ran
 
 

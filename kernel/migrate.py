@@ -78,7 +78,11 @@ def _only_tables(names: set[str]):
 
 
 def upgrade(app: App) -> list[str]:
-    """Bring the kernel's and every loaded plugin's tables up to date; returns the branches run."""
+    """Bring the kernel's and every loaded plugin's tables up to date; returns the branches run.
+
+    On a site with its own database roles (:mod:`kernel.dbroles`) the app must be started
+    as the owner (``site.start(owner=True)``); the runtime role's grants are renewed in the
+    same transaction."""
     cfg = _config(app)
     script = ScriptDirectory.from_config(cfg)
     branches = [b for b in app.units if _has_branch(script, b)]
@@ -88,10 +92,31 @@ def upgrade(app: App) -> list[str]:
             for done, branch in enumerate(branches):
                 report(MIGRATING, done, len(branches))
                 command.upgrade(cfg, f"{branch}@head")
+            runtime = runtime_role(app)
+            if runtime:
+                from kernel.dbroles import grant_runtime
+
+                grant_runtime(connection, runtime)
             report(MIGRATING, len(branches), len(branches))
         except CommandError as exc:
             raise SiteError(_("migration failed: {error}").format(error=exc)) from exc
     return branches
+
+
+def runtime_role(app: App) -> str | None:
+    """The role the site serves as when it has its own roles (``migrate_url`` set on
+    PostgreSQL), else None."""
+    from kernel.db import normalize_url
+
+    config = app.site.config
+    if not config.migrate_url:
+        return None
+    url = normalize_url(config.database_url)
+    if url.get_backend_name() != "postgresql" or not url.username:
+        return None
+    if url.username == normalize_url(config.migrate_url).username:
+        return None
+    return url.username
 
 
 def downgrade(app: App, branch: str) -> None:
@@ -137,18 +162,25 @@ class BranchState:
         return self.current == self.head
 
 
-def migration_states(app: App) -> dict[str, BranchState]:
-    """Each migration branch the site upgrades (the kernel, the loaded plugins and their
-    registered parts that have migrations), in upgrade order, with the revision the
-    database is at and the branch's head: what the admin console shows per module, and
-    whether ``fixdesk migrate`` is needed."""
-    script = ScriptDirectory.from_config(_config(app))
+def applied_revisions(app: App, script: ScriptDirectory) -> set[str]:
+    """Every revision the database has had applied: its current heads and all below them
+    (a head the installed code no longer has is left out)."""
     applied: set[str] = set()
     for head in current_heads(app):
         try:
             applied.update(rev.revision for rev in script.walk_revisions("base", head))
         except CommandError:  # a revision the installed code no longer has
             continue
+    return applied
+
+
+def migration_states(app: App) -> dict[str, BranchState]:
+    """Each migration branch the site upgrades (the kernel, the loaded plugins and their
+    registered parts that have migrations), in upgrade order, with the revision the
+    database is at and the branch's head: what the admin console shows per module, and
+    whether ``fixdesk migrate`` is needed."""
+    script = ScriptDirectory.from_config(_config(app))
+    applied = applied_revisions(app, script)
     states = {}
     for branch in app.units:
         if not _has_branch(script, branch):

@@ -45,6 +45,14 @@ def tell_branch(ctx, branch_id: int, roles, template: str, context: dict) -> int
     return len(recipients)
 
 
+def site_key(site) -> str:
+    """A short name of ``site`` safe inside a Message-ID (its folder name may hold any
+    character): the first 12 hex digits of its path's SHA-256."""
+    import hashlib
+
+    return hashlib.sha256(str(site.path).encode()).hexdigest()[:12]
+
+
 def send_queued_notification(ctx, *, channel: str, to: str, template: str, context: dict,
                              locale: str) -> str:
     """Job handler: render and deliver one queued message; returns the delivery id."""
@@ -52,5 +60,9 @@ def send_queued_notification(ctx, *, channel: str, to: str, template: str, conte
 
     subject, body = render_message(template, locale, context,
                                    extra_dirs=ctx.app.template_override_dirs())
-    message = Message(channel=channel, to=to, subject=subject, body=body)
+    from kernel.logs import JOB_ID
+
+    job = JOB_ID.get()
+    key = f"{site_key(ctx.app.site)}.job{job}" if job is not None else None
+    message = Message(channel=channel, to=to, subject=subject, body=body, key=key)
     return deliver(message, SmtpSettings.from_mapping(ctx.settings.smtp), ctx.hook)

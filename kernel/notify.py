@@ -179,6 +179,10 @@ class Message:
     subject: str
     body: str
     html: str | None = None
+    #: the same key for every attempt at one message (a queued job's id and the site):
+    #: a message sent again after a crash between sending and recording it carries the
+    #: same Message-ID, so mail clients show it once
+    key: str | None = None
 
 
 # -------------------------------------------------------------------------
@@ -256,7 +260,8 @@ def _email_message(settings: SmtpSettings, message: Message) -> EmailMessage:
         Address(domain=domain)  # an IDN or odd domain falls back to a safe one
     except (ValueError, IndexError):
         domain = "localhost"
-    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["Message-ID"] = (f"<fixdesk.{message.key}@{domain}>" if message.key
+                         else make_msgid(domain=domain))
     msg.set_content(message.body)
     if message.html:
         msg.add_alternative(message.html, subtype="html")

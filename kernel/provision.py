@@ -15,7 +15,7 @@ from kernel.errors import PluginError, SiteError
 from kernel.i18n import N_, _
 from kernel.plugins import dependency_order, dependents, discover, import_plugin
 from kernel.signing import SECRET_FILE, site_secret
-from kernel.site import SITE_FILE, App, Site, SiteConfig
+from kernel.site import SITE_DIR_MODE, SITE_FILE, App, Site, SiteConfig
 
 #: the step :func:`load_demo_data` reports (:mod:`kernel.progress`)
 LOADING_DEMO = N_("Loading demo data")
@@ -47,11 +47,15 @@ def load_demo_data(ctx) -> None:
 
 def create_site(path: str | Path, config: SiteConfig, *, company: str, branch_code: str = "HQ",
                 branch_name: str | None = None, branch_zone: str = "urban",
-                demo: bool = False) -> Site:
+                demo: bool = False, db_roles: bool = False) -> Site:
     """Create a site folder, its database and schema, the company and a first branch.
 
     With ``demo`` the kernel's demo master data and every enabled plugin's demo
-    data are loaded too. On any failure nothing is left behind.
+    data are loaded too. With ``db_roles`` (PostgreSQL only) the database gets an owner
+    and a runtime role (:func:`kernel.dbroles.create_roles`): the configured URL is used
+    to create them, migrations run as the owner, and ``site.toml`` keeps the runtime
+    role's URL for serving and the owner's as ``migrate_url``. On any failure nothing is
+    left behind.
     """
     from kernel.db import create_database, drop_database
 
@@ -66,12 +70,24 @@ def create_site(path: str | Path, config: SiteConfig, *, company: str, branch_co
     site = Site(path, config)
     had_secret = (site.path / SECRET_FILE).exists()
     site.path.mkdir(parents=True, exist_ok=True)
-    db_created = False
+    if made_dir:
+        site.path.chmod(SITE_DIR_MODE)  # a folder of secrets: not for other users
+    db_created = roles_made = False
     app = None
     try:
-        url = site.database_url
-        db_created = create_database(url)
-        app = site.start()
+        admin_url = site.database_url  # who creates (and on failure drops) the database
+        db_created = create_database(admin_url)
+        if db_roles and admin_url.startswith("postgresql"):
+            from kernel.dbroles import create_roles, holds_tables
+
+            if not db_created and holds_tables(admin_url):  # refused below, as it is
+                raise SiteError(_("the database already holds a fixdesk site; use an "
+                                  "empty one"))
+            roles = create_roles(admin_url)
+            roles_made = True
+            site.config.database_url, site.config.migrate_url = (roles.runtime_url,
+                                                                 roles.owner_url)
+        app = site.start(owner=True)
         _check_loadable(app, config.plugins)
         if migrate.current_heads(app):
             raise SiteError(_("the database already holds a fixdesk site; use an empty one"))
@@ -89,7 +105,11 @@ def create_site(path: str | Path, config: SiteConfig, *, company: str, branch_co
             app.close()
             app = None
         if db_created:
-            drop_database(site.database_url)
+            drop_database(admin_url)  # and the roles made for it
+        elif roles_made:
+            from kernel.dbroles import remove_roles
+
+            remove_roles(admin_url)
         if made_dir:
             shutil.rmtree(site.path, ignore_errors=True)
         elif not had_secret:
@@ -125,7 +145,7 @@ def enable_plugin(site: Site, name: str) -> bool:
             name=name, reason=info.error))
     candidate = Site(site.path, SiteConfig(**{**vars(site.config),
                                               "plugins": [*site.config.plugins, name]}))
-    app = candidate.start()
+    app = candidate.start(owner=True)  # migrations: as the database's owner
     try:
         _check_loadable(app, [name])
         migrate.upgrade(app)

@@ -29,7 +29,7 @@ from kernel.labels import entity_title
 from kernel.lifecycle import prepare_new, refuse_writing
 from kernel.linked import link_problem
 from kernel.links import link_condition
-from kernel.values import coerce, plain
+from kernel.values import coerce, has_forbidden, plain
 
 MAX_LIMIT = 500
 OPERATORS = ("gte", "lte", "gt", "lt", "ne", "in", "contains", "empty")
@@ -181,11 +181,23 @@ def _conditions(ctx, info: EntityInfo, filters: dict[str, str] | None, q: str | 
                 joins: dict) -> list:
     """The WHERE conditions of ``filters`` and the search ``q`` (extension tables they
     need are added to ``joins``)."""
+    for key, raw in (filters or {}).items():
+        _check_param(key, key)
+        _check_param(key, raw)
+    _check_param("q", q)
     conditions = [_condition(ctx, info, key, raw, joins) for key, raw in (filters or {}).items()]
     if q:
         conditions.append(or_(*[cast(getattr(info.cls, f), String).ilike(f"%{q}%")
                                 for f in info.search] or [False]))
     return conditions
+
+
+def _check_param(name: str, value) -> None:
+    """Refuse a filter, search or sort holding a control character (a NUL, which
+    PostgreSQL cannot even compare), naming the parameter."""
+    if isinstance(value, str) and has_forbidden(value):
+        raise ValidationError(_("{key}: must not contain control characters").format(
+            key=name), field=name)
 
 
 def _joined(query, info: EntityInfo, joins: dict):
@@ -226,6 +238,7 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
                               field="limit")
     if offset < 0:
         raise ValidationError(_("offset must not be negative"), field="offset")
+    _check_param("sort", sort)
     joins: dict[str, type] = {}
     conditions = _conditions(ctx, info, filters, q, joins)
     sort = sort or getattr(info.cls, "__default_sort__", None)

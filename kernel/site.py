@@ -11,9 +11,27 @@
 
     [database]
     url = "sqlite:///fixdesk.sqlite3"   # relative SQLite paths are inside the site folder
+    # PostgreSQL with its own roles (new-site, fixdesk db create-roles): url connects as
+    # the runtime role, migrate_url as the owner that migrations run as (kernel.dbroles)
+    migrate_url = "postgresql+psycopg://fixdesk_owner:PASSWORD@127.0.0.1/fixdesk"
 
     [plugins]
     enabled = ["repair", "inventory"]
+
+    [limits]                  # larger request bodies are refused unread (413)
+    body_mb = 2               # a form or a JSON body
+    upload_mb = 64            # a file upload (each file also within the attachment setting)
+
+    [web]
+    metrics_from = ["127.0.0.1", "::1"]   # who may read /metrics (addresses or networks)
+    trusted_proxies = ["127.0.0.1"]   # reverse proxies whose X-Forwarded-For is believed
+                                      # (addresses or CIDR networks; none by default)
+    proxy_header = "x-forwarded-for"  # or "forwarded" (RFC 7239)
+
+    [backup]                  # the scheduled job kernel.backup (fixdesk worker); none unset
+    folder = "/var/backups/fixdesk"   # relative: inside the site folder
+    every_hours = 24
+    keep = 14                 # archives kept in the folder, newest first
 """
 
 from __future__ import annotations
@@ -38,8 +56,17 @@ DEFAULT_DB = "sqlite:///fixdesk.sqlite3"
 #: what ``make demo`` serves; links printed for customers start here unless ``public_url``
 #: is set or ``fixdesk serve`` listens elsewhere
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+#: ``[limits]``: the largest request body (a form, a JSON record) and the largest file
+#: upload, in MB
+DEFAULT_LIMITS_MB = {"body_mb": 2, "upload_mb": 64}
 #: set by ``fixdesk serve`` for its processes: the address it listens on
 SERVE_URL_ENV = "FIXDESK_SERVE_URL"
+#: modes of what a site keeps: its folders, and files with secrets or data (site.toml,
+#: the SQLite database): nobody but the site's owner (and its group, for folders) reads them
+SITE_DIR_MODE = 0o750
+SECRET_FILE_MODE = 0o600
+#: who may read ``/metrics`` unless ``[web] metrics_from`` says otherwise: this machine
+DEFAULT_METRICS_FROM = ["127.0.0.1", "::1"]
 
 
 @dataclass
@@ -47,6 +74,9 @@ class SiteConfig:
     """The settings in ``site.toml``; validated on construction."""
 
     database_url: str = DEFAULT_DB
+    #: ``[database] migrate_url``: the database's owner, that migrations connect as ("":
+    #: ``database_url``, a site without its own roles; :mod:`kernel.dbroles`)
+    migrate_url: str = ""
     plugins: list[str] = field(default_factory=list)
     locale: str = "zh_CN"
     timezone: str = "Asia/Shanghai"
@@ -58,6 +88,19 @@ class SiteConfig:
     #: the address customers reach the site at, as set in ``site.toml`` ("" when not set):
     #: read :attr:`customer_url` for the address links start with
     public_url: str = ""
+    #: the ``[limits]`` table: ``body_mb``, ``upload_mb`` (read :attr:`body_limit`,
+    #: :attr:`upload_limit`)
+    limits: dict = field(default_factory=dict)
+    #: ``[web] metrics_from``: addresses or networks allowed to read ``/metrics``
+    metrics_from: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS_FROM))
+    #: ``[web] trusted_proxies``: reverse proxies (addresses or CIDR networks) whose
+    #: forwarded header names the client (:mod:`kernel.web.proxies`); none by default
+    trusted_proxies: list[str] = field(default_factory=list)
+    #: ``[web] proxy_header``: the header those proxies set, x-forwarded-for or forwarded
+    proxy_header: str = "x-forwarded-for"
+    #: the ``[backup]`` table: ``folder``, ``every_hours``, ``keep`` (read by
+    #: :func:`kernel.backup.policy`; the scheduled job ``kernel.backup``)
+    backup: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.locale not in SUPPORTED:
@@ -71,12 +114,40 @@ class SiteConfig:
             raise SiteError(_("currency must be an ISO 4217 code such as CNY, not {value!r}")
                             .format(value=self.currency))
         self.plugins = list(dict.fromkeys(self.plugins))
+        self._check_limits()
+        self._check_proxies()
         self.public_url = str(self.public_url or "").strip().rstrip("/")
         if self.public_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?",
                                                 self.public_url):
             raise SiteError(_("public_url must be an http(s) address such as "
                               "https://service.example.com, not {value!r}").format(
                                   value=self.public_url))
+        if isinstance(self.metrics_from, str):
+            self.metrics_from = [self.metrics_from]
+        self.metrics_from = [str(net).strip() for net in self.metrics_from]
+        for net in self.metrics_from:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as exc:
+                raise SiteError(_("[web] metrics_from must list addresses or networks such "
+                                  "as 127.0.0.1 or 10.0.0.0/8, not {value!r}").format(
+                                      value=net)) from exc
+
+    def _check_proxies(self) -> None:
+        if not isinstance(self.trusted_proxies, list | tuple):
+            raise SiteError(_("[web] trusted_proxies must be a list of addresses or "
+                              "networks such as [\"127.0.0.1\", \"10.0.0.0/8\"]"))
+        self.trusted_proxies = [str(entry).strip() for entry in self.trusted_proxies]
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise SiteError(_("[web] trusted_proxies: {value!r} is not an address or a "
+                                  "network such as 10.0.0.0/8").format(value=entry)) from exc
+        self.proxy_header = str(self.proxy_header).strip().lower()
+        if self.proxy_header not in ("x-forwarded-for", "forwarded"):
+            raise SiteError(_("[web] proxy_header must be x-forwarded-for or forwarded, not "
+                              "{value!r}").format(value=self.proxy_header))
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -95,16 +166,53 @@ class SiteConfig:
         a customer's phone cannot open such a link."""
         return is_loopback(urlsplit(self.customer_url).hostname or "")
 
+    def _check_limits(self) -> None:
+        if not isinstance(self.limits, dict):
+            raise SiteError(_("[limits] must be a table such as body_mb = 2"))
+        for key, value in self.limits.items():
+            if key not in DEFAULT_LIMITS_MB:
+                raise SiteError(_("[limits] has no setting {key!r}: use {keys}").format(
+                    key=key, keys=", ".join(DEFAULT_LIMITS_MB)))
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not 0 < value <= 4096:
+                raise SiteError(_("[limits] {key} must be a number of megabytes from 0 to "
+                                  "4096, not {value!r}").format(key=key, value=value))
+
+    def _limit(self, key: str) -> int:
+        return int(self.limits.get(key, DEFAULT_LIMITS_MB[key]) * 1024 * 1024)
+
+    @property
+    def body_limit(self) -> int:
+        """The largest request body taken, in bytes (``[limits] body_mb``)."""
+        return self._limit("body_mb")
+
+    @property
+    def upload_limit(self) -> int:
+        """The largest body of a file upload, in bytes (``[limits] upload_mb``); each
+        file is also held to the ``kernel.attachment_max_mb`` setting."""
+        return self._limit("upload_mb")
+
     def to_toml(self) -> dict:
         data = {
             "site": {"locale": self.locale, "timezone": self.timezone, "currency": self.currency,
                      **({"public_url": self.public_url} if self.public_url else {}),
                      **({"demo": True} if self.demo else {})},
-            "database": {"url": self.database_url},
+            "database": {"url": self.database_url,
+                         **({"migrate_url": self.migrate_url} if self.migrate_url else {})},
             "plugins": {"enabled": self.plugins},
         }
         if self.smtp:
             data["smtp"] = dict(self.smtp)
+        if self.limits:
+            data["limits"] = dict(self.limits)
+        if self.backup:
+            data["backup"] = dict(self.backup)
+        if self.metrics_from != DEFAULT_METRICS_FROM:
+            data.setdefault("web", {})["metrics_from"] = list(self.metrics_from)
+        if self.trusted_proxies:
+            data.setdefault("web", {})["trusted_proxies"] = list(self.trusted_proxies)
+        if self.proxy_header != "x-forwarded-for":
+            data.setdefault("web", {})["proxy_header"] = self.proxy_header
         return data
 
     @classmethod
@@ -113,6 +221,7 @@ class SiteConfig:
         try:
             return cls(
                 database_url=str(data.get("database", {}).get("url", DEFAULT_DB)),
+                migrate_url=str(data.get("database", {}).get("migrate_url", "")),
                 plugins=[str(p) for p in data.get("plugins", {}).get("enabled", [])],
                 locale=str(site.get("locale", "zh_CN")),
                 timezone=str(site.get("timezone", "Asia/Shanghai")),
@@ -120,6 +229,12 @@ class SiteConfig:
                 smtp=dict(data.get("smtp", {})),
                 demo=bool(site.get("demo", False)),
                 public_url=str(site.get("public_url", "")),
+                limits=data.get("limits", {}),
+                backup=dict(data.get("backup", {})),
+                metrics_from=list(data.get("web", {}).get("metrics_from",
+                                                           DEFAULT_METRICS_FROM)),
+                trusted_proxies=data.get("web", {}).get("trusted_proxies", []),
+                proxy_header=str(data.get("web", {}).get("proxy_header", "x-forwarded-for")),
             )
         except (TypeError, AttributeError) as exc:
             raise SiteError(_("malformed site.toml: {error}").format(error=exc)) from exc
@@ -187,11 +302,15 @@ class Site:
         return cls(path, SiteConfig.from_toml(data))
 
     def save(self) -> None:
-        """Write ``site.toml`` atomically (a crash never leaves half a file)."""
-        self.path.mkdir(parents=True, exist_ok=True)
+        """Write ``site.toml`` atomically (a crash never leaves half a file), readable by
+        its owner only (mode 0600): it may hold database and SMTP passwords."""
+        self.path.mkdir(mode=SITE_DIR_MODE, parents=True, exist_ok=True)
         target = self.path / SITE_FILE
         tmp = target.with_suffix(".toml.tmp")
-        tmp.write_text(tomli_w.dumps(self.config.to_toml()), encoding="utf-8")
+        tmp.unlink(missing_ok=True)  # a leftover keeps its mode: start afresh
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(tomli_w.dumps(self.config.to_toml()))
         os.replace(tmp, target)
 
     @property
@@ -204,12 +323,24 @@ class Site:
             url = url.set(database=str(self.path / url.database))
         return url.render_as_string(hide_password=False)
 
-    def start(self, **engine_options) -> App:
+    @property
+    def migrate_url(self) -> str:
+        """The URL migrations connect with: the database owner's (``migrate_url``) on a
+        site with its own roles, else :attr:`database_url`."""
+        if not self.config.migrate_url:
+            return self.database_url
+        from kernel.db import normalize_url
+
+        return normalize_url(self.config.migrate_url).render_as_string(hide_password=False)
+
+    def start(self, *, owner: bool = False, **engine_options) -> App:
         """Build the running application: plugin manager, engine, registries.
 
-        ``engine_options`` go to SQLAlchemy's ``create_engine`` (e.g. ``pool_size``).
+        With ``owner`` it connects as the database's owner (:attr:`migrate_url`): for
+        migrations. ``engine_options`` go to SQLAlchemy's ``create_engine`` (e.g.
+        ``pool_size``).
         """
-        return App(self, **engine_options)
+        return App(self, url=self.migrate_url if owner else None, **engine_options)
 
 
 class App:
@@ -218,10 +349,11 @@ class App:
     Built per site when it starts; several apps in one process never share plugins.
     """
 
-    def __init__(self, site: Site, **engine_options):
+    def __init__(self, site: Site, *, url: str | None = None, **engine_options):
         from kernel import builtin, registry
         from kernel.audit import install_audit
         from kernel.auth import branch_parents, install_branch_scope
+        from kernel.backup import schedules as backup_schedules
         from kernel.db import make_engine, make_sessionmaker, utcnow
         from kernel.entities import collect as collect_exposed
         from kernel.i18n import add_catalogue
@@ -246,14 +378,17 @@ class App:
         self.actions = reg.actions
         self.reports = dict(sorted(reg.reports.items()))
         self.job_handlers = reg.job_handlers
-        self.schedules = reg.schedules
+        #: the plugins' scheduled jobs, and the backups when site.toml turns them on
+        self.schedules = [*reg.schedules, *backup_schedules(site)]
         self.exposed = collect_exposed(reg, {n: self.plugins[n].title or n
                                              for n in self.enabled_plugins})
         self._relays: dict[frozenset, object] = {}
         #: the clock every context of this app reads (requests, CLI, jobs); a scenario
         #: test may set it to walk a story through the API on the story's dates
         self.clock = utcnow
-        self.engine = make_engine(site.database_url, **engine_options)
+        #: the database URL connected to: the site's (runtime) one unless started as owner
+        self.url = url or site.database_url
+        self.engine = make_engine(self.url, **engine_options)
         self.sessions = make_sessionmaker(self.engine)
         #: sessions for units of work that write: on SQLite they take the write lock first
         self.write_sessions = make_sessionmaker(

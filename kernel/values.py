@@ -16,12 +16,37 @@ from kernel.db import Money
 from kernel.entities import FieldInfo
 from kernel.i18n import _
 from kernel.links import RecordLink, parse_link
-
-#: controls that turn text around on screen (a note or a file name read backwards)
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+from kernel.text_rules import (  # noqa: F401 - the rules, re-exported for the callers
+    BIDI_CONTROLS,
+    EARLIEST_DATE,
+    LATEST_DATE,
+    LINE_BREAKS,
+    TEXT_MAX_LENGTH,
+    check_text,
+    forbidden,
+    has_forbidden,
+)
 
 TRUE_WORDS = ("1", "true", "yes", "on", "是")
 FALSE_WORDS = ("0", "false", "no", "off", "否")
+
+
+def check_email(text: str) -> str:
+    """``text`` if it is an e-mail address (its syntax, and a domain that could receive
+    mail; nobody is asked), else ``ValueError``."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError(_("must be an e-mail address like name@example.com")) from None
+    return text
+
+
+def _in_range(day: dt.date) -> None:
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(_("must be between {first} and {last}").format(
+            first=EARLIEST_DATE.isoformat(), last=LATEST_DATE.isoformat()))
 
 
 def parse_bool(value: Any) -> bool:
@@ -48,13 +73,19 @@ def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
         return None
     kind = spec.kind
     if kind in ("string", "text"):
+        if isinstance(value, list | dict | tuple | set | bytes):
+            raise ValueError(_("must be text"))
         text = str(value)
+        check_text(text, lines=kind == "text")  # names and codes: one line, no controls
         if for_filter:
             return text
-        if spec.max_length and len(text) > spec.max_length:
-            raise ValueError(_("at most {n} characters").format(n=spec.max_length))
+        limit = spec.max_length or TEXT_MAX_LENGTH
+        if len(text) > limit:
+            raise ValueError(_("at most {n} characters").format(n=limit))
         if not spec.nullable and not text.strip():
             raise ValueError(_("is required"))
+        if spec.email and text:
+            return check_email(text)
         return text
     if kind == "integer":
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
@@ -75,23 +106,30 @@ def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
             raise ValueError(_("must be an amount with at most two decimals")) from None
     if kind == "date":
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError(_("must be a date like 2026-05-29")) from None
+            day = value
+        else:
+            try:  # text only: a number (0) is no date, though 1970-01-01 is its second 0
+                day = dt.date.fromisoformat(_iso_text(value))
+            except ValueError:
+                raise ValueError(_("must be a date like 2026-05-29")) from None
+        if not for_filter:
+            _in_range(day)
+        return day
     if kind == "datetime":
         try:
             parsed = value if isinstance(value, dt.datetime) else \
-                dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+                dt.datetime.fromisoformat(_iso_text(value).replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(_("must be a date and time like 2026-05-29T16:00+08:00")) from None
         if parsed.tzinfo is None:
             raise ValueError(_("needs a time zone, like 2026-05-29T16:00+08:00"))
+        if not for_filter:
+            _in_range(parsed.date())
         return parsed
     if kind == "time":
         try:
-            return dt.time.fromisoformat(str(value))
+            return value if isinstance(value, dt.time) else \
+                dt.time.fromisoformat(_iso_text(value))
         except ValueError:
             raise ValueError(_("must be a time like 09:00")) from None
     if kind == "enum":
@@ -102,6 +140,13 @@ def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
         return text
     if kind == "link":  # its shape only: kernel.linked checks the record
         return parse_link(value)
+    return value
+
+
+def _iso_text(value: Any) -> str:
+    """``value`` when it is text (``ValueError`` otherwise): dates are read from ISO text."""
+    if not isinstance(value, str):
+        raise ValueError(value)
     return value
 
 

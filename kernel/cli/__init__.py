@@ -21,7 +21,8 @@ from kernel.i18n import _
 
 
 def _fail(message: str) -> int:
-    click.echo(_("error: {message}").format(message=message.strip().splitlines()[0]), err=True)
+    first = (str(message).strip().splitlines() or [_("refused")])[0]
+    click.echo(_("error: {message}").format(message=first), err=True)
     return EXIT_USAGE
 
 
@@ -38,6 +39,7 @@ def _missing_table(exc: Exception) -> bool:
 def _register_commands() -> None:
     from kernel.cli import (  # noqa: F401 - commands register themselves
         admin,
+        backup,
         calendar,
         ops,
         printing,
@@ -52,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
 
     install()
     _register_commands()
+    # a NUL cannot reach a real process's arguments, but main() is called in-process too:
+    # refuse it here rather than let it fail deep inside (paths, the database)
+    if argv is not None and any("\0" in str(arg) for arg in argv):
+        return _fail(_("arguments must not contain NUL characters"))
     try:
         result = cli.main(args=argv, prog_name="fixdesk", standalone_mode=False)
     except FixdeskError as exc:
@@ -68,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         if _missing_table(exc):
             return _fail(_("the database schema is older than this fixdesk: run "
                            "`fixdesk migrate` ({error})").format(error=exc.orig or exc))
+        from kernel.failures import DISK_FULL, READ_ONLY, trouble
+
+        problem = trouble(exc)
+        if problem is not None and problem.code in (DISK_FULL, READ_ONLY):
+            return _fail(problem.message)
         if isinstance(exc, OperationalError):
             return _fail(_("database unavailable: {error}").format(error=exc.orig or exc))
         if isinstance(exc, IntegrityError):

@@ -6,7 +6,16 @@ import sys
 
 import click
 
-from kernel.cli.base import CliState, cli, pass_state, print_table, split_list
+from kernel.cli.base import (
+    RECORD_ID,
+    CliState,
+    OutputFile,
+    cli,
+    pass_state,
+    print_table,
+    split_list,
+    write_file,
+)
 from kernel.i18n import _
 
 
@@ -140,43 +149,79 @@ def token():
     pass
 
 
+def _expiry(text: str | None, days: int | None, tz):
+    """``--expires``: ``30d`` (days from now), ``2027-01-01`` (the end of that day in the
+    site's time zone) or ``never``; returns (days, expires_at, never)."""
+    import datetime as dt
+
+    from kernel.errors import ValidationError
+
+    if text is None:
+        return days, None, False
+    if days is not None:
+        raise ValidationError(_("give --expires or --days, not both"), field="expires")
+    text = text.strip().lower()
+    if text == "never":
+        return None, None, True
+    if text.endswith("d") and text[:-1].isdigit() and len(text) < 8:
+        return int(text[:-1]), None, False
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(_("--expires takes a number of days (30d), a date "
+                                "(2027-01-01) or never, not {value!r}").format(value=text),
+                              field="expires") from None
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return None, end.astimezone(dt.UTC), False
+
+
 @token.command("add", help=_("Create an API token; it is shown once."))
 @click.argument("username")
 @click.option("--name", default="", help=_("What the token is for."))
+@click.option("--expires", metavar="30d|YYYY-MM-DD|never",
+              help=_("When it stops working (default: the site's kernel.token_default_days)."))
 @click.option("--days", type=click.IntRange(1, 3650), help=_("Expires after this many days."))
 @pass_state
-def token_add(state: CliState, username, name, days):
+def token_add(state: CliState, username, name, expires, days):
     from kernel.auth import create_token, get_user
 
     with state.context() as ctx:
-        row, secret = create_token(ctx, get_user(ctx.session, username), name, days)
+        days, expires_at, never = _expiry(expires, days, ctx.settings.tz)
+        row, secret = create_token(ctx, get_user(ctx.session, username), name, days,
+                                   expires_at=expires_at, never=never)
         token_id = row.id
-    click.echo(_("token {id} for {username} (shown once, store it now):").format(
-        id=token_id, username=username))
+        until = f"{row.expires_at.astimezone(ctx.settings.tz):%Y-%m-%d %H:%M}" \
+            if row.expires_at else _("never")
+    click.echo(_("token {id} for {username}, expires {until} (shown once, store it now):")
+               .format(id=token_id, username=username, until=until))
     click.echo(secret)
 
 
-@token.command("list", help=_("List a user's API tokens."))
-@click.argument("username")
+@token.command("list", help=_("List API tokens (a user's, or everyone's); never their "
+                              "secrets."))
+@click.argument("username", required=False)
 @pass_state
 def token_list(state: CliState, username):
-    from sqlalchemy import select
+    from kernel.auth import get_user, list_tokens, token_state
 
-    from kernel.auth import ApiToken, get_user
-
+    states = {"active": _("active"), "revoked": _("revoked"), "expired": _("expired")}
     with state.context() as ctx:
-        owner = get_user(ctx.session, username)
+        owner = get_user(ctx.session, username) if username else None
         tz = ctx.settings.tz
-        rows = [(t.id, t.name, f"{t.created_at.astimezone(tz):%Y-%m-%d %H:%M}",
-                 f"{t.expires_at.astimezone(tz):%Y-%m-%d %H:%M}" if t.expires_at else "-",
-                 _("revoked") if t.revoked_at else _("active"))
-                for t in ctx.session.scalars(select(ApiToken).where(
-                    ApiToken.user_id == owner.id).order_by(ApiToken.id))]
-    print_table((_("ID"), _("NAME"), _("CREATED"), _("EXPIRES"), _("STATE")), rows)
+        now = ctx.now()
+
+        def when(moment):
+            return f"{moment.astimezone(tz):%Y-%m-%d %H:%M}" if moment else "-"
+
+        rows = [(t.id, t.user.username, t.name, when(t.created_at), when(t.last_used_at),
+                 when(t.expires_at), states[token_state(t, now)])
+                for t in list_tokens(ctx, owner)]
+    print_table((_("ID"), _("USER"), _("NAME"), _("CREATED"), _("LAST USED"), _("EXPIRES"),
+                 _("STATE")), rows)
 
 
 @token.command("revoke", help=_("Revoke an API token."))
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=RECORD_ID)
 @pass_state
 def token_revoke(state: CliState, token_id):
     from kernel.auth import revoke_token
@@ -273,12 +318,10 @@ def audit(state: CliState, entity, record_id):
 @click.option("--limit", type=click.IntRange(1, 100_000), default=None,
               help=_("At most this many changes (default: 50 on the screen, 100000 in a "
                      "file)."))
-@click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, writable=True),
+@click.option("--xlsx", "xlsx_file", type=OutputFile(),
               metavar="FILE", help=_("Write them to an Excel file instead."))
 @pass_state
 def audit_search(state: CliState, username, entity, record_id, start, end, limit, xlsx_file):
-    from pathlib import Path
-
     from kernel.audit import EXPORT_MAX, MAX_LIMIT, PAGE, search_audit
     from kernel.audit_view import export_audit, read_entries
 
@@ -299,7 +342,7 @@ def audit_search(state: CliState, username, entity, record_id, start, end, limit
             rows = [(f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.entity_title, e.record_id,
                      e.record, e.action_title, "; ".join(e.change_lines())) for e in entries]
     if xlsx_file:
-        Path(xlsx_file).write_bytes(data)
+        write_file(xlsx_file, data)
         click.echo(_("wrote {path}").format(path=xlsx_file))
         return
     print_table((_("TIME"), _("USER"), _("RECORD TYPE"), _("ID"), _("RECORD"), _("ACTION"),

@@ -7,13 +7,89 @@ The commands themselves live in the modules beside this one and add themselves t
 from __future__ import annotations
 
 import getpass
-from contextlib import contextmanager
+import math
+import os
+from contextlib import contextmanager, suppress
 
 import click
 
 from kernel.i18n import _
 
 EXIT_USAGE = 2
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's ``FloatRange`` that also refuses ``nan`` (it compares false with both bounds,
+    so the range check lets it through) and ``inf``."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(_("{value!r} is not a finite number").format(value=value), param, ctx)
+        return number
+
+
+#: the id of a record or job: what the databases' integer columns hold (and the API takes)
+RECORD_ID = click.IntRange(1, 2**31 - 1)
+
+
+class OutputFile(click.Path):
+    """A file a command writes (``-o``): not a folder, in a folder that exists, checked
+    before any work is done. Write it with :func:`writing` or :func:`write_file`."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            self.fail(_("the folder {folder} does not exist").format(folder=folder), param, ctx)
+        return path
+
+
+@contextmanager
+def writing(path: str):
+    """A binary file to write ``path`` whole or not at all: a temporary file beside it,
+    made at once (so a folder that cannot be written fails before any work) and renamed
+    over ``path`` when the block ends without an error (else removed). A device or pipe
+    (``/dev/null``, ``/dev/stdout``) is written directly, never replaced; a symbolic link
+    is followed. A failure to write is one line (:class:`click.FileError`)."""
+    import stat
+    import tempfile
+
+    target = os.path.realpath(path)
+    try:
+        special = not stat.S_ISREG(os.stat(target).st_mode)
+    except OSError:  # not there yet (or unreadable: the write below says why)
+        special = False
+    try:
+        if special:
+            with open(target, "wb") as fh:
+                yield fh
+            return
+        fd, part = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".fixdesk-",
+                                    suffix=".part")
+    except OSError as exc:
+        raise click.FileError(path, hint=exc.strerror or str(exc)) from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(part, 0o666 & ~mask)  # as open() would have made it
+        os.replace(part, target)
+    except OSError as exc:
+        raise click.FileError(path, hint=exc.strerror or str(exc)) from exc
+    finally:
+        with suppress(OSError):
+            os.unlink(part)  # gone already once renamed
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (see :func:`writing`)."""
+    with writing(path) as fh:
+        fh.write(data)
 
 
 class CliState:
@@ -47,9 +123,10 @@ class CliState:
         return self._plugin_commands
 
     @contextmanager
-    def app(self):
-        """The started site, closed afterwards."""
-        app = self.site().start()
+    def app(self, owner: bool = False):
+        """The started site, closed afterwards (with ``owner``: connected as the database's
+        owner, for migrations, on a site with its own roles)."""
+        app = self.site().start(owner=owner)
         try:
             yield app
         finally:

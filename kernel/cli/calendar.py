@@ -6,25 +6,22 @@ import datetime as dt
 
 import click
 
-from kernel.cli.base import CliState, cli, pass_state
+from kernel.cli.base import CliState, FiniteFloatRange, cli, pass_state
 from kernel.i18n import _
 
+#: the most days ``calendar days`` lists at a time (a leap year)
+MAX_LISTED_DAYS = 366
 
-def _local_datetime(text: str, tz) -> dt.datetime:
+
+def _date(text: str, hint: str) -> dt.date:
+    """A date as :func:`kernel.branch_calendar.parse_day` reads it (years it can show)."""
+    from kernel.branch_calendar import parse_day
+    from kernel.errors import ValidationError
+
     try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise click.BadParameter(_("expected a date and time like 2026-05-29 16:00, not {text!r}")
-                                 .format(text=text), param_hint="--start") from exc
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise click.BadParameter(_("expected a date like 2027-02-06, not {text!r}")
-                                 .format(text=text), param_hint="DATE") from exc
+        return parse_day(text)
+    except ValidationError as exc:
+        raise click.BadParameter(exc.message, param_hint=hint) from exc
 
 
 @cli.group("calendar", help=_("Branch working hours, closed and extra working days, deadlines."))
@@ -35,14 +32,13 @@ def calendar_group():
 @calendar_group.command("deadline", help=_("When N working hours after a start are up."))
 @click.option("--branch", "branch_code", required=True, help=_("Branch code."))
 @click.option("--start", required=True, help=_("Start, local time: 2026-05-29 16:00."))
-@click.option("--hours", required=True, type=click.FloatRange(0, 10000), help=_("Working hours."))
+@click.option("--hours", required=True, type=FiniteFloatRange(0, 10000), help=_("Working hours."))
 @pass_state
 def calendar_deadline(state: CliState, branch_code, start, hours):
-    from kernel.branch_calendar import deadline
+    from kernel.branch_calendar import deadline, local_datetime
 
     with state.context(branch=branch_code) as ctx:
-        tz = ctx.settings.tz
-        due = deadline(ctx, ctx.branch, _local_datetime(start, tz), hours)
+        due = deadline(ctx, ctx.branch, local_datetime(start, ctx.settings.tz), hours)
     click.echo(due.strftime("%Y-%m-%d %H:%M %a"))
 
 
@@ -86,7 +82,7 @@ def calendar_day(state: CliState, branch_code, date, state_flag, note):
 
     if state_flag is None:
         raise click.UsageError(_("say --closed, --working or --clear"))
-    day = _date(date)
+    day = _date(date, "DATE")
     working = {"closed": False, "working": True, "clear": None}[state_flag]
     with state.context(branch=branch_code) as ctx:
         set_day(ctx, ctx.branch, day, working, note)
@@ -101,7 +97,13 @@ def calendar_day(state: CliState, branch_code, date, state_flag, note):
 def calendar_days(state: CliState, branch_code, first, last):
     from kernel.branch_calendar import calendar_for, format_intervals
 
-    start, end = _date(first), _date(last)
+    start, end = _date(first, "--from"), _date(last, "--to")
+    if end < start:
+        raise click.BadParameter(_("the last date {last} is before the first date {first}")
+                                 .format(last=end, first=start), param_hint="--to")
+    if (end - start).days >= MAX_LISTED_DAYS:
+        raise click.BadParameter(_("at most {n} days at a time").format(n=MAX_LISTED_DAYS),
+                                 param_hint="--to")
     with state.context(branch=branch_code) as ctx:
         cal = calendar_for(ctx, ctx.branch)
         day = start

@@ -4,29 +4,73 @@ from __future__ import annotations
 
 import click
 
-from kernel.cli.base import CliState, cli, pass_state, print_table
+from kernel.cli.base import RECORD_ID, CliState, FiniteFloatRange, cli, pass_state, print_table
 from kernel.i18n import _
 
 
 @cli.command(help=_("Run queued and scheduled jobs."))
 @click.option("--once", is_flag=True, help=_("Run what is due, then stop."))
-@click.option("--poll", default=1.0, type=click.FloatRange(0.05, 3600),
+@click.option("--poll", default=1.0, type=FiniteFloatRange(0.05, 3600),
               help=_("Seconds between polls."))
 @click.option("--lease", type=click.IntRange(1, 86400),
               help=_("Seconds a job stays claimed (default: the job's own)."))
+@click.option("--grace", default=30.0, type=FiniteFloatRange(0, 86400),
+              help=_("On SIGTERM, seconds the job in progress may take to finish before it "
+                     "is stopped and put back in the queue."))
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              envvar="FIXDESK_LOG_FORMAT", show_envvar=True,
+              help=_("Log lines on standard error: text, or one JSON object a line."))
 @pass_state
-def worker(state: CliState, once, poll, lease):
+def worker(state: CliState, once, poll, lease, grace, log_format):
     from kernel.jobs import Worker
+    from kernel.logs import configure
+
+    configure(log_format)
 
     with state.app() as app:
         runner = Worker(app, lease_seconds=lease)
         click.echo(_("worker {id} started").format(id=runner.id), err=True)
+        restore = _stop_on_signals(runner, grace)
         try:
             ran = runner.run(once=once, poll_seconds=poll)
         except KeyboardInterrupt:
             ran = None
+        finally:
+            restore()
+    if runner.stopping:
+        click.echo(_("worker {id} stopped").format(id=runner.id), err=True)
     if ran is not None:
         click.echo(_("{count} jobs run").format(count=ran))
+
+
+def _stop_on_signals(runner, grace: float):
+    """SIGTERM or SIGINT: the worker finishes its job, takes no other and exits 0. The job
+    still running after ``grace`` seconds, or at a second signal, is stopped, its work
+    rolled back and the job put back in the queue. Returns what restores the handlers."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals reach the main thread only
+
+    def stop(_signum, _frame):
+        if runner.stopping:  # the second time: do not wait
+            runner.interrupt()
+        runner.stop()
+        signal.setitimer(signal.ITIMER_REAL, grace or 0.001)
+
+    def overdue(_signum, _frame):
+        runner.interrupt()
+
+    previous = {signum: signal.signal(signum, handler) for signum, handler in (
+        (signal.SIGTERM, stop), (signal.SIGINT, stop), (signal.SIGALRM, overdue))}
+
+    def restore():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
 
 
 @cli.group(help=_("The durable job queue."))
@@ -52,7 +96,7 @@ def jobs_list(state: CliState, status, limit):
 
 
 @jobs.command("retry", help=_("Queue a failed job again."))
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=RECORD_ID)
 @pass_state
 def jobs_retry(state: CliState, job_id):
     from kernel.db import utcnow

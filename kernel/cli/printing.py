@@ -6,7 +6,16 @@ import getpass
 
 import click
 
-from kernel.cli.base import CliState, cli, pass_state, print_table, split_list
+from kernel.cli.base import (
+    RECORD_ID,
+    CliState,
+    OutputFile,
+    cli,
+    pass_state,
+    print_table,
+    split_list,
+    writing,
+)
 from kernel.i18n import N_, _
 
 #: the step a batch print shows on the terminal
@@ -15,14 +24,14 @@ PRINTING = N_("Printing")
 
 def _ids(value: str | None) -> list[int]:
     try:
-        return [int(v) for v in split_list(value)]
-    except ValueError as exc:
+        return [RECORD_ID.convert(v, None, None) for v in split_list(value)]
+    except click.BadParameter as exc:
         raise click.BadParameter(_("ids must be numbers like 3,4,9"), param_hint="--ids") from exc
 
 
 def _where(session, entity, conditions: tuple[str, ...]) -> list[int]:
     """Ids of ``entity`` rows matching ``field=value`` conditions (all of them)."""
-    from sqlalchemy import select
+    from sqlalchemy import BigInteger, select
 
     from kernel.errors import ValidationError
 
@@ -41,18 +50,21 @@ def _where(session, entity, conditions: tuple[str, ...]) -> list[int]:
                 else raw
         except (ValueError, NotImplementedError):
             value = raw
+        bits = 63 if isinstance(column.type, BigInteger) else 31
+        if type(value) is int and not -2**bits <= value < 2**bits:
+            return []  # more than the column holds: nothing matches
         query = query.where(column == value)
     return list(session.scalars(query))
 
 
 @cli.command("print", help=_("Print a document for one or more records as one PDF."))
 @click.argument("document", required=False)
-@click.argument("record_id", required=False, type=int)
+@click.argument("record_id", required=False, type=RECORD_ID)
 @click.option("--list", "show_list", is_flag=True, help=_("List the registered documents."))
 @click.option("--ids", help=_("Several records: 3,4,9."))
 @click.option("--where", "conditions", multiple=True, metavar="FIELD=VALUE",
               help=_("Records matching a field (repeatable)."))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help=_("PDF file to write."))
+@click.option("-o", "--output", type=OutputFile(), help=_("PDF file to write."))
 @click.option("--lang", type=click.Choice(["zh_CN", "en"]), help=_("Language of the paper."))
 @click.option("--workers", type=click.IntRange(1, 64), help=_("Processes for a big batch."))
 @pass_state
@@ -80,12 +92,11 @@ def print_command(state: CliState, document, record_id, show_list, ids, conditio
         if not output:
             output = f"{document.replace('.', '-')}-{wanted[0] if wanted else 'none'}.pdf"
         requester = Requester(system_actor=f"cli:{getpass.getuser()}")
-        with terminal_progress() as bar:
-            pdf = print_detached(app, requester, document, wanted, locale=lang,
-                                 workers=workers,
-                                 progress=bar.counter(PRINTING, len(wanted)))
-    with open(output, "wb") as fh:
-        fh.write(pdf)
+        # the file is made first: a folder that cannot be written fails before printing
+        with writing(output) as fh, terminal_progress() as bar:
+            fh.write(print_detached(app, requester, document, wanted, locale=lang,
+                                    workers=workers,
+                                    progress=bar.counter(PRINTING, len(wanted))))
     click.echo(_("{count} record(s) printed to {file}").format(count=len(wanted), file=output))
 
 

@@ -6,7 +6,7 @@ import getpass
 
 import click
 
-from kernel.cli.base import CliState, cli, pass_state, print_table
+from kernel.cli.base import CliState, OutputFile, cli, pass_state, print_table, write_file
 from kernel.i18n import _
 
 #: formats that go to standard output unless ``-o`` is given
@@ -66,7 +66,7 @@ def report_list(state: CliState):
               help=_("A parameter of the report (repeatable)."))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx", "pdf"]),
               default="table", show_default=True, help=_("What to produce."))
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=OutputFile(),
               help=_("File to write (default: standard output for table and CSV, a file "
                      "named after the report for Excel and PDF)."))
 @click.option("--lang", type=click.Choice(["zh_CN", "en"]), help=_("Language of the report."))
@@ -93,6 +93,5 @@ def report_run(state: CliState, name, pairs, fmt, output, lang, username):
         click.echo(content, nl=False)
         return
     target = output or done.filename
-    with open(target, "wb") as fh:
-        fh.write(content.encode("utf-8") if isinstance(content, str) else content)
+    write_file(target, content.encode("utf-8") if isinstance(content, str) else content)
     click.echo(_("report {name} written to {file}").format(name=name, file=target))

@@ -29,8 +29,12 @@ from kernel.i18n import _
 @click.option("--public-url", metavar="URL",
               help=_("Where customers reach the site, for links printed on papers "
                      "(default: the address fixdesk serve listens on)."))
+@click.option("--db-roles/--no-db-roles", default=True,
+              help=_("PostgreSQL: give the database an owner role for migrations and a "
+                     "runtime role for serving, instead of connecting as the given user "
+                     "(default: on)."))
 def new_site(directory, db_url, plugin_names, demo, company, branch_code, branch_name, zone,
-             locale, tz, currency, public_url):
+             locale, tz, currency, public_url, db_roles):
     from kernel import demo as demo_data
     from kernel.provision import create_site
     from kernel.site import DEFAULT_DB, SiteConfig
@@ -49,8 +53,21 @@ def new_site(directory, db_url, plugin_names, demo, company, branch_code, branch
     with terminal_progress():  # a bar on a terminal: migrations, demo data
         site = create_site(directory, config, company=company or _("My Company"),
                            branch_code=branch_code or "HQ", branch_name=branch_name,
-                           branch_zone=zone, demo=demo)
+                           branch_zone=zone, demo=demo, db_roles=db_roles)
     click.echo(_("site created at {path}").format(path=site.path))
+    _say_roles(site)
+
+
+def _say_roles(site) -> None:
+    """Name the database roles of a site that has them (kept in site.toml, mode 0600)."""
+    if not site.config.migrate_url:
+        return
+    from sqlalchemy.engine import make_url
+
+    click.echo(_("database roles: {owner} owns the database and runs migrations, {runtime} "
+                 "serves (passwords in {file})").format(
+        owner=make_url(site.config.migrate_url).username,
+        runtime=make_url(site.config.database_url).username, file=site.path / "site.toml"))
 
 
 @cli.command(help=_("Upgrade the database schema of the kernel and the enabled plugins."))
@@ -62,7 +79,7 @@ def new_site(directory, db_url, plugin_names, demo, company, branch_code, branch
 def migrate(state: CliState, check: bool, revision_for: str | None, message: str):
     from kernel import migrate as migrations
 
-    with state.app() as app:
+    with state.app(owner=True) as app:  # the database's owner, on a site with roles
         if revision_for:
             path = migrations.make_revision(app, revision_for, message)
             click.echo(_("wrote {path}").format(path=path))
@@ -82,6 +99,32 @@ def migrate(state: CliState, check: bool, revision_for: str | None, message: str
             with terminal_progress():
                 branches = migrations.upgrade(app)
             click.echo(_("up to date: {branches}").format(branches=", ".join(branches)))
+
+
+@cli.group("db", help=_("The site's database: its PostgreSQL roles."))
+def db_group():
+    pass
+
+
+@db_group.command("create-roles", help=_("Give an existing PostgreSQL site an owner role "
+                                         "for migrations and a runtime role for serving."))
+@pass_state
+def db_create_roles(state: CliState):
+    """Create the roles of a site made without them (:func:`kernel.dbroles.create_roles`),
+    connecting with the URL in site.toml (a superuser), then write the runtime role's URL
+    and the owner's ``migrate_url`` into site.toml."""
+    from kernel.dbroles import create_roles
+    from kernel.errors import SiteError
+
+    site = state.site()
+    if site.config.migrate_url:
+        raise SiteError(_("the site has its database roles already"))
+    if not site.database_url.startswith("postgresql"):
+        raise SiteError(_("database roles are for PostgreSQL sites only"))
+    roles = create_roles(site.database_url)
+    site.config.database_url, site.config.migrate_url = roles.runtime_url, roles.owner_url
+    site.save()
+    _say_roles(site)
 
 
 # --------------------------------------------------------------------------
@@ -190,28 +233,65 @@ def branch_list(state: CliState):
 @cli.command(help=_("Serve the desk and the API."))
 @click.option("--host", default="127.0.0.1", help=_("Address to listen on."))
 @click.option("--port", default=8000, type=click.IntRange(1, 65535), help=_("Port."))
-@click.option("--workers", default=1, type=click.IntRange(1, 64), help=_("Worker processes."))
+@click.option("--workers", default=1, type=click.IntRange(1, 64),
+              help=_("Worker processes (PostgreSQL sites only: SQLite takes one)."))
+@click.option("--shutdown-timeout", default=30, type=click.IntRange(1, 3600),
+              help=_("Seconds requests in flight may take to finish on SIGTERM."))
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              envvar="FIXDESK_LOG_FORMAT", show_envvar=True,
+              help=_("Log lines on standard error: text, or one JSON object a line."))
 @pass_state
-def serve(state: CliState, host: str, port: int, workers: int):
+def serve(state: CliState, host: str, port: int, workers: int, shutdown_timeout: int,
+          log_format: str):
     import os
 
     import uvicorn
 
+    from kernel.errors import SiteError
+    from kernel.health import refuse_read_only
+    from kernel.logs import logging_config
     from kernel.site import SERVE_URL_ENV, serve_url
 
     site = state.site()  # fail fast, with one line, before uvicorn starts
+    if workers > 1 and site.database_url.startswith("sqlite"):
+        # SQLite lets one process write at a time: several would refuse each other's writes
+        raise SiteError(_("--workers {count}: an SQLite site is served by one worker process; "
+                          "move the site to PostgreSQL to run more").format(count=workers))
+    refuse_read_only(site)
     os.environ["FIXDESK_SITE"] = str(site.path)
     os.environ[SERVE_URL_ENV] = serve_url(host, port)  # links for customers, unless set
     click.echo(_("fixdesk serving {site} on http://{host}:{port}").format(
         site=site.path, host=host, port=port))
     _warn_loopback(site.config)
+    if workers > 1:
+        _share_metrics()
     if site.config.demo:
         from kernel.demo import demo_accounts_text
 
         with state.app() as app:
             click.echo(demo_accounts_text(app))
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default;
+    # the app believes only the site's [web] trusted_proxies (kernel.web.proxies)
     uvicorn.run("kernel.web.app:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", access_log=False,  # ours: fixdesk.access
+                log_config=logging_config(log_format), proxy_headers=False,
+                timeout_graceful_shutdown=shutdown_timeout)
+
+
+def _share_metrics() -> None:
+    """Give the worker processes one empty folder for their metrics (prometheus_client's
+    multiprocess mode), so that whichever answers ``/metrics`` counts them all; removed
+    when serve stops."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    from kernel.web.observe import MULTIPROC_ENV
+
+    folder = tempfile.mkdtemp(prefix="fixdesk-metrics-")
+    os.environ[MULTIPROC_ENV] = folder
+    atexit.register(shutil.rmtree, folder, True)
 
 
 def _warn_loopback(config) -> None:

@@ -6,7 +6,10 @@
   Jinja (autoescape would turn quotes into entities and silently drop rules).
 * The URL fetcher lets a template load only inline ``data:`` URLs and files in
   the site's ``assets/`` folder (logo, stamp). Any other file and every
-  network address is refused, and the print fails.
+  network address is refused, and the print fails with :class:`PrintError`
+  naming the URL, wherever WeasyPrint asked for it: while laying out (images,
+  stylesheets, fonts), while writing the PDF (attachments) or inside an SVG
+  image (where WeasyPrint would only log the failure and leave the image out).
 * WeasyPrint only *logs* a character no installed font has (``.notdef glyph
   rendered``) and still extracts the right text; here such a render fails,
   naming the characters.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -82,8 +86,28 @@ def kernel_stylesheet_path() -> Path:
     raise PrintError(_("the kernel's print stylesheet is missing"))
 
 
+def _refusal(url: str) -> str:
+    return _("a template may only load files from the site's assets folder, not {url}").format(
+        url=url[:200])
+
+
+def _allowed_file(url: str, assets: Path) -> bool:
+    """Whether the ``file:`` URL names a file inside ``assets`` (a malformed one does not)."""
+    from urllib.parse import unquote, urlparse
+
+    try:
+        path = Path(unquote(urlparse(url).path)).resolve()
+        return path.is_relative_to(assets.resolve()) and path.is_file()
+    except (OSError, ValueError):  # a NUL in the path, a name too long
+        return False
+
+
 class SiteURLFetcher:
-    """Lets templates load ``data:`` URLs and files under the site's ``assets/`` only."""
+    """Lets templates load ``data:`` URLs and files under the site's ``assets/`` only.
+
+    A refused URL raises WeasyPrint's fatal error and is also kept in the fetcher's
+    ``refused`` list: WeasyPrint swallows even fatal errors inside SVG images, so
+    :func:`render` and :func:`write` check the list afterwards."""
 
     def __new__(cls, assets: Path):
         from weasyprint.urls import FatalURLFetchingError, URLFetcher
@@ -92,18 +116,35 @@ class SiteURLFetcher:
             def fetch(self, url, headers=None):
                 if url.startswith("data:"):
                     return super().fetch(url, headers)
-                if url.startswith("file://"):
-                    from urllib.parse import unquote, urlparse
+                if url.startswith("file://") and _allowed_file(url, assets):
+                    return super().fetch(url, headers)
+                self.refused.append(url)
+                raise FatalURLFetchingError(_refusal(url))
 
-                    path = Path(unquote(urlparse(url).path)).resolve()
-                    if path.is_relative_to(assets.resolve()) and path.is_file():
-                        return super().fetch(url, headers)
-                raise FatalURLFetchingError(
-                    _("a template may only load files from the site's assets folder, "
-                      "not {url}").format(url=url[:200]))
+        fetcher = _Fetcher(allowed_protocols={"data", "file"}, allow_redirects=False,
+                           fail_on_errors=True, timeout=5)
+        fetcher.refused = []
+        return fetcher
 
-        return _Fetcher(allowed_protocols={"data", "file"}, allow_redirects=False,
-                        fail_on_errors=True, timeout=5)
+
+def _check_refused(documents) -> None:
+    """:class:`PrintError` for the first URL the fetchers of ``documents`` refused."""
+    for document in documents:
+        refused = getattr(document.url_fetcher, "refused", None)
+        if refused:
+            raise PrintError(_refusal(refused[0]))
+
+
+@contextmanager
+def _fetch_errors():
+    """WeasyPrint's fatal fetching error (a ``BaseException``) as :class:`PrintError`."""
+    from weasyprint.urls import FatalURLFetchingError
+
+    try:
+        yield
+    except FatalURLFetchingError as exc:
+        raise PrintError(str(exc.__cause__ or exc)
+                         or _("a resource of the template could not be loaded")) from exc
 
 
 class _GlyphWatch(logging.Handler):
@@ -123,16 +164,15 @@ def render(html: str, *, base_dir: Path, width: str, height: str, footer: str,
            extra_css: list[Path] = ()):
     """Lay out ``html`` as a WeasyPrint document (not yet written)."""
     from weasyprint import HTML
-    from weasyprint.urls import FatalURLFetchingError
 
     sheets = [stylesheet(kernel_stylesheet_path()), *(stylesheet(p) for p in extra_css),
               page_stylesheet(width, height, footer)]
-    try:
-        return HTML(string=html, base_url=str(base_dir) + "/",
-                    url_fetcher=SiteURLFetcher(base_dir / "assets")).render(
+    with _fetch_errors():
+        document = HTML(string=html, base_url=str(base_dir) + "/",
+                        url_fetcher=SiteURLFetcher(base_dir / "assets")).render(
             font_config=font_config(), stylesheets=sheets)
-    except FatalURLFetchingError as exc:
-        raise PrintError(str(exc.__cause__ or exc)) from exc
+    _check_refused([document])
+    return document
 
 
 def write(documents) -> bytes:
@@ -143,9 +183,11 @@ def write(documents) -> bytes:
     try:
         first = documents[0]
         pages = [page for doc in documents for page in doc.pages]
-        pdf = (first if len(documents) == 1 else first.copy(pages)).write_pdf()
+        with _fetch_errors():  # attachments and SVG images are fetched while writing
+            pdf = (first if len(documents) == 1 else first.copy(pages)).write_pdf()
     finally:
         logger.removeHandler(watch)
+    _check_refused(documents)
     if watch.missing:
         chars = "".join(dict.fromkeys(watch.missing))
         codes = ", ".join(f"U+{ord(c):04X}" for c in chars)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import stat
 from functools import partial
 from pathlib import Path
@@ -97,13 +98,63 @@ def paper_folders(app) -> list[Path]:
             *(folder for owner, folder in search_path(app) if owner != "site")]
 
 
+#: what a paper may print of a user: who they are, never how they log in (the password
+#: hash, the lock counters) — a class may say the same with ``__print_fields__``
+USER_PRINT_FIELDS = frozenset({"id", "username", "full_name", "email", "employee_id",
+                               "employee", "home_branch", "home_branch_id", "locale",
+                               "roles"})
+#: attributes no paper prints, whatever object has them (a plugin's own secrets too)
+SECRET_NAME = re.compile(r"password|passwd|secret|token|hash|csrf|api_?key|private_?key"
+                         r"|signing|salt|credential|database_url|migrate_url|smtp",
+                         re.IGNORECASE)
+
+
+def _print_fields(cls) -> frozenset | None:
+    """The attributes a paper may read of instances of ``cls`` (None: any that is not
+    secret). Users show :data:`USER_PRINT_FIELDS`; logins' tables (tokens, sessions,
+    failures) and the running site (app, site, configuration, database session,
+    context) nothing."""
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.orm import Session
+
+    from kernel.auth import ApiToken, User
+    from kernel.context import Context
+    from kernel.login import LoginFailure, WebSession
+
+    if issubclass(cls, User):
+        return USER_PRINT_FIELDS
+    if issubclass(cls, (ApiToken, WebSession, LoginFailure, Context, Session, Engine,
+                        Connection)) or cls.__module__ == "kernel.site":  # App, Site, config
+        return frozenset()
+    return getattr(cls, "__print_fields__", None)
+
+
+class PaperSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, which also keeps secrets off paper: an admin edits
+    templates, but must not print a user's password hash, an API token or the site's
+    configuration through them (``{{ user.password_hash }}`` fails the print like any
+    unsafe attribute)."""
+
+    def is_safe_attribute(self, obj, attr: str, value) -> bool:
+        """Jinja2's rule, then: no secret-looking name, and for users and the site's
+        machinery only the fields a paper may show (:func:`_print_fields`)."""
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        if isinstance(obj, dict):  # a template's own data (``document``): keys, not fields
+            return True
+        if SECRET_NAME.search(attr):
+            return False
+        allowed = _print_fields(type(obj))
+        return allowed is None or attr in allowed
+
+
 def environment(app, locale: str) -> ImmutableSandboxedEnvironment:
     """The sandboxed environment for printing in ``locale`` (one per app and locale)."""
     cache = app.__dict__.setdefault("_print_envs", {})
     env = cache.get(locale)
     if env is not None:
         return env
-    env = ImmutableSandboxedEnvironment(
+    env = PaperSandbox(
         loader=PaperLoader(paper_folders(app)),
         autoescape=select_autoescape(["html", "htm", "xml"]),
         undefined=StrictUndefined,

@@ -5,6 +5,7 @@ Routes only translate HTTP to the services in :mod:`kernel.records`,
 """
 
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
@@ -34,6 +35,26 @@ class HistoryEntry(BaseModel):
     actor: str
     action: str
     changes: dict[str, list[Any]]
+
+
+class TokenInfo(BaseModel):
+    """An API token as its owner and the administrators see it (the secret is not kept)."""
+
+    id: int
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    state: str = Field(description="active, expired or revoked")
+
+
+def _token_info(ctx, row) -> dict:
+    from kernel.auth import token_state
+
+    return {"id": row.id, "name": row.name, "created_at": row.created_at,
+            "last_used_at": row.last_used_at, "expires_at": row.expires_at,
+            "revoked_at": row.revoked_at, "state": token_state(row, ctx.now())}
 
 
 class Me(BaseModel):
@@ -237,6 +258,22 @@ def general_router() -> APIRouter:
             codes = sorted(ctx.session.get(Branch, b).code for b in user.branch_ids)
             return {"username": user.username, "full_name": user.full_name, "roles": user.roles,
                     "branch": user.home_branch.code, "branches": codes, "locale": user.locale}
+
+    @router.get("/me/tokens", response_model=list[TokenInfo],
+                summary="The calling user's API tokens (never their secrets)")
+    def my_tokens(request: Request):
+        from kernel.auth import caller_tokens
+
+        with request_context(request) as ctx:
+            return [_token_info(ctx, t) for t in caller_tokens(ctx)]
+
+    @router.post("/tokens/{token_id}/revoke", response_model=TokenInfo,
+                 summary="Revoke an API token (one's own; any for an administrator)")
+    def revoke_api_token(request: Request, token_id: int = Path(..., ge=1, le=2**31 - 1)):
+        from kernel.auth import revoke_as_caller
+
+        with request_context(request) as ctx:
+            return _token_info(ctx, revoke_as_caller(ctx, token_id))
 
     @router.post("/print/{document}", response_class=RawResponse, responses=PDF,
                  summary="Print many records into one PDF")

@@ -12,12 +12,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from sqlalchemy import text
+from fastapi.responses import JSONResponse
 
+from kernel.health import health, readiness
 from kernel.site import App, Site
-from kernel.web import errors
+from kernel.web import errors, observe
 from kernel.web.api import action_router, entity_router, general_router
 from kernel.web.language import ApiLanguage
+from kernel.web.limits import RequestLimits
+from kernel.web.proxies import TrustedProxies
 from kernel.web.reports_api import reports_router
 from kernel.web.timeline_api import router as timeline_router
 
@@ -28,24 +31,51 @@ def create_app(site: Site) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_web: FastAPI):
-        yield
-        app_state.close()
+        restore = _note_shutdown(web)
+        try:
+            yield
+        finally:
+            restore()
+            app_state.close()
 
     web = FastAPI(title="fixdesk", version="1", lifespan=lifespan, docs_url=None,
                   redoc_url=None, openapi_url="/api/v1/openapi.json",
                   description="The fixdesk API. Authenticate with `Authorization: Bearer "
                               "<token>` (`fixdesk user token add USERNAME`).")
     web.state.fixdesk = app_state
+    web.state.shutting_down = False  # set on SIGTERM: /readyz then answers 503
     errors.install(web)
+    # inside ApiLanguage: a refusal speaks the caller's language
+    web.add_middleware(RequestLimits, body_limit=site.config.body_limit,
+                       upload_limit=site.config.upload_limit)
     web.add_middleware(ApiLanguage)
+    observe.install(web)  # added last: outermost, so it times and logs the whole answer
+    # outside even that: every layer sees the client behind the site's own proxies
+    web.add_middleware(TrustedProxies, trusted=site.config.trusted_proxies,
+                       header=site.config.proxy_header)
 
     _mount_api_docs(web)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz():
-        with app_state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ok", "plugins": app_state.enabled_plugins}
+        """Whether the site works, check by check (:func:`kernel.health.health`)."""
+        ok, checks = health(app_state)
+        return JSONResponse({"status": "ok" if ok else "unhealthy", "checks": checks,
+                             "plugins": app_state.enabled_plugins},
+                            status_code=200 if ok else 503, headers=NO_STORE)
+
+    @web.get("/readyz", include_in_schema=False)
+    def readyz():
+        """Whether to send this server traffic: the database answers, its schema is
+        current, and the server is not shutting down."""
+        if web.state.shutting_down:
+            return JSONResponse({"status": "shutting_down", "checks": {}}, status_code=503,
+                                headers=NO_STORE)
+        ok, checks = readiness(app_state)
+        if ok:
+            return JSONResponse({"status": "ready"}, headers=NO_STORE)
+        return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503,
+                            headers=NO_STORE)
 
     web.include_router(general_router())
     web.include_router(reports_router())
@@ -60,6 +90,40 @@ def create_app(site: Site) -> FastAPI:
 
     desk.install(web, app_state)
     return web
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _note_shutdown(web: FastAPI):
+    """Until the server stops, have SIGTERM and SIGINT also mark the app as shutting down
+    (then call uvicorn's own handler, which stops taking connections and lets the
+    requests in flight finish). Returns what puts the handlers back. Signals can only be
+    handled in the main thread: elsewhere (a test client) this does nothing."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {}
+
+    def noted(signum, frame):
+        web.state.shutting_down = True
+        handler = previous.get(signum)
+        if callable(handler):
+            handler(signum, frame)
+        else:  # nobody else handled it: what it did before
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+            signal.raise_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, noted)
+
+    def restore():
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
 
 
 def _mount_api_docs(web: FastAPI) -> None:

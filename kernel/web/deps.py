@@ -27,7 +27,18 @@ def app_of(request: Request):
 
 
 def client_address(request: Request) -> str:
+    """The client's address: the socket peer, or the address a trusted proxy forwarded
+    (``[web] trusted_proxies``; :class:`kernel.web.proxies.TrustedProxies` has set it)."""
     return request.client.host if request.client else "unknown"
+
+
+class SessionExpired(AuthenticationFailed):
+    """The desk session ended (idle too long, or too old): log in again."""
+
+
+def session_setting(app, session, key: str) -> int:
+    """A ``kernel.session_*`` setting (read within the request's own transaction)."""
+    return app.context_in(session).setting(key)
 
 
 def _authenticate(request: Request, session, now) -> tuple[User, str | None]:
@@ -38,7 +49,12 @@ def _authenticate(request: Request, session, now) -> tuple[User, str | None]:
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationFailed(_("use Authorization: Bearer <token>"))
         return user_for_token(session, token.strip(), now), None
-    web_session = find_session(session, request.cookies.get(SESSION_COOKIE), now)
+    token = request.cookies.get(SESSION_COOKIE)
+    idle = session_setting(app_of(request), session, "kernel.session_idle_minutes") \
+        if token else 0
+    web_session, ended = find_session(session, token, now, idle)
+    if ended:
+        raise SessionExpired(_("Your session has ended: log in again."))
     if web_session is None:
         raise AuthenticationFailed(_("log in first"))
     user = session.get(User, web_session.user_id)
@@ -64,7 +80,22 @@ def request_context(request: Request, *, csrf: str | None = None):
     now = utcnow()
     with app.write_sessions.begin() as session:
         user, expected_csrf = _authenticate(request, session, now)
+        request.state.user_id = user.id  # for the request's log line
         check_csrf(request, expected_csrf, csrf or request.headers.get(CSRF_HEADER))
         ctx = Context(session=session, app=app, user=user, clock=app.clock)
         ctx.csrf = expected_csrf
         yield ctx
+
+
+def authentication_failure(request: Request) -> AuthenticationFailed | None:
+    """Why the request's caller is not logged in (None when he is), checked in a
+    transaction of its own that writes nothing (:mod:`kernel.web.errors`: 401 before 422)."""
+    with app_of(request).sessions() as session:
+        try:
+            _authenticate(request, session, utcnow())
+        except AuthenticationFailed as exc:
+            return exc
+        finally:
+            session.rollback()
+    return None
+

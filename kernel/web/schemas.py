@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,6 +18,7 @@ from pydantic_core import PydanticCustomError
 from kernel.contributions import Param
 from kernel.entities import EntityInfo, FieldInfo
 from kernel.params import action_params
+from kernel.values import TEXT_MAX_LENGTH
 
 MONEY_PATTERN = r"^-?\d+(\.\d{1,2})?$"
 
@@ -53,7 +53,7 @@ def _read_type(spec: FieldInfo) -> Any:
 def _write_type(spec: FieldInfo) -> tuple[Any, dict]:
     """The annotation of a writable field and its constraints."""
     if spec.kind in ("string", "text"):
-        constraints = {"max_length": spec.max_length} if spec.max_length else {}
+        constraints = {"max_length": spec.max_length or TEXT_MAX_LENGTH}
         if not spec.nullable:
             constraints["min_length"] = 1
         return str, constraints
@@ -65,8 +65,30 @@ def _write_type(spec: FieldInfo) -> tuple[Any, dict]:
         return Literal[spec.choices], {}
     if spec.kind == "integer" and spec.max_int is not None:
         return int, {"ge": -spec.max_int, "le": spec.max_int}
-    return {"integer": int, "boolean": bool, "date": dt.date, "datetime": AwareDatetime,
-            "time": dt.time, "json": Any}[spec.kind], {}
+    if spec.kind in ISO_FORMATS:
+        return ISO_TYPES[spec.kind], {}
+    return {"integer": int, "boolean": bool, "json": Any}[spec.kind], {}
+
+
+#: dates and times are ISO text in JSON, nothing else: pydantic would take ``0`` (and
+#: ``"0"``) as 1970-01-01. The service reads the text (and its range) and names the field.
+ISO_FORMATS = {"date": "date", "datetime": "date-time", "time": "time"}
+
+
+def _iso_text(kind: str) -> PlainValidator:
+    """A check that a value is text (the service parses it); otherwise pydantic's
+    ``<kind>_type`` error, which the API words in the user's language."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        raise PydanticCustomError(f"{kind}_type", "must be ISO text")
+
+    return PlainValidator(check)
+
+
+ISO_TYPES = {kind: Annotated[str, _iso_text(kind), WithJsonSchema(
+    {"type": "string", "format": fmt})] for kind, fmt in ISO_FORMATS.items()}
 
 
 def read_model(info: EntityInfo) -> type[BaseModel]:
@@ -114,8 +136,11 @@ def write_model(info: EntityInfo, *, partial: bool) -> type[BaseModel]:
                     f"(needs {extension.permission}).",
             **_write_fields(extension.fields, partial=True))
         fields[extension.namespace] = (model | None, Field(None))
-    return create_model(f"{_camel(info.name)}{suffix}",
-                        __config__=ConfigDict(extra="forbid"), **fields)
+    model = create_model(f"{_camel(info.name)}{suffix}",
+                         __config__=ConfigDict(extra="forbid"), **fields)
+    # a read-only field sent anyway "cannot be changed" (kernel.web.errors), not "unknown"
+    model.__fixdesk_readonly__ = frozenset(f.name for f in info.fields if f.readonly)
+    return model
 
 
 def page_model(info: EntityInfo, item: type[BaseModel]) -> type[BaseModel]:

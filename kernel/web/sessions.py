@@ -1,10 +1,13 @@
-"""Desk sessions, CSRF tokens and login throttling, kept in the database.
+"""Desk sessions and CSRF tokens, kept in the database.
 
 A session is a random token in an HttpOnly cookie; only its SHA-256 is stored,
 with the user, a CSRF token for the desk's forms, and an expiry. Kept in the
-database so that several server processes share them. Failed logins are
-counted per address as well as per account (the account lock lives in
-:mod:`kernel.auth`).
+database so that several server processes share them.
+
+A session ends after ``kernel.session_idle_minutes`` (8 hours) without a request, and
+``kernel.session_max_hours`` (7 days) after logging in however busy. It slides on use
+without a write per request: the last request is stored to at most a minute.
+Failed logins are throttled in :mod:`kernel.login`.
 """
 
 from __future__ import annotations
@@ -13,53 +16,49 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
-from kernel.login import LoginFailure, WebSession
+from kernel.auth import SESSION_IDLE_MINUTES, SESSION_MAX_HOURS
+from kernel.login import WebSession
 
-SESSION_HOURS = 12
-ADDRESS_WINDOW = dt.timedelta(minutes=15)
-ADDRESS_MAX_FAILURES = 20
-
-
+#: how stale the stored last request may be: a session is written at most once a minute
+SEEN_PRECISION = dt.timedelta(minutes=1)
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def open_session(session, user_id: int, now: dt.datetime, address: str | None) -> tuple[str, str]:
-    """A new session for ``user_id``: returns (cookie token, CSRF token)."""
+def open_session(session, user_id: int, now: dt.datetime, address: str | None,
+                 max_hours: int = SESSION_MAX_HOURS) -> tuple[str, str]:
+    """A new session for ``user_id`` that lives at most ``max_hours``: returns (cookie
+    token, CSRF token). Sessions past their latest end are removed on the way."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     session.add(WebSession(token_hash=_digest(token), user_id=user_id, csrf=csrf,
-                           created_at=now, expires_at=now + dt.timedelta(hours=SESSION_HOURS),
-                           address=address))
+                           created_at=now, expires_at=now + dt.timedelta(hours=max_hours),
+                           address=address, last_seen_at=now))
     session.execute(delete(WebSession).where(WebSession.expires_at < now))
     return token, csrf
 
 
-def find_session(session, token: str | None, now: dt.datetime) -> WebSession | None:
-    """The live session of a cookie token, or None."""
+def find_session(session, token: str | None, now: dt.datetime,
+                 idle_minutes: int = SESSION_IDLE_MINUTES) -> tuple[WebSession | None, bool]:
+    """The live session of a cookie token and whether the cookie named a session that has
+    ended (idle too long, or past its latest end): ``(session, False)``,
+    ``(None, True)``, or ``(None, False)`` for no or an unknown cookie."""
     if not token:
-        return None
+        return None, False
     found = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(token)))
-    if found is None or found.expires_at <= now:
-        return None
-    return found
+    if found is None:
+        return None, False
+    seen = found.last_seen_at or found.created_at
+    if found.expires_at <= now or seen + dt.timedelta(minutes=idle_minutes) <= now:
+        return None, True
+    if now - seen >= SEEN_PRECISION:
+        found.last_seen_at = now
+    return found, False
 
 
 def close_session(session, token: str | None) -> None:
     if token:
         session.execute(delete(WebSession).where(WebSession.token_hash == _digest(token)))
-
-
-def address_blocked(session, address: str, now: dt.datetime) -> bool:
-    """Too many failed logins from this address lately."""
-    failures = session.scalar(select(func.count()).select_from(LoginFailure).where(
-        LoginFailure.address == address, LoginFailure.at > now - ADDRESS_WINDOW))
-    return failures >= ADDRESS_MAX_FAILURES
-
-
-def record_failure(session, address: str, username: str, now: dt.datetime) -> None:
-    session.add(LoginFailure(address=address, username=username[:60], at=now))
-    session.execute(delete(LoginFailure).where(LoginFailure.at < now - ADDRESS_WINDOW))

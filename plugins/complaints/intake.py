@@ -336,6 +336,7 @@ router = APIRouter(prefix="/api/complaints", tags=["complaints"], responses=ERRO
 
 
 @router.post("/mail", status_code=201, summary="Register the complaint of one e-mail message",
+             max_body_size=MAX_MESSAGE,  # above the site's body limit (kernel.web.limits)
              description="The body is the raw message (``Content-Type: message/rfc822``), "
                          "as a mail server delivers it. 201 with the new complaint's "
                          "number; 200 with the same number when the message (its "

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 
 from sqlalchemy import func, select
 
 from kernel.auth import User
 from kernel.errors import Conflict, ValidationError
 from kernel.i18n import _
-from kernel.values import BIDI_CONTROLS
+from kernel.values import forbidden, has_forbidden  # noqa: F401 (the intake's)
 
 from . import deadlines, notices, rules
 from .models import Approval, Complaint, Contact, Department, DepartmentMember
@@ -37,21 +36,6 @@ EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 #: the intake's texts, and whether each may hold several lines
 INTAKE_TEXTS = (("company_name", False), ("contact_name", False), ("phone", False),
                 ("email", False), ("description", True))
-#: kept in texts of several lines; any other control character is refused
-_LINE_BREAKS = frozenset("\n\r\t")
-
-
-def forbidden(ch: str, *, lines: bool = False) -> bool:
-    """Whether a text may not hold ``ch``: a control character (a NUL, which PostgreSQL
-    cannot store, an escape), a lone surrogate, a bidirectional override; line breaks and
-    tabs are allowed in texts of several ``lines``."""
-    return (ch in BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cs")) \
-        and not (lines and ch in _LINE_BREAKS)
-
-
-def has_forbidden(text: str, *, lines: bool = False) -> bool:
-    """Whether ``text`` holds a character :func:`forbidden` refuses."""
-    return any(forbidden(ch, lines=lines) for ch in text)
 
 
 def check_characters(value, field: str, *, lines: bool = False) -> None:

@@ -140,3 +140,17 @@ def test_money_changes_are_recorded_exactly(app):
         inserted, updated = history(session, "fdt_notes_note", note_id)
     assert inserted.changes["amount"] == [None, "0.10"]
     assert updated.changes == {"amount": ["0.10", "557.00"]}
+
+
+def test_the_audit_log_cannot_be_truncated(app):
+    """TRUNCATE fires no row trigger: a statement trigger refuses it on PostgreSQL (SQLite
+    has no TRUNCATE; its bare DELETE, which it may optimise into one, is refused)."""
+    assert _audit_count(app) > 0
+    wipe = "TRUNCATE audit_log" if app.engine.dialect.name == "postgresql" else \
+        "DELETE FROM audit_log"
+    with pytest.raises(Exception, match="append-only"), app.engine.begin() as conn:
+        conn.execute(text(wipe))
+    if app.engine.dialect.name == "postgresql":
+        with pytest.raises(Exception, match="append-only"), app.engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_log CASCADE"))
+    assert _audit_count(app) > 0

@@ -93,6 +93,20 @@ def test_make_up_workdays_count_and_admin_days_win(site, app_of, fixdesk):
     (["hours", "--branch", "SH", "--set", "mon", "09:00-12:00,11:00-13:00"], "overlap"),
     (["day", "--branch", "SH", "2026-13-01", "--closed"], "expected a date"),
     (["day", "--branch", "SH", "2026-10-01"], "say --closed, --working or --clear"),
+    # issue #15: each of these printed a traceback or exited 0
+    (["deadline", "--branch", "SH", "--start", "2026-05-29 16:00", "--hours", "nan"],
+     "'nan' is not a finite number"),
+    (["deadline", "--branch", "SH", "--start", "9999-12-31 17:00", "--hours", "8"],
+     "the year must be between 1950 and 2100"),
+    (["deadline", "--branch", "SH", "--start", "9999-12-31 23:00-14:00", "--hours", "8"],
+     "the year must be between 1950 and 2100"),
+    (["days", "--branch", "SH", "--from", "2026-05-10", "--to", "2026-05-01"],
+     "the last date 2026-05-01 is before the first date 2026-05-10"),
+    (["days", "--branch", "SH", "--from", "9999-12-31", "--to", "9999-12-31"],
+     "the year must be between 1950 and 2100"),
+    (["days", "--branch", "SH", "--from", "2026-01-01", "--to", "2100-12-31"],
+     "at most 366 days at a time"),
+    (["day", "--branch", "SH", "0001-01-01", "--closed"], "the year must be between"),
 ])
 def test_calendar_cli_refuses_bad_input(site, fixdesk, args, message):
     result = fixdesk("--site", site.path, "calendar", *args)

@@ -341,6 +341,21 @@ def test_non_amounts_are_refused(hours):
         DEFAULT.add_working_hours(sh(2026, 6, 1, 10), hours)
 
 
+@pytest.mark.parametrize("call", [
+    lambda: DEFAULT.add_working_hours(sh(2026, 6, 1, 10), 1e300),
+    lambda: DEFAULT.add_working_hours(sh(2026, 6, 1, 10), Decimal("1e30")),
+    lambda: DEFAULT.add_working_hours(sh(9999, 12, 31, 17), 8),
+    lambda: DEFAULT.next_working_moment(sh(9999, 12, 31, 19)),
+    lambda: DEFAULT.working_hours_between(sh(1, 1, 1), sh(1, 1, 2)),
+    lambda: WorkingCalendar(SH, {4: [(time(20), time(0))]}).intervals(date(9999, 12, 31)),
+], ids=["huge-float", "huge-decimal", "after-9999", "next-after-9999", "year-1", "intervals"])
+def test_leaving_the_datetime_range_is_a_value_error(call):
+    """A huge amount or a date at the end of the calendar raises ValueError (what callers
+    turn into a user message), never OverflowError."""
+    with pytest.raises(ValueError, match="out of range|outside the dates"):
+        call()
+
+
 @pytest.mark.parametrize("kwargs", [
     {"weekly": {7: [(time(9), time(18))]}},
     {"weekly": {0: [(time(13), time(18)), (time(9), time(12))]}},   # unsorted

@@ -181,6 +181,58 @@ def test_template_injection_fails_loudly_and_prints_nothing(site, app, payload):
 
 
 @SQLITE_ONLY
+@pytest.mark.parametrize("payload", [
+    "{{ user.password_hash }}",
+    "{{ user['password_hash'] }}",
+    "{{ user|attr('password_hash') }}",
+    "{{ user.failed_logins }}",
+    "{{ user.role_rows }}",
+    "{% for row in user.branch_rows %}{{ row }}{% endfor %}",
+    "{{ user.home_branch.company.branches[0].id }}{{ user.password_hash }}",
+])
+def test_papers_print_no_secret_of_a_user(site, app, payload):
+    """An admin's template may print who the user is, never how they log in."""
+    _override(site, payload)
+    equipment_id = _equipment_id(app, "QXY20614")
+    with pytest.raises(pdf.PrintError, match="unsafe"), app.context(user="admin") as ctx:
+        print_records(ctx, DOC, [equipment_id])
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PrintLog)) == 0
+
+
+@SQLITE_ONLY
+def test_papers_print_who_the_user_is(site, app):
+    _override(site, "<p>经办：{{ user.full_name }}（{{ user.username }}，"
+                    "{{ user.home_branch.name }}）</p>")
+    with app.context(user="admin") as ctx:
+        text = pdftotext(print_records(ctx, DOC, [_equipment_id(app, "QXY20614")]))
+    assert "经办：" in text and "admin" in text and "上海服务中心" in text
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("payload", [
+    "{{ token.token_hash }}",
+    "{{ token.user.password_hash }}",
+    "{{ token.user }}{{ owner.password_hash }}",
+    "{{ owner.locked_until }}",
+])
+def test_no_path_through_records_reaches_a_secret(app, payload):
+    """A record related to a user (an API token here) gives away neither its own secret
+    nor its user's."""
+    from kernel.auth import ApiToken, User, create_token
+    from kernel.documents.service import render_paper
+
+    with app.context(user="admin") as ctx:
+        create_token(ctx, ctx.user, "printer")
+    with app.context(user="admin") as ctx:
+        token = ctx.session.scalars(select(ApiToken)).first()
+        owner = ctx.session.get(User, token.user_id)
+        with pytest.raises(pdf.PrintError, match="unsafe"):
+            render_paper(ctx, "print/base.html", {"token": token, "owner": owner},
+                         locale="en", paper="A4", orientation="portrait", source=payload)
+
+
+@SQLITE_ONLY
 @pytest.mark.parametrize("url", [
     "file:///etc/passwd",
     "../site.toml",
@@ -271,3 +323,85 @@ def test_templates_copy_puts_the_default_in_the_site(site, fixdesk):
     assert target.read_text() == default.read_text()
     again = fixdesk("--site", site.path, "templates", "copy", DOC)
     assert again.code == 2 and "exists already" in again.err
+
+
+@SQLITE_ONLY
+def test_print_cli_refuses_an_output_it_cannot_write_before_printing(site, app, fixdesk,
+                                                                      tmp_path):
+    """Issue #15: ``-o /missing/dir/x.pdf`` printed a traceback after laying the papers out
+    (and logging the prints); now the file is checked first and nothing is logged."""
+    equipment = _equipment_id(app, "QXY20614")
+    for output, message in [
+        (tmp_path / "missing" / "dir" / "x.pdf", "does not exist"),
+        (tmp_path, "is a directory"),
+        ("/proc/fixdesk-x.pdf", "Could not open file"),
+    ]:
+        result = fixdesk("--site", site.path, "print", DOC, equipment, "-o", output)
+        assert result.code == 2 and result.err.count("\n") == 1 and message in result.err, \
+            (output, result)
+    for args in (["99999999999999999999"], ["--ids", f"{equipment},99999999999999999999"],
+                 ["--where", "id=99999999999999999999"]):
+        result = fixdesk("--site", site.path, "print", DOC, *args)
+        assert result.code == 2 and result.err.count("\n") == 1, (args, result)
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PrintLog)) == 0
+    assert not list(tmp_path.glob(".fixdesk-*"))  # no half-written file left behind
+
+
+#: blocked URLs where WeasyPrint fetches them: while laying out, while writing the PDF
+#: (attachments), inside SVG (where it only logs failures) and malformed ones
+BLOCKED = [
+    ('<img src="file:///etc/passwd">', "file:///etc/passwd"),
+    ('<a rel="attachment" href="file:///etc/passwd">x</a>', "file:///etc/passwd"),
+    ('<link rel="attachment" href="http://127.0.0.1:1/x">', "http://127.0.0.1:1/x"),
+    ('<svg width="9" height="9"><image width="9" height="9" href="file:///etc/hosts"/></svg>',
+     "file:///etc/hosts"),
+    ('<img src="data:image/svg+xml,<svg xmlns=%22http://www.w3.org/2000/svg%22>'
+     '<image href=%22http://example.com/a.png%22/></svg>">', "http://example.com/a.png"),
+    ('<div style="background: url(ftp://example.com/a.png)">x</div>', "ftp://example.com"),
+    ('<img src="file:///a%00b.png">', "file:///a%00b.png"),
+]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("body, url", BLOCKED)
+def test_a_blocked_url_anywhere_in_a_template_fails_the_print_clearly(site, app, body, url):
+    _override(site, body)
+    with pytest.raises(pdf.PrintError, match="only load files from the site's assets") as info, \
+            app.context() as ctx:
+        print_records(ctx, DOC, [_equipment_id(app, "QXY20614")])
+    assert url in info.value.message
+
+
+@SQLITE_ONLY
+def test_a_blocked_url_is_one_line_in_the_cli_and_a_4xx_in_the_api(site, app, fixdesk,
+                                                                    tmp_path):
+    from api_answers import error_of
+    from api_tokens import bearer_headers
+    from fastapi.testclient import TestClient
+
+    from kernel.web.app import create_app
+
+    equipment = _equipment_id(app, "QXY20614")
+    for body, url in BLOCKED[:2]:  # one laid out, one fetched while writing
+        _override(site, body)
+        result = fixdesk("--site", site.path, "print", DOC, equipment, "-o", tmp_path / "x.pdf")
+        assert result.code == 2 and result.err.count("\n") == 1, result
+        assert "not allowed" in result.err or "assets folder" in result.err
+        assert url in result.err and not (tmp_path / "x.pdf").exists()
+    web = create_app(site)
+    with web.state.fixdesk.context() as ctx:
+        headers = bearer_headers(ctx, "admin")["admin"]
+    with TestClient(web, raise_server_exceptions=False) as client:
+        for body, url in BLOCKED[:2]:
+            _override(site, body)
+            one = client.get(f"/api/v1/customer_equipment/{equipment}/print/{DOC}",
+                             headers=headers)
+            batch = client.post(f"/api/v1/print/{DOC}", headers=headers,
+                                json={"ids": [equipment]})
+            for answer in (one, batch):
+                assert answer.status_code == 422, answer.text
+                error = error_of(answer)
+                assert error["code"] == "print_error" and url in error["message"]
+    with app.sessions() as session:  # nothing came out: no print is logged
+        assert session.scalar(select(func.count()).select_from(PrintLog)) == 0

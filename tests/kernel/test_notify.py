@@ -420,3 +420,16 @@ def test_settings_must_be_a_table():
     with pytest.raises(ValidationError) as caught:
         SmtpSettings.from_mapping(["host"])
     assert caught.value.field == "smtp"
+
+
+def test_a_message_sent_again_keeps_its_message_id(smtp_server):
+    """A queued message re-run after a crash between sending and recording it (the job's
+    lease ran out) goes out with the same Message-ID, so the reader's mail client shows it
+    once; a message without a key gets a new one each time."""
+    settings, handler = smtp_server
+    keyed = Message(channel="email", to="zhang.san@example.com", subject="工单已完成",
+                    body="您好", key="0a1b2c3d4e5f.job42")
+    first, again = deliver(keyed, settings, None), deliver(keyed, settings, None)
+    assert first == again == "<fixdesk.0a1b2c3d4e5f.job42@example.com>"
+    assert handler.parsed(-1)["Message-ID"] == handler.parsed(-2)["Message-ID"] == first
+    assert deliver(email_to(), settings, None) != deliver(email_to(), settings, None)

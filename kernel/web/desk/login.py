@@ -1,9 +1,9 @@
 """Logging in and out, and the user's language.
 
-Login is throttled twice: per account (the lock in :func:`kernel.login.authenticate`)
-and per address (:mod:`kernel.web.sessions`: too many failures from one address
-answer 429). The session cookie is HttpOnly and SameSite=Lax, and Secure when
-the desk is served over HTTPS.
+Failed logins are throttled per account and address, per account, and (only against
+very high rates) per address, by :func:`kernel.login.authenticate`; an address that must
+wait is answered 429 with ``Retry-After``. The session cookie is HttpOnly and
+SameSite=Lax, and Secure when the desk is served over HTTPS (as a trusted proxy says).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from kernel.auth import AuthenticationFailed, User
 from kernel.db import utcnow
 from kernel.errors import ValidationError
 from kernel.i18n import SUPPORTED, _, normalize_locale, use_locale
-from kernel.login import authenticate
-from kernel.web.deps import SESSION_COOKIE, app_of, client_address
+from kernel.login import LoginThrottled, authenticate
+from kernel.web.deps import SESSION_COOKIE, app_of, client_address, session_setting
 from kernel.web.desk.render import (
     LANG_COOKIE,
     DeskRoute,
@@ -25,13 +25,7 @@ from kernel.web.desk.render import (
     redirect,
     render,
 )
-from kernel.web.sessions import (
-    SESSION_HOURS,
-    address_blocked,
-    close_session,
-    open_session,
-    record_failure,
-)
+from kernel.web.sessions import close_session, open_session
 
 
 def safe_next(target: str | None) -> str:
@@ -57,11 +51,13 @@ def router() -> APIRouter:
     routes = APIRouter(route_class=DeskRoute, include_in_schema=False)
 
     @routes.get("/login")
-    def login_form(request: Request, next: str | None = None, lang: str | None = None):
+    def login_form(request: Request, next: str | None = None, lang: str | None = None,
+                   ended: str | None = None):
         locale = _login_locale(request, lang)
         with use_locale(locale):
             response = render(request, "login.html", next=safe_next(next), username="",
-                              error=None)
+                              error=_("Your session has ended: log in again.") if ended
+                              else None)
         if lang in SUPPORTED:
             _set_lang_cookie(response, lang, request.url.scheme == "https")
         return response
@@ -80,24 +76,22 @@ def router() -> APIRouter:
         address = client_address(request)
         now = utcnow()
         with use_locale(locale):
-            with app.write_sessions.begin() as session:
-                blocked = address_blocked(session, address, now)
-            if blocked:
-                return render(request, "login.html", 429, next=target, username=username,
-                              error=_("Too many failed logins from your address. "
-                                      "Wait a quarter of an hour, then try again."))
             try:
-                user = authenticate(app, username, password, now)
+                user = authenticate(app, username, password, now, address)
+            except LoginThrottled as exc:
+                response = render(request, "login.html", 429, next=target, username=username,
+                                  error=exc.message)
+                response.headers["Retry-After"] = str(exc.retry_after)
+                return response
             except AuthenticationFailed as exc:
-                with app.write_sessions.begin() as session:
-                    record_failure(session, address, username, now)
                 return render(request, "login.html", 401, next=target, username=username,
                               error=exc.message)
             with app.write_sessions.begin() as session:
-                token, _csrf = open_session(session, user.id, now, address)
+                max_hours = session_setting(app, session, "kernel.session_max_hours")
+                token, _csrf = open_session(session, user.id, now, address, max_hours)
         response = redirect(target)
         secure = request.url.scheme == "https"
-        response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True,
+        response.set_cookie(SESSION_COOKIE, token, max_age=max_hours * 3600, httponly=True,
                             samesite="lax", secure=secure, path="/")
         _set_lang_cookie(response, normalize_locale(user.locale or app.site.config.locale),
                          secure)

@@ -22,9 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kernel.auth import AuthenticationFailed
-from kernel.errors import FixdeskError
+from kernel.errors import FixdeskError, Unavailable
+from kernel.failures import trouble
 from kernel.i18n import N_, _, normalize_locale, translations, use_locale
-from kernel.web.deps import app_of, request_context
+from kernel.web.deps import SessionExpired, app_of, request_context
 
 LOGGER = logging.getLogger("fixdesk.desk")
 LANGUAGES = (("zh_CN", "中文"), ("en", "English"))
@@ -87,7 +88,8 @@ def render(request: Request, template: str, status: int = 200, **values) -> HTML
     locale = guess_locale(request)
     values.setdefault("ctx", None)
     values.setdefault("csrf", getattr(request.state, "desk_csrf", ""))
-    values.setdefault("company_name", _company_name(app))
+    if "company_name" not in values:  # only then: an error page may not reach the database
+        values["company_name"] = _company_name(app)
     html = environment(app, locale).get_template(f"desk/{template}").render(
         request=request, locale=locale, **values)
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
@@ -127,11 +129,14 @@ def redirect(url: str, status: int = 303) -> RedirectResponse:
     return RedirectResponse(url, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def login_redirect(request: Request) -> RedirectResponse:
+def login_redirect(request: Request, ended: bool = False) -> RedirectResponse:
+    """To the login page, coming back here afterwards (for a GET); ``ended``: the session
+    ended, which the login page says."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    flag = "ended=1" if ended else ""
     if request.method != "GET" or target == "/":
-        return redirect("/login")
-    return redirect("/login?next=" + quote(target, safe="/"))
+        return redirect("/login" + (f"?{flag}" if flag else ""))
+    return redirect("/login?" + (f"{flag}&" if flag else "") + "next=" + quote(target, safe="/"))
 
 
 TITLES = {
@@ -144,6 +149,7 @@ TITLES = {
     413: N_("File too large"),
     429: N_("Too many attempts"),
     500: N_("Something went wrong"),
+    503: N_("Temporarily unavailable"),
 }
 
 
@@ -151,23 +157,38 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     """A page for a refused or failed request (never a stack trace)."""
     with use_locale(guess_locale(request)):
         title = _(TITLES.get(status, "Something went wrong"))
+        extra = {}
+        if status == 503:  # the database may be what failed: do not ask it the company
+            cached = app_of(request).__dict__.get("_desk_company")
+            extra["company_name"] = cached[0] if cached else "fixdesk"
         try:
             return render(request, "error.html", status, title=title, message=message,
-                          code=status)
+                          code=status, **extra)
         except Exception:  # the error page itself failed: plain text, still no trace
             LOGGER.exception("desk error page failed")
-            return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
+            from html import escape
+
+            return HTMLResponse(f"<!doctype html><title>{escape(title)}</title>"
+                                f"<h1>{status} {escape(title)}</h1><p>{escape(message)}</p>",
+                                status_code=status)
 
 
 def failure_response(request: Request, exc: Exception) -> Response:
     if isinstance(exc, AuthenticationFailed):
-        return login_redirect(request)
-    if isinstance(exc, FixdeskError):
+        return login_redirect(request, ended=isinstance(exc, SessionExpired))
+    if isinstance(exc, FixdeskError) and not isinstance(exc, Unavailable):
         return error_page(request, exc.status, exc.message)
     if isinstance(exc, RequestValidationError):
         return error_page(request, 404, _("There is no such page."))
     if isinstance(exc, StarletteHTTPException):
         return error_page(request, exc.status_code, str(exc.detail))
+    problem = trouble(exc, app_of(request).site.path)  # disk full, read-only, database down
+    if problem is not None:
+        LOGGER.warning("%s on %s %s: %s", problem.code, request.method, request.url.path,
+                       getattr(exc, "orig", None) or exc)
+        page = error_page(request, 503, problem.message)
+        page.headers["Retry-After"] = str(problem.retry_after)
+        return page
     LOGGER.exception("desk error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_page(request, 500, _("The error was logged. Try again, or tell your "
                                       "administrator."))

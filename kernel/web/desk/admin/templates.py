@@ -43,6 +43,9 @@ MAX_FIELD = 2000
 #: the largest editor form read: a text over ``files.MAX_SOURCE`` is refused by the service
 #: (the text drawn again); a form over this is not read at all
 MAX_POSTED = 8 * 1024 * 1024
+#: the body limit of the editor's routes (kernel.web.limits): above MAX_POSTED, so that
+#: the editor answers a form too big to read with its own page, up to twice that
+READ_LIMIT = 2 * MAX_POSTED
 #: refusals shown on the page (the rest, such as 403, answer as errors)
 SHOWN = (ValidationError, NotFound, Conflict, PrintError)
 
@@ -150,7 +153,7 @@ def router() -> APIRouter:
             files.get_paper(ctx.app, name)  # an unknown paper: 404
             return _list_page(request, ctx, status=status, problem=problem)
 
-    @routes.post("/desk/admin/templates/{name}/save")
+    @routes.post("/desk/admin/templates/{name}/save", max_body_size=READ_LIMIT)
     async def save(request: Request, name: str):
         form = await _editor_form(request)
         if form is None:
@@ -166,7 +169,7 @@ def router() -> APIRouter:
 
         return _from_editor(request, name, form, save)
 
-    @routes.post("/desk/admin/templates/{name}/preview")
+    @routes.post("/desk/admin/templates/{name}/preview", max_body_size=READ_LIMIT)
     async def preview(request: Request, name: str):
         form = await _editor_form(request)
         if form is None:

@@ -31,6 +31,7 @@ from kernel.auth import (
     set_active,
     set_branches,
     set_roles,
+    token_state,
     unlock_user,
     update_user,
     user_tokens,
@@ -176,12 +177,8 @@ def _list_page(request: Request, ctx, q: str = "", after: str = "", *, status: i
                           "roles": [], "branches": [], "company_wide": False})
 
 
-def _token_state(ctx, row) -> tuple[str, str]:
-    if row.revoked_at:
-        return "revoked", _("revoked")
-    if row.expires_at and row.expires_at <= ctx.now():
-        return "expired", _("expired")
-    return "active", _("active")
+#: a token's state (:func:`kernel.auth.token_state`) as the page says it
+TOKEN_STATES = {"revoked": N_("revoked"), "expired": N_("expired"), "active": N_("active")}
 
 
 def _user_page(request: Request, ctx, user: User, *, status: int = 200,
@@ -192,7 +189,8 @@ def _user_page(request: Request, ctx, user: User, *, status: int = 200,
     codes = {b.id: b.code for b in branches}
     tokens = []
     for row in user_tokens(ctx, user):
-        state, state_text = _token_state(ctx, row)
+        state = token_state(row, ctx.now())
+        state_text = _(TOKEN_STATES[state])
         tokens.append({"id": row.id, "name": row.name, "created": _when(ctx, row.created_at),
                        "expires": _when(ctx, row.expires_at),
                        "last_used": _when(ctx, row.last_used_at), "state": state,
@@ -206,7 +204,7 @@ def _user_page(request: Request, ctx, user: User, *, status: int = 200,
         values=values or _form_values(user, codes), errors=errors or {}, branches=branches,
         roles=_roles(ctx), tokens=tokens, failures=failures, is_self=is_self,
         created=_when(ctx, user.created_at), secret=secret, secret_title=secret_title,
-        max_days=MAX_TOKEN_DAYS)
+        max_days=MAX_TOKEN_DAYS, default_days=ctx.setting("kernel.token_default_days"))
 
 
 # --------------------------------------------------------------------------
@@ -312,7 +310,9 @@ def _new_token(request: Request, form: dict, username: str):
                 raise ValidationError(_("days must be a whole number from 1 to {n}").format(
                     n=MAX_TOKEN_DAYS), field="days")
             days = int(days_text)
-        _row, secret = create_token(ctx, user, _one(form, "name"), days)
+        # empty: the site's default lifetime; 0: never expires
+        _row, secret = create_token(ctx, user, _one(form, "name"), days or None,
+                                    never=days == 0)
         return _user_page(request, ctx, user, notice=_("The API token was created."),
                           secret=secret, secret_title=_("The new API token"))
 
