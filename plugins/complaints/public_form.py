@@ -123,7 +123,7 @@ def check(form: dict[str, str]) -> dict[str, str]:
         elif len(value) > limit:
             errors[name] = _("at most {n} characters").format(n=limit)
     email, phone = form.get("email", "").strip(), form.get("phone", "").strip()
-    if "email" not in errors and email and not services.EMAIL.match(email):
+    if "email" not in errors and email and not services.is_email(email):
         errors["email"] = _("is not an e-mail address")
     if "phone" not in errors and phone and (not PHONE.fullmatch(phone)
                                             or sum(ch.isdigit() for ch in phone) < 5):
