@@ -505,3 +505,34 @@ def test_a_worker_waits_out_a_database_outage(tmp_path):
             worker.run(once=True)  # `worker --once` (cron) says so and exits 2
     finally:
         app.close()
+
+
+@SQLITE_ONLY
+def test_the_health_checks_keep_sqlite_s_locks(site):
+    """Asking whether the database file can be written must not open and close it: closing
+    any descriptor of the file drops every POSIX lock the process holds on it, and another
+    process then writes beside a transaction in flight (the database gets corrupted, as it
+    did under the desk's tests). A write transaction held here still locks out a writer in
+    another process after every check /healthz makes."""
+    from kernel.health import health, read_only_reason
+
+    url = make_url(site.database_url)
+    holder = sqlite3.connect(url.database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # this process holds the write lock
+        assert read_only_reason(site) is None
+        app = site.start()
+        try:
+            health(app)
+        finally:
+            app.close()
+        other = subprocess.run(
+            [sys.executable, "-c",
+             "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0.2, "
+             "isolation_level=None)\ntry:\n    c.execute('BEGIN IMMEDIATE'); print('got it')\n"
+             "except sqlite3.OperationalError as e:\n    print(e)", url.database],
+            capture_output=True, text=True, timeout=60)
+        assert other.stdout.strip() == "database is locked", other
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

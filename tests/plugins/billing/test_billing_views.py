@@ -232,10 +232,11 @@ def test_receivables_on_the_command_line(books, fixdesk, monkeypatch):
         "2\t407.00\t100.00\t307.00"]
     jd = fixdesk("--site", site.path, "billing", "receivables", "--customer", "C0003")
     assert jd.out.splitlines()[-1] == "1\t88.00\t0.00\t88.00"
-    for code in ("NOPE", "C0001\x00", "C" * 500):
+    for code, message in (("NOPE", "no customer"), ("C0001\x00", "must not contain NUL"),
+                          ("C" * 500, "no customer")):
         refused = fixdesk("--site", site.path, "billing", "receivables", "--customer", code)
         assert refused.code == 2 and refused.out == "", refused
-        assert len(refused.err.splitlines()) == 1 and "no customer" in refused.err
+        assert len(refused.err.splitlines()) == 1 and message in refused.err
     missing = fixdesk("--site", site.path, "billing", "receivables")
     assert missing.code == 2 and "--customer" in missing.err
     monkeypatch.setenv("FIXDESK_LANG", "zh_CN")

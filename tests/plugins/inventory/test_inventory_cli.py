@@ -80,7 +80,7 @@ def test_bad_input_is_one_line_and_exit_2(shop, fixdesk):
     for args, message in [
         (("stock", "--part", "NOPE"), "error: no part NOPE"),
         (("stock", "--warehouse", "XX"), "error: no warehouse XX"),
-        (("stock", "--part", "DR\x002206"), "error: no part DR2206"),
+        (("stock", "--part", "DR\x002206"), "error: arguments must not contain NUL"),
         (("ledger", "--part", "NOPE"), "error: no part NOPE"),
         (("ledger", "--part", "DR-2206", "--warehouse", "XX"), "error: no warehouse XX"),
         (("ledger", "--part", "DR-2206", "--limit", "0"), "'--limit'"),
