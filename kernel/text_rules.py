@@ -41,3 +41,13 @@ def check_text(text: str, *, lines: bool = False) -> None:
     """Refuse (``ValueError``) a text holding a :func:`forbidden` character."""
     if has_forbidden(text, lines=lines):
         raise ValueError(_("must not contain control characters"))
+
+
+def check_date_range(day: dt.date) -> None:
+    """Refuse (``ValueError``) a date outside :data:`EARLIEST_DATE`..:data:`LATEST_DATE`
+    (a date-time by its date)."""
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(_("must be between {first} and {last}").format(
+            first=EARLIEST_DATE.isoformat(), last=LATEST_DATE.isoformat()))

@@ -8,12 +8,12 @@ would), refused as :class:`~kernel.errors.ValidationError` naming the column, an
 nothing is written.
 
 * text: no control character other than tab and line breaks, no lone surrogate, no
-  bidirectional override (:func:`kernel.values.forbidden`; the generic services are
+  bidirectional override (:func:`kernel.text_rules.forbidden`; the generic services are
   stricter with one-line ``String`` fields: no tab or line break either), at most the
-  column's length (``String(n)``; :data:`kernel.values.TEXT_MAX_LENGTH` for a
+  column's length (``String(n)``; :data:`kernel.text_rules.TEXT_MAX_LENGTH` for a
   ``Text``), as PostgreSQL enforces it and SQLite would not;
-* dates and date-times: from :data:`kernel.values.EARLIEST_DATE` to
-  :data:`kernel.values.LATEST_DATE`.
+* dates and date-times: from :data:`kernel.text_rules.EARLIEST_DATE` to
+  :data:`kernel.text_rules.LATEST_DATE`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy.orm import attributes
 
 from kernel.errors import ValidationError
 from kernel.i18n import _
-from kernel.text_rules import EARLIEST_DATE, LATEST_DATE, TEXT_MAX_LENGTH, has_forbidden
+from kernel.text_rules import TEXT_MAX_LENGTH, check_date_range, has_forbidden
 
 
 @cache
@@ -57,10 +57,11 @@ def check_record(record, *, changed_only: bool) -> None:
         if value is None:
             continue
         if kind == "date":
-            day = value.date() if isinstance(value, dt.datetime) else value
-            if isinstance(day, dt.date) and not EARLIEST_DATE <= day <= LATEST_DATE:
-                raise ValidationError(_("must be between {first} and {last}").format(
-                    first=EARLIEST_DATE.isoformat(), last=LATEST_DATE.isoformat()), field=key)
+            if isinstance(value, dt.date):
+                try:
+                    check_date_range(value)
+                except ValueError as exc:
+                    raise ValidationError(str(exc), field=key) from None
             continue
         if not isinstance(value, str):
             continue

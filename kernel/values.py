@@ -22,6 +22,7 @@ from kernel.text_rules import (  # noqa: F401 - the rules, re-exported for the c
     LATEST_DATE,
     LINE_BREAKS,
     TEXT_MAX_LENGTH,
+    check_date_range,
     check_text,
     forbidden,
     has_forbidden,
@@ -41,12 +42,6 @@ def check_email(text: str) -> str:
     except EmailNotValidError:
         raise ValueError(_("must be an e-mail address like name@example.com")) from None
     return text
-
-
-def _in_range(day: dt.date) -> None:
-    if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise ValueError(_("must be between {first} and {last}").format(
-            first=EARLIEST_DATE.isoformat(), last=LATEST_DATE.isoformat()))
 
 
 def parse_bool(value: Any) -> bool:
@@ -113,7 +108,7 @@ def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
             except ValueError:
                 raise ValueError(_("must be a date like 2026-05-29")) from None
         if not for_filter:
-            _in_range(day)
+            check_date_range(day)
         return day
     if kind == "datetime":
         try:
@@ -124,7 +119,7 @@ def coerce(spec: FieldInfo, value: Any, *, for_filter: bool = False) -> Any:
         if parsed.tzinfo is None:
             raise ValueError(_("needs a time zone, like 2026-05-29T16:00+08:00"))
         if not for_filter:
-            _in_range(parsed.date())
+            check_date_range(parsed)
         return parsed
     if kind == "time":
         try:
