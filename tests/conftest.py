@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -74,6 +75,11 @@ sys.path.insert(0, str(SUPPORT))
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(TESTPLUGINS), str(INSTALLED), os.environ.get("PYTHONPATH")) if p)
 os.environ["FIXDESK_LANG"] = "en"
+# the suite starts many Python processes (the CLI, servers, workers): let them keep their
+# bytecode, outside the repository, instead of compiling every module again each time
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ.setdefault("PYTHONPYCACHEPREFIX", os.path.join(
+    tempfile.gettempdir(), "fixdesk-test-pycache"))
 os.environ.pop("FIXDESK_SITE", None)
 
 
@@ -121,102 +127,51 @@ def db_url(request, tmp_path):
         yield request.getfixturevalue("pg_url")
 
 
-@pytest.fixture(scope="session")
-def site_templates(tmp_path_factory):
-    """Sites made once per test session, by what they were made from; :func:`make_site`
-    copies them (the folder, and the database: an SQLite file, or ``CREATE DATABASE ...
-    TEMPLATE`` on PostgreSQL) instead of migrating and loading demo data for every test."""
-    from kernel.db import drop_database
+def pytest_configure(config):
+    from site_cache import configure
 
-    made: dict[tuple, object] = {}
-    yield made, tmp_path_factory.mktemp("site-templates")
-    for site in made.values():
-        if site.database_url.startswith("postgresql"):
-            drop_database(site.database_url)
+    configure(config, PG_SERVER)
 
 
-def _demo_loaders(plugins) -> tuple:
-    """The demo loaders of ``plugins`` as they are now: a test may replace one (the repair
-    tests leave out the order history), and a site made with another is not the same."""
-    import importlib
+def pytest_sessionfinish(session):
+    """The process that ends the run (the xdist controller, or the only process) drops
+    the run's template databases."""
+    if hasattr(session.config, "workerinput"):
+        return
+    from site_cache import drop_templates, shared_root
 
-    loaders = []
-    for name in plugins:
-        try:  # imported here, so the key is the same before and after the first site
-            module = importlib.import_module(f"plugins.{name}.demo")
-        except ImportError:
-            module = None
-        loaders.append((name, id(getattr(module, "load_demo", None))))
-    return tuple(loaders)
-
-
-def _copy_site(template, folder: Path, url: str):
-    """A copy of the ``template`` site in ``folder`` on the database ``url``."""
-    import shutil
-
-    from sqlalchemy import create_engine
-
-    from kernel.site import Site
-
-    shutil.copytree(template.path, folder)
-    if url.startswith("postgresql"):
-        server, _sep, name = url.rpartition("/")
-        _s, _sep, source = template.database_url.rpartition("/")
-        engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-        finally:
-            engine.dispose()
-        site = Site.load(folder)
-        site.config.database_url = url
-        site.save()
-    return Site.load(folder)
+    drop_templates(shared_root(session.config), PG_SERVER)
 
 
 @pytest.fixture
-def make_site(tmp_path, db_url, site_templates):
+def make_site(tmp_path, db_url):
     """Create a site with the given plugins on the engine of ``db_url``; returns the Site.
 
     Each site gets its own database: a file in its folder, or ``<db_url>_<n>`` on PostgreSQL.
-    The first site made from the same plugins and options is made for real (migrations,
-    company, demo data); later ones are copies of it.
+    The first site made from the same plugins and options in this run is made for real
+    (migrations, company, demo data); later ones are copies of it.
     """
-    from kernel.db import drop_database
-    from kernel.provision import create_site
-    from kernel.site import DEFAULT_DB, SiteConfig
+    from site_cache import cached_site
 
-    templates, template_dir = site_templates
+    from kernel.db import drop_database
+    from kernel.site import DEFAULT_DB
+
     counter = iter(range(100))
     made = []
 
     def factory(plugins=(), demo=False, **kwargs):
         number = next(counter)
-        sqlite = db_url.startswith("sqlite")
-        url = DEFAULT_DB if sqlite else f"{db_url}_{number}"
+        url = DEFAULT_DB if db_url.startswith("sqlite") else f"{db_url}_{number}"
         company = kwargs.pop("company", "测试服务公司")
-        key = (sqlite, tuple(plugins), demo, company, tuple(sorted(kwargs.items())),
-               _demo_loaders(plugins))
-        template = templates.get(key)
-        if template is None:
-            source = DEFAULT_DB if sqlite else \
-                f"{db_url.rpartition('/')[0]}/fixdesk_tmpl_{uuid.uuid4().hex[:12]}"
-            template = create_site(template_dir / f"t{len(templates)}",
-                                   SiteConfig(database_url=source, plugins=list(plugins)),
-                                   company=company, demo=demo, **kwargs)
-            templates[key] = template
         made.append(url)
-        return _copy_site(template, tmp_path / f"site{number}", url)
+        return cached_site(tmp_path / f"site{number}", plugins, demo=demo, company=company,
+                           url=url, **kwargs)
 
     yield factory
     for url in made:
         if url.startswith("postgresql"):
             drop_database(url)
 
-
-def _no_demo(ctx):
-    """The demo loader of tests that make their own data: nothing (one function, so that
-    the sites made with it are made once and copied)."""
 
 
 #: the built-in plugins whose own demo data :func:`quiet_site` leaves out
@@ -230,9 +185,11 @@ def quiet_site(make_site, monkeypatch):
     complaints)."""
     import importlib
 
+    from site_cache import no_demo
+
     for name in DEMO_PLUGINS:
         monkeypatch.setattr(importlib.import_module(f"plugins.{name}.demo"), "load_demo",
-                            _no_demo)
+                            no_demo)
 
     def make(plugins):
         return make_site(plugins, demo=True, branch_code="SH", branch_name="上海服务中心")

@@ -36,12 +36,12 @@ def serving(folder: Path, plugins: list[str], users: list[tuple[str, str, str, l
     """A demo site with ``plugins`` in ``folder`` (SQLite), the accounts ``users``
     (username, full name, branch, roles; password :data:`PASSWORD`), ``prepare(ctx)`` run
     once, served by a real ``fixdesk serve`` on a free port: ``{"url", "site"}``."""
+    from site_cache import cached_site
+
     from kernel.auth import add_user
     from kernel.masterdata import get_branch
-    from kernel.provision import create_site
-    from kernel.site import SiteConfig
 
-    site = create_site(folder, SiteConfig(plugins=plugins), company="华东办公设备服务有限公司",
+    site = cached_site(folder, plugins, company="华东办公设备服务有限公司",
                        branch_code="SH", branch_name="上海服务中心", demo=True)
     app = site.start()
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 from repair_jobs import SmsGateway, closed_order, survey_sms
+from site_cache import no_demo
 
 from .conftest import demo_user_session, serving
 from .test_desk_browser import pytestmark  # noqa: F401 (the same skip rule)
@@ -24,7 +25,7 @@ def admin_server(tmp_path_factory):
     import plugins.repair.demo
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(plugins.repair.demo, "load_demo", lambda ctx: None)
+        patch.setattr(plugins.repair.demo, "load_demo", no_demo)
         with serving(tmp_path_factory.mktemp("e2e-admin") / "site", ["repair"], []) as served:
             yield served
 

@@ -13,6 +13,7 @@ import time
 import pytest
 from pdf_tools import pdftotext
 from playwright.sync_api import expect
+from site_cache import no_demo
 
 from .conftest import demo_user_session, serving
 from .test_desk_browser import pytestmark  # noqa: F401 (the same skip rule)
@@ -36,7 +37,7 @@ def print_server(tmp_path_factory):
     import plugins.repair.demo
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(plugins.repair.demo, "load_demo", lambda ctx: None)
+        patch.setattr(plugins.repair.demo, "load_demo", no_demo)
         with serving(tmp_path_factory.mktemp("e2e-print") / "site", ["repair"], [],
                      prepare=_orders) as served:
             yield served

@@ -20,6 +20,7 @@ import re
 
 import pytest
 from pdf_tools import pdftotext
+from site_cache import no_demo
 from sqlalchemy import select
 
 from .conftest import demo_user_session, serving
@@ -68,7 +69,7 @@ def billing_server(tmp_path_factory):
     import plugins.repair.demo
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(plugins.repair.demo, "load_demo", lambda ctx: None)
+        patch.setattr(plugins.repair.demo, "load_demo", no_demo)
         with serving(tmp_path_factory.mktemp("e2e-billing") / "site", PLUGINS, [],
                      prepare=prepare) as served:
             yield served

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from site_cache import no_demo
 
 from .conftest import demo_user_session, serving
 from .test_desk_browser import pytestmark  # noqa: F401 (the same skip rule)
@@ -40,7 +41,7 @@ def partner_server(tmp_path_factory):
     import plugins.repair.demo
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(plugins.repair.demo, "load_demo", lambda ctx: None)
+        patch.setattr(plugins.repair.demo, "load_demo", no_demo)
         with serving(tmp_path_factory.mktemp("e2e-partners") / "site",
                      ["repair", "acme_warranty", "acme_rating"], [],
                      prepare=_prepare) as served:

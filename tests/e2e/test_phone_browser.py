@@ -15,6 +15,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from site_cache import no_demo
 
 from .conftest import demo_user_session, serving
 from .test_desk_browser import pytestmark  # noqa: F401 (the same skip rule)
@@ -69,7 +70,7 @@ def phone_server(tmp_path_factory):
     if dt.datetime.now(SHANGHAI).time() < dt.time(0, 12):
         pytest.skip("the jobs of the day are booked shortly after midnight")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(plugins.repair.demo, "load_demo", lambda ctx: None)
+        patch.setattr(plugins.repair.demo, "load_demo", no_demo)
         with serving(tmp_path_factory.mktemp("e2e-phone") / "site", ["repair"], [],
                      prepare=_jobs) as served:
             yield served

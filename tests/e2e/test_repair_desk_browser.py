@@ -17,6 +17,7 @@ import re
 
 import pytest
 from pdf_tools import pdftotext
+from site_cache import no_demo
 
 from .conftest import demo_user_session, serving
 from .test_desk_browser import pytestmark  # noqa: F401 (the same skip rule)
@@ -37,7 +38,7 @@ def repair_server(tmp_path_factory):
     import plugins.repair.demo
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(plugins.repair.demo, "load_demo", lambda ctx: None)
+        patch.setattr(plugins.repair.demo, "load_demo", no_demo)
         with serving(tmp_path_factory.mktemp("e2e-repair") / "site", ["repair"], [],
                      prepare=_contract) as served:
             yield served

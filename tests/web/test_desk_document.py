@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from desk_sessions import demo_sessions
+from site_cache import no_demo
 from sqlalchemy import func, select
 
 from kernel.i18n import translations
@@ -29,7 +30,7 @@ def app(make_site, monkeypatch):
     import plugins.repair.demo
     from kernel.web.app import create_app
 
-    monkeypatch.setattr(plugins.repair.demo, "load_demo", lambda ctx: None)
+    monkeypatch.setattr(plugins.repair.demo, "load_demo", no_demo)
     site = make_site(["repair"], demo=True, branch_code="SH", branch_name="上海服务中心")
     web = create_app(site)
     web.state.fixdesk.clock = lambda: MONDAY.astimezone(dt.UTC)

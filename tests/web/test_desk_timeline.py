@@ -9,6 +9,7 @@ import re
 
 import pytest
 from desk_sessions import demo_sessions
+from site_cache import no_demo
 from sqlalchemy import func, select
 
 from kernel.attachments import Attachment
@@ -18,10 +19,6 @@ from kernel.notes import Note, NoteMention
 zh = translations("zh_CN").gettext
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
-
-def _no_history(ctx) -> None:
-    """The repair plugin's demo loader here: no order history (one function, so the demo
-    site is made once and copied)."""
 
 
 def _png(width=800, height=600) -> bytes:
@@ -37,7 +34,7 @@ def web(make_site, monkeypatch):
     import plugins.repair.demo
     from kernel.web.app import create_app
 
-    monkeypatch.setattr(plugins.repair.demo, "load_demo", _no_history)
+    monkeypatch.setattr(plugins.repair.demo, "load_demo", no_demo)
     site = make_site(["repair"], demo=True, branch_code="SH", branch_name="上海服务中心")
     web = create_app(site)
     yield web

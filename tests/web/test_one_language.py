@@ -37,12 +37,10 @@ SKIPPED = re.compile(r"^/(logout|login|api/|openapi|docs)|download=1|/export\.|/
 
 @pytest.fixture(scope="module")
 def site_and_web(tmp_path_factory):
-    from kernel.provision import create_site
-    from kernel.site import SiteConfig
+    from site_cache import cached_site
 
     folder = tmp_path_factory.mktemp("one-language") / "site"
-    site = create_site(folder, SiteConfig(plugins=["repair", "inventory", "billing",
-                                                   "complaints"]),
+    site = cached_site(folder, ["repair", "inventory", "billing", "complaints"],
                        company="华东办公设备服务有限公司", branch_code="SH",
                        branch_name="上海服务中心", demo=True)
     web = create_app(site)

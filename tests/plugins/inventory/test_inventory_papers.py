@@ -24,6 +24,7 @@ import pytest
 from api_tokens import bearer_headers
 from fastapi.testclient import TestClient
 from pdf_tools import pdffonts, pdftotext, words
+from site_cache import no_demo
 from sqlalchemy import select
 from stock_data import make_stock_data
 
@@ -170,10 +171,6 @@ def _row(text: str, code: str) -> list[str]:
     return next(line.split() for line in text.splitlines() if code in line)
 
 
-def _no_history(ctx) -> None:
-    """The plugins' demo loader on the papers' site: nothing (the kernel's demo master data
-    only: the test's own stock and documents, and one work order as the job)."""
-
 
 @pytest.fixture
 def printed(make_site, app_of, monkeypatch):
@@ -182,8 +179,8 @@ def printed(make_site, app_of, monkeypatch):
     import plugins.inventory.demo
     import plugins.repair.demo
 
-    monkeypatch.setattr(plugins.repair.demo, "load_demo", _no_history)
-    monkeypatch.setattr(plugins.inventory.demo, "load_demo", _no_history)
+    monkeypatch.setattr(plugins.repair.demo, "load_demo", no_demo)
+    monkeypatch.setattr(plugins.inventory.demo, "load_demo", no_demo)
     app = app_of(make_site(["repair", "inventory"], demo=True, branch_code="SH",
                            branch_name="上海服务中心"))
     ids = _build(app)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from desk_sessions import demo_sessions
+from site_cache import no_demo
 from sqlalchemy import select
 
 from kernel import hookimpl
@@ -32,10 +33,6 @@ def local(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
 
 
-def _no_history(ctx) -> None:
-    """The repair plugin's demo loader for these tests: nothing (one function, so that
-    the demo sites made with it are made once and copied, see ``make_site``)."""
-
 
 @pytest.fixture(autouse=True)
 def _without_demo_history(request, monkeypatch):
@@ -46,7 +43,7 @@ def _without_demo_history(request, monkeypatch):
     if not getattr(request.module, "DEMO_HISTORY", False):
         import plugins.repair.demo
 
-        monkeypatch.setattr(plugins.repair.demo, "load_demo", _no_history)
+        monkeypatch.setattr(plugins.repair.demo, "load_demo", no_demo)
 
 
 @pytest.fixture
