@@ -11,9 +11,9 @@ STAMP := $(VENV)/.installed
 # libharfbuzz-subset0 so WeasyPrint subsets fonts fast, chromium for the browser tests,
 # postgresql-client for pg_dump/pg_restore (fixdesk backup and restore on PostgreSQL)
 SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils libharfbuzz-subset0 chromium postgresql-client
-# for `make bench` only: nginx in front of the soak's servers (bench/soak.py), and the
-# PostgreSQL server programs for its private cluster
-BENCH_PACKAGES := nginx postgresql
+# for `make bench` only: nginx in front of the soak's servers (bench/soak.py), the
+# PostgreSQL server programs for its private cluster, and wrk, the API bench's load
+BENCH_PACKAGES := nginx postgresql wrk
 DEMO_SITE := sites/demo
 
 .PHONY: setup system-packages demo test bench lint i18n clean
@@ -57,6 +57,7 @@ bench: setup
 	$(BIN)/python bench/inventory_bench.py
 	$(BIN)/python bench/billing_bench.py
 	$(BIN)/python bench/complaints_bench.py
+	$(BIN)/python bench/growth_bench.py
 	$(BIN)/python bench/soak.py
 
 lint: setup

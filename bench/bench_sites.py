@@ -36,24 +36,37 @@ def measure(app, cases: list[tuple[str, Callable]], runs: int, patience: float =
     by ``unit``, and returns (label, what it returned, p50, p99)."""
     results = []
     for label, call in cases:
-        timings, first = [], None
-        for n in range(runs + 1):
+
+        def in_context(call=call):
             with app.context() as ctx:
                 start = time.perf_counter()
                 found = call(ctx)
-                took = time.perf_counter() - start
-            first = took if first is None else first
-            if n or took > patience:  # the first run warms the caches
-                timings.append(took)
-            if took > patience:
-                break
-        ordered = sorted(timings)
-        p99 = ordered[max(0, -(-len(ordered) * 99 // 100) - 1)]
-        results.append((label, found, statistics.median(ordered), p99))
-        print(f"  {label:<45} {found!s:>8}{unit}  first {first * 1000:7.1f} ms  "
-              f"p50 {statistics.median(ordered) * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  "
-              f"({len(ordered)} runs)", flush=True)
+                return found, time.perf_counter() - start
+
+        found, p50, p99 = timed(label, in_context, runs, patience, unit)
+        results.append((label, found, p50, p99))
     return results
+
+
+def timed(label: str, call: Callable[[], tuple[object, float]], runs: int,
+          patience: float = 20, unit: str = "") -> tuple[object, float, float]:
+    """``call`` (returning what it found and the seconds it took) run ``runs`` times after
+    a warm-up run (once only when a run took longer than ``patience`` seconds); prints
+    the warm-up's time and p50 and p99 and returns (what it found, p50, p99)."""
+    timings, first, found = [], None, None
+    for n in range(runs + 1):
+        found, took = call()
+        first = took if first is None else first
+        if n or took > patience:  # the first run warms the caches
+            timings.append(took)
+        if took > patience:
+            break
+    ordered = sorted(timings)
+    p50, p99 = statistics.median(ordered), ordered[max(0, -(-len(ordered) * 99 // 100) - 1)]
+    print(f"  {label:<45} {found!s:>8}{unit}  first {first * 1000:7.1f} ms  "
+          f"p50 {p50 * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  "
+          f"({len(ordered)} runs)", flush=True)
+    return found, p50, p99
 
 
 def machine(app) -> str:
@@ -125,13 +138,19 @@ def load_tables(app, tables, rows: dict[str, Iterable[tuple]], chunk: int) -> No
                          lambda row: tuple(sqlite_value(v) for v in row))
             total += len(part)
         print(f"  {total:,} rows in {table}", flush=True)
+    move_sequences(app, [table for table, _columns in tables])
+    analyze(app)
+
+
+def move_sequences(app, tables: Iterable[str]) -> None:
+    """On PostgreSQL, the id sequences of ``tables`` moved past the rows written with
+    their ids (SQLite needs nothing)."""
     if app.engine.dialect.name == "postgresql":
         with app.engine.begin() as conn:
-            for table, _columns in tables:
+            for table in tables:
                 sql = (f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                        f"(SELECT max(id) FROM {table}))")
                 conn.exec_driver_sql(sql)
-    analyze(app)
 
 
 def analyze(app) -> None:

@@ -234,6 +234,19 @@ class ApiToken(IdMixin, TimestampMixin, Base):
 
 AUTH_ENTITIES = [User, UserRole, UserBranch, RoleGrant, ApiToken]
 
+
+def _touch_owner(_mapper, connection, row) -> None:
+    """A user's roles or extra branches changed: move his ``updated_at`` on, which is what
+    the servers' caches of him compare (:mod:`kernel.auth_cache`), in every process."""
+    table = User.__table__
+    connection.execute(table.update().where(table.c.id == row.user_id)
+                       .values(updated_at=dt.datetime.now(dt.UTC)))
+
+
+for _owned in (UserRole, UserBranch):
+    for _change in ("after_insert", "after_update", "after_delete"):
+        event.listen(_owned, _change, _touch_owner)
+
 #: the kernel's own permissions and who gets them by default
 KERNEL_PERMISSIONS = [
     Permission("company", "read", ROLES),
@@ -363,25 +376,48 @@ def branch_parents(classes: dict[str, type]) -> dict[type, tuple[str, type]]:
     return declared_parents(classes, "__branch_parent__")
 
 
-def _scope_queries(execute_state):
-    scope = execute_state.session.info.get(SCOPE_KEY)
-    if scope is None or not execute_state.is_select or execute_state.is_column_load \
-            or execute_state.is_relationship_load:
-        return
+#: where a session factory keeps the scoping options made for each set of branches
+SCOPE_OPTIONS_KEY = "fixdesk_branch_scope_options"
+#: sets of branches whose options are kept per factory (beyond it they are made each time)
+SCOPE_OPTIONS_KEPT = 1000
+
+
+def _scope_options(info: dict, scope: frozenset) -> tuple:
+    """The loader criteria limiting a query to ``scope``: made once per set of branches
+    (building them costs more than most queries they are added to)."""
+    kept = info.get(SCOPE_OPTIONS_KEY)
+    options = kept.get(scope) if kept is not None else None
+    if options is not None:
+        return options
     options = [with_loader_criteria(BranchMixin, lambda cls: cls.branch_id.in_(scope),
                                     include_aliases=True)]
-    parents = execute_state.session.info.get(PARENTS_KEY, {})
-    for cls, (column, parent) in parents.items():
+    for cls, (column, parent) in info.get(PARENTS_KEY, {}).items():
+        if issubclass(cls, BranchMixin):  # carries its parent's branch (kernel.branch_carry)
+            continue
         visible = select(parent.id).where(parent.branch_id.in_(scope)).scalar_subquery()
         options.append(with_loader_criteria(cls, getattr(cls, column).in_(visible),
                                             include_aliases=True))
-    execute_state.statement = execute_state.statement.options(*options)
+    options = tuple(options)
+    if kept is not None and len(kept) < SCOPE_OPTIONS_KEPT:
+        kept[scope] = options
+    return options
+
+
+def _scope_queries(execute_state):
+    scope = execute_state.session.info.get(SCOPE_KEY)
+    # a Core statement of tables alone has no entities to limit: options would only cost
+    if scope is None or not execute_state.is_select or not execute_state.is_orm_statement \
+            or execute_state.is_column_load or execute_state.is_relationship_load:
+        return
+    execute_state.statement = execute_state.statement.options(
+        *_scope_options(execute_state.session.info, scope))
 
 
 def install_branch_scope(sessions, parents: dict[type, tuple[str, type]]) -> None:
     """Filter every ORM SELECT of branch-owned entities by the session's visible branches;
     ``parents`` are the entities seen through their parent (:func:`branch_parents`)."""
-    sessions.configure(info={PARENTS_KEY: parents})
+    # the sessions share the factory's dict of options (their info is a shallow copy)
+    sessions.configure(info={PARENTS_KEY: parents, SCOPE_OPTIONS_KEY: {}})
     event.listen(sessions, "do_orm_execute", _scope_queries)
 
 
@@ -806,18 +842,27 @@ def set_permissions(ctx, held: Iterable[tuple[str, str]]) -> list[RoleGrant]:
     return changed
 
 
-def user_for_token(session: Session, token: str, now: dt.datetime) -> User:
-    """The user a bearer token belongs to, or :class:`AuthenticationFailed`: for a token
-    that is unknown, revoked or expired, and for an account that is disabled or locked
-    (checked on every use: the token is looked up together with its account)."""
-    invalid = AuthenticationFailed(_("invalid API token"))
+#: how stale a token's stored last use may be: it is written at most once in this time
+TOKEN_USE_PRECISION = dt.timedelta(minutes=5)
+
+
+def token_lookup(token: str) -> str:
+    """The lookup part of a bearer token (:class:`AuthenticationFailed` for text that is
+    no token of ours)."""
     parts = (token or "").split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
-        raise invalid
-    row = session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
-                         .where(ApiToken.lookup == parts[1]))
+        raise AuthenticationFailed(_("invalid API token"))
+    return parts[1]
+
+
+def check_token(token: str, row, active: bool, locked_until: dt.datetime | None,
+                now: dt.datetime) -> None:
+    """Refuse (:class:`AuthenticationFailed`) ``token`` unless ``row`` (its stored
+    ``token_hash``, ``revoked_at`` and ``expires_at``; None: unknown) matches it and still
+    opens the API, and its account (``active``, ``locked_until``) is enabled and not
+    locked."""
     if row is None or not hmac.compare_digest(row.token_hash, _token_digest(token)):
-        raise invalid
+        raise AuthenticationFailed(_("invalid API token"))
     # the caller holds the secret: telling him why it stopped working gives nothing away
     state = token_state(row, now)
     if state == "revoked":
@@ -825,11 +870,39 @@ def user_for_token(session: Session, token: str, now: dt.datetime) -> User:
     if state == "expired":
         raise AuthenticationFailed(_("this API token has expired; ask an administrator "
                                      "for a new one"))
-    if not row.user.active:
+    if not active:
         raise AuthenticationFailed(_("the account of this API token is disabled"))
-    if row.user.locked_until is not None and row.user.locked_until > now:
+    if locked_until is not None and locked_until > now:
         raise AuthenticationFailed(_("the account of this API token is locked after too "
                                      "many failed logins; try again later"))
-    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
-        row.last_used_at = now  # not on every call: a read should not have to write
+
+
+def token_use_is_stale(last_used_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether a token's stored last use should be written again (not on every call: a
+    read should not have to write)."""
+    return last_used_at is None or now - last_used_at > TOKEN_USE_PRECISION
+
+
+def note_token_use(session: Session, token_id: int, now: dt.datetime) -> None:
+    """Store ``now`` as the last use of token ``token_id`` unless a request noted a use
+    within :data:`TOKEN_USE_PRECISION` already (one short UPDATE, no audit row)."""
+    table = ApiToken.__table__
+    session.execute(table.update().where(
+        table.c.id == token_id,
+        or_(table.c.last_used_at.is_(None),
+            table.c.last_used_at < now - TOKEN_USE_PRECISION)).values(last_used_at=now))
+
+
+def user_for_token(session: Session, token: str, now: dt.datetime) -> User:
+    """The user a bearer token belongs to, or :class:`AuthenticationFailed`: for a token
+    that is unknown, revoked or expired, and for an account that is disabled or locked
+    (checked on every use: the token is looked up together with its account). Notes the
+    token's use in ``session`` (at most every :data:`TOKEN_USE_PRECISION`). The servers
+    use :func:`kernel.auth_cache.AuthCache.token_user`, which checks the same."""
+    row = session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                         .where(ApiToken.lookup == token_lookup(token)))
+    check_token(token, row, row is not None and row.user.active,
+                row.user.locked_until if row is not None else None, now)
+    if token_use_is_stale(row.last_used_at, now):
+        row.last_used_at = now
     return row.user

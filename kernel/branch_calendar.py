@@ -121,6 +121,7 @@ def set_hours(ctx, branch, days: list[int], intervals: list[tuple[dt.time, dt.ti
         for start, end in intervals:
             ctx.session.add(BranchHours(branch_id=branch.id, weekday=day, start=start, end=end))
     ctx.session.flush()
+    _changed(ctx.session)
 
 
 def check_year(year: int) -> int:
@@ -194,6 +195,7 @@ def set_day(ctx, branch, day: dt.date, working: bool | None, note: str | None = 
         row.working, row.note = working, note
         ctx.session.add(row)
     ctx.session.flush()
+    _changed(ctx.session)
 
 
 def weekly_hours(session, branch_id: int) -> dict[int, list[tuple[dt.time, dt.time]]]:
@@ -211,15 +213,31 @@ def special_days(session, branch_id: int) -> list[BranchDay]:
                                 .order_by(BranchDay.day)))
 
 
-def calendar_for(ctx, branch):
-    """The :class:`~kernel.calendar.WorkingCalendar` of ``branch``."""
-    from kernel.calendar import WorkingCalendar
+#: the memo of calendars read in a transaction (:mod:`kernel.transaction_memo`)
+CALENDAR_MEMO = "branch_calendars"
 
-    return WorkingCalendar(
-        tz=ctx.settings.tz,
-        weekly=weekly_hours(ctx.session, branch.id),
-        overrides={d.day: d.working for d in special_days(ctx.session, branch.id)},
-    )
+
+def calendar_for(ctx, branch):
+    """The :class:`~kernel.calendar.WorkingCalendar` of ``branch`` (read once per
+    transaction: a calendar is immutable)."""
+    from kernel.calendar import WorkingCalendar
+    from kernel.transaction_memo import memo
+
+    calendars = memo(ctx.session, CALENDAR_MEMO)
+    found = calendars.get(branch.id)
+    if found is None or found.tz != ctx.settings.tz:
+        found = calendars[branch.id] = WorkingCalendar(
+            tz=ctx.settings.tz,
+            weekly=weekly_hours(ctx.session, branch.id),
+            overrides={d.day: d.working for d in special_days(ctx.session, branch.id)},
+        )
+    return found
+
+
+def _changed(session) -> None:
+    from kernel.transaction_memo import forget
+
+    forget(session, CALENDAR_MEMO)
 
 
 def add_working_hours(ctx, start: dt.datetime, hours, branch) -> dt.datetime:

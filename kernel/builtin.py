@@ -8,7 +8,7 @@ from kernel.hookspecs import hookimpl
 @hookimpl
 def fixdesk_entities():
     """Master data, users and roles, audit, settings, hook switches, counters, jobs, calendars,
-    saved list filters, notes and attachments of records."""
+    saved list filters, notes and attachments of records, the list of search indexes."""
     from kernel.attachments import ATTACHMENT_ENTITIES
     from kernel.audit import AuditLog
     from kernel.auth import AUTH_ENTITIES
@@ -21,11 +21,12 @@ def fixdesk_entities():
     from kernel.models import KERNEL_ENTITIES
     from kernel.notes import NOTE_ENTITIES
     from kernel.numbering import SeriesCounter
+    from kernel.search_index import SearchIndex
     from kernel.settings import SETTING_ENTITIES
 
     return [*KERNEL_ENTITIES, *AUTH_ENTITIES, AuditLog, *SETTING_ENTITIES, HookSwitch,
             SeriesCounter, *JOB_ENTITIES, *CALENDAR_ENTITIES, PrintLog, *LOGIN_ENTITIES,
-            *LIST_PREF_ENTITIES, *NOTE_ENTITIES, *ATTACHMENT_ENTITIES]
+            *LIST_PREF_ENTITIES, *NOTE_ENTITIES, *ATTACHMENT_ENTITIES, SearchIndex]
 
 
 @hookimpl

@@ -29,12 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.contributions import ScheduledJob
-from kernel.db import Base, IdMixin, UTCDateTime, utcnow
+from kernel.db import Base, IdMixin, UTCDateTime, upsert_insert, utcnow
 from kernel.errors import NotFound, ValidationError
 from kernel.i18n import _
 from kernel.logs import JOB_ID
@@ -119,7 +117,7 @@ def enqueue_due_schedules(app, now: dt.datetime) -> list[str]:
         due = due_time(schedule, now, app.site.config.tz)
         with app.sessions.begin() as session:
             dialect = session.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            insert = upsert_insert(dialect)
             claimed = session.execute(
                 insert(ScheduleRun.__table__).values(name=schedule.name, due_at=due)
                 .on_conflict_do_nothing().returning(ScheduleRun.__table__.c.name)

@@ -10,7 +10,8 @@ while the part is registered, that is while the partner is enabled.
 Every discovered plugin's folder is on the version path, so revisions of a
 disabled plugin stay known, but only the kernel, the enabled plugins and their
 registered parts are upgraded: ``kernel@head``, then each ``<branch>@head`` in
-the order the site registers them, all in one transaction.
+the order the site registers them, all in one transaction; in it the search indexes
+are built (:func:`kernel.search_index.build_indexes`) for what has none yet.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ from kernel.db import Base
 from kernel.errors import PluginError, SiteError
 from kernel.i18n import N_, _
 from kernel.plugins import KERNEL
-from kernel.progress import report
+from kernel.progress import report, step
+from kernel.search_index import build_indexes, drop_orphans
 from kernel.site import App
 
 #: the step :func:`upgrade` reports (:mod:`kernel.progress`)
 MIGRATING = N_("Upgrading the database")
+#: the step each migration branch begins (:func:`kernel.progress.step`)
+MIGRATING_UNIT = N_("migrating {unit}…")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def _config(app: App, plugins: list[str] | None = None) -> Config:
@@ -91,7 +95,9 @@ def upgrade(app: App) -> list[str]:
         try:
             for done, branch in enumerate(branches):
                 report(MIGRATING, done, len(branches))
+                step(MIGRATING_UNIT, unit=branch)
                 command.upgrade(cfg, f"{branch}@head")
+            build_indexes(app, connection)  # before the grants: the runtime role uses them
             runtime = runtime_role(app)
             if runtime:
                 from kernel.dbroles import grant_runtime
@@ -100,6 +106,8 @@ def upgrade(app: App) -> list[str]:
             report(MIGRATING, len(branches), len(branches))
         except CommandError as exc:
             raise SiteError(_("migration failed: {error}").format(error=exc)) from exc
+        finally:
+            app.search_indexes.forget()
     return branches
 
 
@@ -127,8 +135,11 @@ def downgrade(app: App, branch: str) -> None:
         cfg.attributes["connection"] = connection
         try:
             command.downgrade(cfg, f"{branch}@base")
+            drop_orphans(connection)  # the search indexes of the tables gone
         except CommandError as exc:
             raise SiteError(_("migration failed: {error}").format(error=exc)) from exc
+        finally:
+            app.search_indexes.forget()
 
 
 def schema_differences(app: App) -> list:

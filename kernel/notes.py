@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from kernel.contributions import Permission
-from kernel.db import Base, IdMixin, UTCDateTime, utcnow
+from kernel.db import Base, IdMixin, UTCDateTime, is_read_only, utcnow
 from kernel.errors import ValidationError
 from kernel.i18n import _
 from kernel.record_access import branch_of, find_record, may_read
@@ -234,12 +234,36 @@ def mark_seen(ctx, entity: str, record_id: int) -> int:
     it); returns how many were new. One statement, nothing when there are none."""
     if ctx.user is None:
         return 0
-    notes = select(Note.id).where(Note.entity == entity, Note.record_id == record_id)
-    result = ctx.session.execute(
-        update(NoteMention).where(NoteMention.user_id == ctx.user.id,
+    return _mark_seen(ctx.session, ctx.user.id, entity, record_id, ctx.now())
+
+
+def mark_seen_apart(ctx, entity: str, record_id: int) -> int:
+    """:func:`mark_seen`, also from a request that only reads: there the mentions are
+    looked up in its transaction and, when some are new, marked in a short writing
+    transaction of its own (:func:`kernel.db.refuse_writes`)."""
+    if ctx.user is None:
+        return 0
+    if not is_read_only(ctx.session):
+        return mark_seen(ctx, entity, record_id)
+    unseen = ctx.session.scalar(select(NoteMention.id).where(
+        NoteMention.user_id == ctx.user.id, NoteMention.seen_at.is_(None),
+        NoteMention.note_id.in_(_notes_of(entity, record_id))).limit(1))
+    if unseen is None:
+        return 0
+    with ctx.app.write_sessions.begin() as session:
+        return _mark_seen(session, ctx.user.id, entity, record_id, ctx.now())
+
+
+def _notes_of(entity: str, record_id: int):
+    return select(Note.id).where(Note.entity == entity, Note.record_id == record_id)
+
+
+def _mark_seen(session, user_id: int, entity: str, record_id: int, now) -> int:
+    result = session.execute(
+        update(NoteMention).where(NoteMention.user_id == user_id,
                                   NoteMention.seen_at.is_(None),
-                                  NoteMention.note_id.in_(notes))
-        .values(seen_at=ctx.now()).execution_options(synchronize_session=False))
+                                  NoteMention.note_id.in_(_notes_of(entity, record_id)))
+        .values(seen_at=now).execution_options(synchronize_session=False))
     return result.rowcount or 0
 
 

@@ -20,12 +20,10 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import Integer, String
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.contributions import Setting
-from kernel.db import Base
+from kernel.db import Base, upsert_insert
 from kernel.errors import ValidationError
 from kernel.i18n import _
 
@@ -91,7 +89,7 @@ def next_number(ctx, series: str, *, branch=None, on=None) -> str:
     prefix = render(pattern, branch_code=branch.code if branch else "", on=on, counter=None)
     table = SeriesCounter.__table__
     dialect = ctx.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_insert(dialect)
     statement = insert(table).values(series=series, prefix=prefix, value=1)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.series, table.c.prefix],

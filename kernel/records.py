@@ -17,11 +17,13 @@ the record's id. An extension switched off for the user's branch is left out.
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from kernel.branch_carry import carries_branch
 from kernel.entities import EntityInfo, ExtensionInfo, FieldInfo, column_default
 from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import N_, _
@@ -44,9 +46,21 @@ class FieldErrors(ValidationError):
         self.fields = fields
 
 
+#: values that are JSON as they are (:func:`to_dict` passes them by :func:`plain`)
+JSON_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def to_dict(info: EntityInfo, record) -> dict:
     """A record's own fields as the API returns them."""
-    return {f.name: plain(getattr(record, f.name)) for f in info.fields}
+    # a loaded column's value sits in the instance's __dict__: reading it there skips
+    # the ORM's attribute machinery (a list reads thousands); anything else by getattr
+    loaded = record.__dict__
+    data = {}
+    for spec in info.fields:
+        name = spec.name
+        value = loaded[name] if name in loaded else getattr(record, name)
+        data[name] = value if type(value) in JSON_AS_IS else plain(value)
+    return data
 
 
 def extensions_of(ctx, info: EntityInfo) -> list[ExtensionInfo]:
@@ -186,9 +200,10 @@ def _conditions(ctx, info: EntityInfo, filters: dict[str, str] | None, q: str | 
         _check_param(key, raw)
     _check_param("q", q)
     conditions = [_condition(ctx, info, key, raw, joins) for key, raw in (filters or {}).items()]
-    if q:
-        conditions.append(or_(*[cast(getattr(info.cls, f), String).ilike(f"%{q}%")
-                                for f in info.search] or [False]))
+    if q:  # some search field holds q, by the entity's search index (kernel.search_index)
+        from kernel.search_index import search_condition
+
+        conditions.append(search_condition(ctx, info, q))
     return conditions
 
 
@@ -219,10 +234,56 @@ def matching_query(ctx, info: EntityInfo, *, filters: dict[str, str] | None = No
     return _joined(select(info.cls), info, joins).where(*conditions)
 
 
+@dataclass
+class RecordPage:
+    """One page of a list (:func:`list_records`)."""
+
+    rows: list
+    #: how many records match; None unless counting was asked for
+    total: int | None
+    #: the cursor to pass as ``after`` for the next page; None on the last page
+    next: str | None = None
+    #: the cursor to pass as ``before`` for the previous page; None on the first page
+    previous: str | None = None
+
+
+def sort_keys(ctx, info: EntityInfo, sort: str | None, joins: dict) -> list:
+    """The order ``sort`` (``"-created_at,name"``; default: the entity's
+    ``__default_sort__``, else ``-id``) as :class:`kernel.keyset.SortKey` parts, the id
+    last (in the first part's direction) so that every row has one place."""
+    from kernel.keyset import SortKey
+    from kernel.links import link_columns
+
+    _check_param("sort", sort)
+    sort = sort or getattr(info.cls, "__default_sort__", None) or "-id"
+    keys = []
+    for part in sort.split(","):
+        name = part.strip().lstrip("-")
+        descending = part.strip().startswith("-")
+        if name == "id":  # unique: nothing after it matters
+            return [*keys, SortKey(info.cls.id, descending)]
+        if not name:
+            continue
+        spec, column = _column(ctx, info, name, joins)
+        if spec is None:
+            raise ValidationError(_("cannot sort by {name!r}").format(name=name), field="sort")
+        # empty values last either way, on both engines (they disagree by default)
+        columns = link_columns(column) if spec.kind == "link" else (column,)
+        keys += [SortKey(c, descending, spec.nullable) for c in columns]
+    return [*keys, SortKey(info.cls.id, sort.strip().startswith("-"))]
+
+
+#: the deepest ``offset`` served: skipping rows costs as much as reading them, so deeper
+#: pages are reached by cursor (``after``), in constant time
+MAX_OFFSET = 10_000
+
+
 def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None,
                  q: str | None = None, sort: str | None = None, limit: int = 50,
-                 offset: int = 0) -> tuple[list, int]:
-    """Records the user may see, filtered, searched, sorted and paged; and the total count.
+                 offset: int = 0, after: str | None = None, before: str | None = None,
+                 count: bool = False) -> RecordPage:
+    """A page of the records the user may see, filtered, searched and sorted
+    (:class:`RecordPage`).
 
     ``filters``: ``{"tier": "corporate", "created_at__gte": "2026-01-01T00:00+08:00",
     "branch_id__in": "1,2", "name__contains": "物流", "billing.difficulty": "major"}``;
@@ -231,33 +292,61 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
     ``engineer_id__empty``: ``true`` (no value) or ``false``; dates and date-times may be
     relative to now: ``{"deadline_at__lt": "now", "due_at__gte": "today-7"}``
     (:mod:`kernel.relative_dates`). ``sort``: ``"-created_at,name"``.
+
+    Pages follow each other by cursor (:mod:`kernel.keyset`): ``after=page.next`` gives
+    the next page, ``before=page.previous`` the one before, each as fast as the first.
+    ``offset`` (at most :data:`MAX_OFFSET`) skips rows the slow way. The total is counted
+    only when ``count`` asks for it.
     """
+    from kernel import keyset
+
     ctx.require(info.perm("read"))
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(_("limit must be between 1 and {n}").format(n=MAX_LIMIT),
                               field="limit")
     if offset < 0:
         raise ValidationError(_("offset must not be negative"), field="offset")
-    _check_param("sort", sort)
+    if offset > MAX_OFFSET:
+        raise ValidationError(_("offset must be at most {n}: page on with the cursor "
+                                "in after").format(n=MAX_OFFSET), field="offset")
+    if after and before:
+        raise ValidationError(_("give after or before, not both"), field="before")
     joins: dict[str, type] = {}
     conditions = _conditions(ctx, info, filters, q, joins)
-    sort = sort or getattr(info.cls, "__default_sort__", None)
-    order = []
-    for part in (sort or "-id").split(","):
-        name = part.strip().lstrip("-")
-        if not name:
-            continue
-        spec, column = _column(ctx, info, name, joins)
-        if spec is None:
-            raise ValidationError(_("cannot sort by {name!r}").format(name=name), field="sort")
-        ordered = column.desc() if part.strip().startswith("-") else column.asc()
-        # empty values last either way, on both engines (they disagree by default)
-        order.append(ordered.nulls_last() if spec.nullable else ordered)
-    order.append(info.cls.id.desc() if (sort or "-id").startswith("-") else info.cls.id.asc())
+    keys = sort_keys(ctx, info, sort, joins)
+    scope = f"{info.name}:{sort or ''}"
+    cursor, field = (after, "after") if after else (before, "before")
+    if cursor:
+        try:
+            values = keyset.decode(ctx.app, scope, cursor, len(keys))
+        except keyset.BadCursor:
+            raise ValidationError(_("not a cursor of this list: start again from its first "
+                                    "page"), field=field) from None
     query = _joined(select(info.cls), info, joins).where(*conditions)
-    total = ctx.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = list(ctx.session.scalars(query.order_by(*order).limit(limit).offset(offset)))
-    return rows, total
+    total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) \
+        if count else None
+    reverse = bool(before)
+    query = query.add_columns(*[k.column for k in keys])
+    if cursor:
+        query = query.where(keyset.beyond(keys, values, reverse))
+    found = ctx.session.execute(query.order_by(*keyset.order_by(keys, reverse))
+                                .limit(limit + 1).offset(offset)).all()
+    more = len(found) > limit
+    found = found[:limit]
+    if reverse:
+        found.reverse()
+
+    def mark(row) -> str:
+        return keyset.encode(ctx.app, scope, list(row[1:]))
+
+    if reverse:
+        following = mark(found[-1]) if found else before
+        preceding = mark(found[0]) if found and more else None
+    else:
+        following = mark(found[-1]) if found and more else None
+        preceding = mark(found[0]) if found and (after or offset) else \
+            (after if after and not found else None)
+    return RecordPage([row[0] for row in found], total, following, preceding)
 
 
 def get_record(ctx, info: EntityInfo, record_id: int, action: str = "read"):
@@ -403,7 +492,8 @@ def create_record(ctx, info: EntityInfo, data: dict):
         from kernel.masterdata import the_company
 
         values["company_id"] = the_company(ctx).id
-    if info.branch_scoped and values.get("branch_id") is None:
+    if info.branch_scoped and values.get("branch_id") is None and \
+            not carries_branch(info.cls):  # a child's is its parent's (kernel.branch_carry)
         if ctx.branch is None:
             raise FieldErrors({"branch_id": _("is required")})
         values["branch_id"] = ctx.branch.id

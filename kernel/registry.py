@@ -16,6 +16,12 @@ and each of its parts, and what they answer is checked before any of it is taken
   exactly like a plugin that fails to import: the plugin is taken out of the manager
   together with the plugins that depend on it, and the registry is collected again
   without them. The site and every other plugin still start.
+
+Web routes (``fixdesk_routers``, :data:`WEB_HOOKS`) are collected only for the web app
+(``build(..., web=True)``, :func:`kernel.web.app.create_app`): building FastAPI routers
+costs most of a CLI command's start, and no CLI command serves them. A plugin whose router
+hook fails or answers something that is not a FastAPI ``APIRouter`` is disabled then, with
+its reason, as above.
 """
 
 from __future__ import annotations
@@ -61,8 +67,9 @@ REGISTRATION_HOOKS = (
     "fixdesk_form_sections",
     "fixdesk_list_columns",
     "fixdesk_dashboard",
-    "fixdesk_routers",
 )
+#: registration hooks read only for the web app (``build(..., web=True)``)
+WEB_HOOKS = ("fixdesk_routers",)
 
 
 class Refused(Exception):
@@ -105,8 +112,10 @@ class Registry:
     columns: dict[str, list[ListColumn]] = field(default_factory=dict)
     #: the home page's cards and charts, by order then name
     dashboard: list[DashboardCard | DashboardChart] = field(default_factory=list)
-    #: web routes (FastAPI routers), opaque to the core
+    #: web routes (FastAPI routers), opaque to the core; collected only for the web app
     routers: list = field(default_factory=list)
+    #: whether the web hooks (:data:`WEB_HOOKS`) were read: :attr:`routers` is complete
+    web: bool = False
     #: what waits for partners that are not enabled
     inactive: list[Inactive] = field(default_factory=list)
     #: id of a contribution → (plugin, manager name of the part or plugin, hook)
@@ -139,12 +148,14 @@ class Registry:
 # --------------------------------------------------------------------------
 
 
-def build(loaded: LoadedPlugins, plugins: dict[str, PluginInfo]) -> Registry:
+def build(loaded: LoadedPlugins, plugins: dict[str, PluginInfo], *,
+          web: bool = False) -> Registry:
     """The registry of the plugins in ``loaded``; a plugin whose registration fails is
-    dropped from ``loaded`` (with its dependents) and the rest collected again."""
+    dropped from ``loaded`` (with its dependents) and the rest collected again. With
+    ``web`` the web routes (:data:`WEB_HOOKS`) are collected and checked too."""
     while True:
         try:
-            return _collect(loaded, plugins)
+            return _collect(loaded, plugins, web)
         except PluginFailed as failure:
             if failure.plugin == KERNEL:
                 raise RuntimeError(f"the kernel's registration failed: {failure.reason}") \
@@ -170,8 +181,9 @@ def _blame(plugin: str):
                                    file=Path(last.filename).name, line=last.lineno)) from exc
 
 
-def _collect(loaded: LoadedPlugins, plugins: dict[str, PluginInfo]) -> Registry:
-    registry = Registry(inactive=list(loaded.inactive))
+def _collect(loaded: LoadedPlugins, plugins: dict[str, PluginInfo], web: bool) -> Registry:
+    registry = Registry(inactive=list(loaded.inactive), web=web)
+    hooks = REGISTRATION_HOOKS + WEB_HOOKS if web else REGISTRATION_HOOKS
     for plugin in loaded.order:  # entities first: the rest names them
         with _blame(plugin):
             classes = []
@@ -193,7 +205,7 @@ def _collect(loaded: LoadedPlugins, plugins: dict[str, PluginInfo]) -> Registry:
     for plugin in loaded.order:
         with _blame(plugin):
             intake = _Intake(registry, plugin, loaded, plugins)
-            for hook in REGISTRATION_HOOKS:
+            for hook in hooks:
                 for unit in loaded.units(plugin):
                     for item in answer_of(loaded.pm, hook, unit) or []:
                         intake.take(hook, unit, item)
@@ -264,6 +276,10 @@ def _expected_type(hook: str) -> type | tuple[type, ...] | None:
     """The class (or classes) a registration hook's answers are made of (None: any object)."""
     from kernel.reports.registry import Report
 
+    if hook == "fixdesk_routers":  # read for the web app only: FastAPI is loaded then
+        from fastapi import APIRouter
+
+        return APIRouter
     return {"fixdesk_roles": Role, "fixdesk_permissions": Permission,
             "fixdesk_settings": Setting, "fixdesk_extensions": Extension,
             "fixdesk_actions": Action, "fixdesk_documents": Document,

@@ -158,17 +158,41 @@ def declared(app, key: str) -> Setting:
     return setting
 
 
+#: the memo of stored values read in a transaction (:mod:`kernel.transaction_memo`)
+READ_MEMO = "settings"
+
+
+def _stored_value(session, key: str, branch_id: int | None) -> Any:
+    """The stored raw value of ``key`` (a branch's with ``branch_id``, else the site's;
+    None when nothing is stored), read once per transaction."""
+    from kernel.transaction_memo import memo
+
+    read = memo(session, READ_MEMO)
+    if (key, branch_id) not in read:
+        if branch_id is None:
+            query = select(SiteSettingValue.value).where(SiteSettingValue.key == key)
+        else:
+            query = select(BranchSettingValue.value).where(
+                BranchSettingValue.branch_id == branch_id, BranchSettingValue.key == key)
+        read[(key, branch_id)] = session.scalar(query)
+    return read[(key, branch_id)]
+
+
 def get_setting(ctx, key: str, branch=None) -> Any:
     """Value of ``key`` for ``branch`` (branch value → site value → declared default)."""
     setting = declared(ctx.app, key)
     raw = None
     if setting.per_branch and branch is not None:
-        raw = ctx.session.scalar(select(BranchSettingValue.value).where(
-            BranchSettingValue.branch_id == branch.id, BranchSettingValue.key == key))
+        raw = _stored_value(ctx.session, key, branch.id)
     if raw is None:
-        raw = ctx.session.scalar(select(SiteSettingValue.value).where(
-            SiteSettingValue.key == key))
+        raw = _stored_value(ctx.session, key, None)
     return setting.default if raw is None else parse_value(setting, raw)
+
+
+def _changed(session) -> None:
+    from kernel.transaction_memo import forget
+
+    forget(session, READ_MEMO)
 
 
 def _scope(setting: Setting, branch) -> None:
@@ -205,6 +229,7 @@ def set_setting(ctx, key: str, raw: Any, branch=None) -> Any:
     row.value = json.loads(json.dumps(_store(value)))
     ctx.session.add(row)
     ctx.session.flush()
+    _changed(ctx.session)
     return value
 
 
@@ -221,6 +246,7 @@ def clear_setting(ctx, key: str, branch=None) -> bool:
         return False
     ctx.session.delete(row)
     ctx.session.flush()
+    _changed(ctx.session)
     return True
 
 

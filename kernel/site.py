@@ -333,14 +333,15 @@ class Site:
 
         return normalize_url(self.config.migrate_url).render_as_string(hide_password=False)
 
-    def start(self, *, owner: bool = False, **engine_options) -> App:
+    def start(self, *, owner: bool = False, web: bool = False, **engine_options) -> App:
         """Build the running application: plugin manager, engine, registries.
 
         With ``owner`` it connects as the database's owner (:attr:`migrate_url`): for
-        migrations. ``engine_options`` go to SQLAlchemy's ``create_engine`` (e.g.
-        ``pool_size``).
+        migrations. With ``web`` the plugins' web routes are collected too (for
+        :func:`kernel.web.app.create_app`; the CLI never needs them).
+        ``engine_options`` go to SQLAlchemy's ``create_engine`` (e.g. ``pool_size``).
         """
-        return App(self, url=self.migrate_url if owner else None, **engine_options)
+        return App(self, url=self.migrate_url if owner else None, web=web, **engine_options)
 
 
 class App:
@@ -349,24 +350,27 @@ class App:
     Built per site when it starts; several apps in one process never share plugins.
     """
 
-    def __init__(self, site: Site, *, url: str | None = None, **engine_options):
+    def __init__(self, site: Site, *, url: str | None = None, web: bool = False,
+                 **engine_options):
         from kernel import builtin, registry
         from kernel.audit import install_audit
         from kernel.auth import branch_parents, install_branch_scope
         from kernel.backup import schedules as backup_schedules
+        from kernel.branch_carry import carriers, install_branch_carry
         from kernel.db import make_engine, make_sessionmaker, utcnow
         from kernel.entities import collect as collect_exposed
         from kernel.i18n import add_catalogue
         from kernel.lifecycle import install_guard as install_lifecycle_guard
         from kernel.linked import install_link_guard
         from kernel.plugins import build_plugin_manager, discover
+        from kernel.search_index import SearchIndexes
 
         self.site = site
         self.plugins = discover()
         self._loaded = build_plugin_manager(self.plugins, site.config.plugins, builtin)
         self.pm = self._loaded.pm
         #: every contribution of the kernel and the loaded plugins (:mod:`kernel.registry`)
-        self.registry = registry.build(self._loaded, self.plugins)
+        self.registry = registry.build(self._loaded, self.plugins, web=web)
         self.plugin_order = self._loaded.order
         #: enabled plugins that could not be loaded or registered, name → reason
         self.failed_plugins = self._loaded.failed
@@ -394,9 +398,13 @@ class App:
         self.write_sessions = make_sessionmaker(
             self.engine.execution_options(fixdesk_writes=True))
         parents = branch_parents(reg.classes)
+        #: the entities' search indexes (:mod:`kernel.search_index`), kept by every session
+        self.search_indexes = SearchIndexes(self.exposed)
         for factory in (self.sessions, self.write_sessions):
             install_audit(factory)
+            self.search_indexes.install(factory)
             install_branch_scope(factory, parents)
+            install_branch_carry(factory, carriers(parents))
             install_link_guard(factory, reg.classes)
             install_lifecycle_guard(factory, reg.classes)
         for name in self.enabled_plugins:
@@ -473,13 +481,19 @@ class App:
         return user, branch
 
     def permissions(self, session):
-        """The effective permission table (declared defaults changed by role grants)."""
-        from sqlalchemy import select
+        """The effective permission table (declared defaults changed by role grants), kept
+        while the grants do not change (:mod:`kernel.auth_cache`)."""
+        return self.auth_cache.permissions(session)
 
-        from kernel.auth import PermissionTable, RoleGrant
+    @property
+    def auth_cache(self):
+        """Users and the permission table kept by this process (:mod:`kernel.auth_cache`)."""
+        cache = self.__dict__.get("_auth_cache")
+        if cache is None:
+            from kernel.auth_cache import AuthCache
 
-        return PermissionTable(self.declared_permissions, session.scalars(select(RoleGrant)),
-                               self.registry.roles.values())
+            cache = self.__dict__.setdefault("_auth_cache", AuthCache(self))
+        return cache
 
     def template_override_dirs(self) -> list:
         """Folders searched before the kernel's templates: the site's, then each plugin's."""

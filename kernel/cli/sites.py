@@ -33,8 +33,10 @@ from kernel.i18n import _
               help=_("PostgreSQL: give the database an owner role for migrations and a "
                      "runtime role for serving, instead of connecting as the given user "
                      "(default: on)."))
+@click.option("--quiet", "-q", is_flag=True,
+              help=_("Write no progress lines (migrations, demo data) to standard error."))
 def new_site(directory, db_url, plugin_names, demo, company, branch_code, branch_name, zone,
-             locale, tz, currency, public_url, db_roles):
+             locale, tz, currency, public_url, db_roles, quiet):
     from kernel import demo as demo_data
     from kernel.provision import create_site
     from kernel.site import DEFAULT_DB, SiteConfig
@@ -48,9 +50,9 @@ def new_site(directory, db_url, plugin_names, demo, company, branch_code, branch
         branch_code = branch_code or first["code"]
         if branch_code == first["code"]:
             branch_name, zone = branch_name or first["name"], first["zone"]
-    from kernel.cli.progress import terminal_progress
+    from kernel.cli.progress import progress_lines
 
-    with terminal_progress():  # a bar on a terminal: migrations, demo data
+    with progress_lines(quiet):  # on standard error: each migration, each plugin's demo data
         site = create_site(directory, config, company=company or _("My Company"),
                            branch_code=branch_code or "HQ", branch_name=branch_name,
                            branch_zone=zone, demo=demo, db_roles=db_roles)
@@ -263,19 +265,35 @@ def serve(state: CliState, host: str, port: int, workers: int, shutdown_timeout:
     click.echo(_("fixdesk serving {site} on http://{host}:{port}").format(
         site=site.path, host=host, port=port))
     _warn_loopback(site.config)
-    if workers > 1:
-        _share_metrics()
-    if site.config.demo:
-        from kernel.demo import demo_accounts_text
-
-        with state.app() as app:
-            click.echo(demo_accounts_text(app))
     # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default;
     # the app believes only the site's [web] trusted_proxies (kernel.web.proxies)
-    uvicorn.run("kernel.web.app:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info", access_log=False,  # ours: fixdesk.access
-                log_config=logging_config(log_format), proxy_headers=False,
-                timeout_graceful_shutdown=shutdown_timeout)
+    options = dict(host=host, port=port, workers=workers, log_level="info",
+                   access_log=False,  # ours: fixdesk.access
+                   log_config=logging_config(log_format), proxy_headers=False,
+                   timeout_graceful_shutdown=shutdown_timeout)
+    if workers > 1:  # each worker process builds its own app
+        _share_metrics()
+        if site.config.demo:
+            from kernel.demo import demo_accounts_text
+
+            with state.app() as app:
+                click.echo(demo_accounts_text(app))
+        uvicorn.run("kernel.web.app:create_app_from_env", factory=True, **options)
+        return
+
+    def web_app():
+        """The app, built once uvicorn has set up logging; the site starts once, for the
+        demo accounts and the server alike."""
+        from kernel.web.app import create_app
+
+        web = create_app(site)
+        if site.config.demo:
+            from kernel.demo import demo_accounts_text
+
+            click.echo(demo_accounts_text(web.state.fixdesk))
+        return web
+
+    uvicorn.run(web_app, factory=True, **options)
 
 
 def _share_metrics() -> None:

@@ -16,6 +16,7 @@ from kernel import records
 from kernel.entities import EntityInfo
 from kernel.errors import NotFound
 from kernel.i18n import _
+from kernel.web.answers import Shape, page_answer, record_answer
 from kernel.web.deps import request_context
 from kernel.web.errors import ERROR_RESPONSES
 from kernel.web.schemas import action_body_model, page_model, read_model, write_model
@@ -67,7 +68,7 @@ class Me(BaseModel):
 
 
 def _filters(request: Request, info: EntityInfo) -> dict[str, str]:
-    reserved = {"q", "sort", "limit", "offset"}
+    reserved = {"q", "sort", "limit", "offset", "after", "before", "count"}
     return {k: v for k, v in request.query_params.items() if k not in reserved}
 
 
@@ -79,6 +80,8 @@ def entity_router(info: EntityInfo) -> APIRouter:
     Create = write_model(info, partial=False)
     Update = write_model(info, partial=True)
     Page = page_model(info, Read)
+    # answers are shaped and encoded here; the models stay for OpenAPI (kernel.web.answers)
+    item_shape, page_shape = Shape(Read), Shape(Page)
     equality = {f.name: _filter_type(f) for f in info.fields}
     equality.update({f"{e.namespace}.{f.name}": _filter_type(f) for e in info.extensions
                      for f in e.fields})
@@ -87,12 +90,23 @@ def entity_router(info: EntityInfo) -> APIRouter:
     def list_items(request: Request, q: str | None = Query(None, max_length=100),
                    sort: str | None = Query(None, max_length=200),
                    limit: int = Query(50, ge=1, le=records.MAX_LIMIT),
-                   offset: int = Query(0, ge=0, le=10**9), **_equality_filters):
+                   after: str | None = Query(None, max_length=2000, description=(
+                       "the `next` cursor of the page before: the page after it")),
+                   before: str | None = Query(None, max_length=2000, description=(
+                       "the `previous` cursor of the page after: the page before it")),
+                   count: bool = Query(False, description=(
+                       "also count every matching record (`total`; costs a scan)")),
+                   offset: int = Query(0, ge=0, le=records.MAX_OFFSET, description=(
+                       "rows to skip (slow for deep pages: page on with `after`)")),
+                   **_equality_filters):
         with request_context(request) as ctx:
-            rows, total = records.list_records(ctx, info, filters=_filters(request, info), q=q,
-                                               sort=sort, limit=limit, offset=offset)
-            return {"items": records.page_dicts(ctx, info, rows), "total": total,
-                    "limit": limit, "offset": offset}
+            page = records.list_records(ctx, info, filters=_filters(request, info), q=q,
+                                        sort=sort, limit=limit, offset=offset, after=after,
+                                        before=before, count=count)
+            return page_answer(page_shape, item_shape, {
+                "items": records.page_dicts(ctx, info, page.rows), "total": page.total,
+                "limit": limit, "offset": offset, "next": page.next,
+                "previous": page.previous})
 
     list_items.__doc__ = (f"List {info.name} records the caller may see. Filter on any field "
                           "(`field=value`, `field__gte`, `__lte`, `__gt`, `__lt`, `__ne`, "
@@ -100,7 +114,10 @@ def entity_router(info: EntityInfo) -> APIRouter:
                           "to now: `deadline_at__lt=now`, `due_at__gte=today-7`), other "
                           "plugins' fields included "
                           "(`plugin.field=value`), search with `q`, sort with "
-                          "`sort=-created_at,name`. A link to any record is filtered as "
+                          "`sort=-created_at,name`. Page on with `after=<next>` (the "
+                          "`next` cursor of the answer; `before=<previous>` goes back); "
+                          "`total` is counted only with `count=true`. A link to any record "
+                          "is filtered as "
                           "`entity:id`: `about=customer:12`, `about__ne=customer:12`, "
                           "`about__in=customer:12,customer:15`, and `about__entity=customer` "
                           "for every link to that entity (`about=` for no link).")
@@ -113,14 +130,15 @@ def entity_router(info: EntityInfo) -> APIRouter:
         def create(request: Request, body: Create = Body(...)):  # type: ignore[valid-type]
             with request_context(request) as ctx:
                 record = records.create_record(ctx, info, body.model_dump(exclude_unset=True))
-                return records.record_dict(ctx, info, record)
+                return record_answer(item_shape, records.record_dict(ctx, info, record), 201)
 
         router.add_api_route("", create, methods=["POST"], response_model=Read,
                              status_code=201, summary=f"Create a {info.name}")
 
     def get_one(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1)):
         with request_context(request) as ctx:
-            return records.record_dict(ctx, info, records.get_record(ctx, info, record_id))
+            return record_answer(item_shape, records.record_dict(
+                ctx, info, records.get_record(ctx, info, record_id)))
 
     router.add_api_route("/{record_id}", get_one, methods=["GET"], response_model=Read,
                          summary=f"Get a {info.name}")
@@ -131,7 +149,7 @@ def entity_router(info: EntityInfo) -> APIRouter:
             with request_context(request) as ctx:
                 record = records.update_record(ctx, info, record_id,
                                                body.model_dump(exclude_unset=True))
-                return records.record_dict(ctx, info, record)
+                return record_answer(item_shape, records.record_dict(ctx, info, record))
 
         router.add_api_route("/{record_id}", update, methods=["PATCH"], response_model=Read,
                              summary=f"Change a {info.name}")
@@ -215,12 +233,15 @@ def _with_query_params(func, params: dict[str, Any]):
 def action_router(app) -> APIRouter:
     """``POST /api/v1/<entity>/<id>/<action>`` for every registered action."""
     router = APIRouter(prefix="/api/v1", tags=["actions"], responses=ERROR_RESPONSES)
+    reads: dict[str, type] = {}  # one answer model per entity, not one per action
     for (entity, name), action in app.actions.items():
         info = app.exposed.get(entity)
         if info is None:
             continue
+        if entity not in reads:
+            reads[entity] = read_model(info)
         router.add_api_route(f"/{entity}/{{record_id}}/{name}", _action_endpoint(info, action),
-                             methods=["POST"], response_model=read_model(info),
+                             methods=["POST"], response_model=reads[entity],
                              summary=f"{entity}: {name}")
     return router
 

@@ -27,7 +27,7 @@ from kernel.web.timeline_api import router as timeline_router
 
 def create_app(site: Site) -> FastAPI:
     """The web application of ``site``."""
-    app_state: App = site.start()
+    app_state: App = site.start(web=True)  # with the plugins' routers, checked
 
     @asynccontextmanager
     async def lifespan(_web: FastAPI):

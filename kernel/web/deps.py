@@ -8,18 +8,25 @@ committed when the handler returns and rolled back when it raises.
 from __future__ import annotations
 
 import hmac
+import logging
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from fastapi import Request
+from sqlalchemy.exc import OperationalError
 
-from kernel.auth import AuthenticationFailed, PermissionDenied, User, user_for_token
-from kernel.db import utcnow
+from kernel.auth import AuthenticationFailed, PermissionDenied, User, note_token_use
+from kernel.db import refuse_writes, utcnow
 from kernel.i18n import _
-from kernel.web.sessions import find_session
+from kernel.web.sessions import find_session, note_seen, seen_is_stale
 
 SESSION_COOKIE = "fixdesk_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: requests that only read: their transaction never takes SQLite's write lock
+READ_METHODS = {"GET", "HEAD"}
+
+LOGGER = logging.getLogger("fixdesk.web")
 
 
 def app_of(request: Request):
@@ -41,26 +48,56 @@ def session_setting(app, session, key: str) -> int:
     return app.context_in(session).setting(key)
 
 
-def _authenticate(request: Request, session, now) -> tuple[User, str | None]:
-    """The user behind the request and, for a cookie session, its CSRF token."""
+def _authenticate(request: Request, session, now,
+                  later: list[Callable] | None = None) -> tuple[User, str | None]:
+    """The user behind the request and, for a cookie session, its CSRF token. The use of
+    the token or desk session is noted in ``session``, or, given ``later`` (a read), as a
+    call of its own for after it (:func:`_write_later`)."""
+    app = app_of(request)
     header = request.headers.get("authorization", "")
     if header:
         scheme, _sep, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationFailed(_("use Authorization: Bearer <token>"))
-        return user_for_token(session, token.strip(), now), None
+        use = app.auth_cache.token_user(session, token.strip(), now)
+        if use.stale_token is not None:
+            _note(session, later, lambda s: note_token_use(s, use.stale_token, now))
+        return use.user, None
     token = request.cookies.get(SESSION_COOKIE)
-    idle = session_setting(app_of(request), session, "kernel.session_idle_minutes") \
-        if token else 0
-    web_session, ended = find_session(session, token, now, idle)
+    idle = session_setting(app, session, "kernel.session_idle_minutes") if token else 0
+    web_session, ended = find_session(session, token, now, idle, touch=False)
     if ended:
         raise SessionExpired(_("Your session has ended: log in again."))
     if web_session is None:
         raise AuthenticationFailed(_("log in first"))
-    user = session.get(User, web_session.user_id)
+    user = app.auth_cache.user(session, web_session.user_id)
     if user is None or not user.active:
         raise AuthenticationFailed(_("log in first"))
+    if seen_is_stale(web_session, now):
+        session_id = web_session.id
+        _note(session, later, lambda s: note_seen(s, session_id, now))
     return user, web_session.csrf
+
+
+def _note(session, later: list[Callable] | None, write: Callable) -> None:
+    """Write ``write(session)`` now, or keep it in ``later`` for after a read."""
+    if later is None:
+        write(session)
+    else:
+        later.append(write)
+
+
+def _write_later(app, writes: list[Callable]) -> None:
+    """What a read noted about its caller, in a short writing transaction of its own.
+    Only bookkeeping: when it cannot be written (the database busy past its timeout, or
+    gone), the read's answer stands and the log says so."""
+    try:
+        with app.write_sessions.begin() as session:
+            for write in writes:
+                write(session)
+    except OperationalError as exc:
+        LOGGER.warning("could not note the use of a token or desk session: %s",
+                       str(exc.orig).splitlines()[0] if exc.orig else exc)
 
 
 def check_csrf(request: Request, expected: str | None, submitted: str | None) -> None:
@@ -72,19 +109,35 @@ def check_csrf(request: Request, expected: str | None, submitted: str | None) ->
 
 
 @contextmanager
-def request_context(request: Request, *, csrf: str | None = None):
-    """One transaction as the calling user (401 when nobody is logged in)."""
+def request_context(request: Request, *, csrf: str | None = None,
+                    writes: bool | None = None):
+    """One transaction as the calling user (401 when nobody is logged in).
+
+    GET and HEAD run in a plain read (on SQLite a deferred transaction: it never takes the
+    write lock, so readers queue neither behind each other nor behind writers); other
+    methods in a writing one. A GET that writes in its transaction says so with
+    ``writes=True`` (on SQLite a read cannot become a write once another has written).
+    What a read notes about its caller (the last use of his token or desk session, at
+    most every few minutes) is written after it, in a short transaction of its own."""
     from kernel.context import Context
 
     app = app_of(request)
     now = utcnow()
-    with app.write_sessions.begin() as session:
-        user, expected_csrf = _authenticate(request, session, now)
-        request.state.user_id = user.id  # for the request's log line
-        check_csrf(request, expected_csrf, csrf or request.headers.get(CSRF_HEADER))
-        ctx = Context(session=session, app=app, user=user, clock=app.clock)
-        ctx.csrf = expected_csrf
-        yield ctx
+    reading = request.method in READ_METHODS if writes is None else not writes
+    later: list[Callable] | None = [] if reading else None
+    try:
+        with (app.sessions if reading else app.write_sessions).begin() as session:
+            if reading:
+                refuse_writes(session)
+            user, expected_csrf = _authenticate(request, session, now, later)
+            request.state.user_id = user.id  # for the request's log line
+            check_csrf(request, expected_csrf, csrf or request.headers.get(CSRF_HEADER))
+            ctx = Context(session=session, app=app, user=user, clock=app.clock)
+            ctx.csrf = expected_csrf
+            yield ctx
+    finally:
+        if later:
+            _write_later(app, later)
 
 
 def authentication_failure(request: Request) -> AuthenticationFailed | None:
@@ -92,7 +145,7 @@ def authentication_failure(request: Request) -> AuthenticationFailed | None:
     transaction of its own that writes nothing (:mod:`kernel.web.errors`: 401 before 422)."""
     with app_of(request).sessions() as session:
         try:
-            _authenticate(request, session, utcnow())
+            _authenticate(request, session, utcnow(), [])
         except AuthenticationFailed as exc:
             return exc
         finally:

@@ -98,7 +98,7 @@ def reports_router() -> APIRouter:
         from kernel.reports.service import render
 
         raw = {k: v for k, v in request.query_params.items() if k not in OWN_QUERY}
-        with request_context(request) as ctx:
+        with request_context(request, writes=format == "pdf") as ctx:  # prints are logged
             done = render(ctx, name, raw, format, lang)
         if format == "json":
             return done.content

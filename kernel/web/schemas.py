@@ -144,8 +144,16 @@ def write_model(info: EntityInfo, *, partial: bool) -> type[BaseModel]:
 
 
 def page_model(info: EntityInfo, item: type[BaseModel]) -> type[BaseModel]:
-    return create_model(f"{_camel(info.name)}Page", items=(list[item], ...), total=(int, ...),
-                        limit=(int, ...), offset=(int, ...))
+    """The answer of a list: a page of records and the cursors to the pages around it."""
+    return create_model(
+        f"{_camel(info.name)}Page", items=(list[item], ...),
+        total=(int | None, Field(None, description="every matching record; only with "
+                                 "count=true")),
+        limit=(int, ...), offset=(int, ...),
+        next=(str | None, Field(None, description="pass as after= for the next page; "
+                                "null on the last page")),
+        previous=(str | None, Field(None, description="pass as before= for the page "
+                                    "before; null on the first page")))
 
 
 # --------------------------------------------------------------------------

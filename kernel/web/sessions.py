@@ -42,10 +42,13 @@ def open_session(session, user_id: int, now: dt.datetime, address: str | None,
 
 
 def find_session(session, token: str | None, now: dt.datetime,
-                 idle_minutes: int = SESSION_IDLE_MINUTES) -> tuple[WebSession | None, bool]:
+                 idle_minutes: int = SESSION_IDLE_MINUTES, *,
+                 touch: bool = True) -> tuple[WebSession | None, bool]:
     """The live session of a cookie token and whether the cookie named a session that has
     ended (idle too long, or past its latest end): ``(session, False)``,
-    ``(None, True)``, or ``(None, False)`` for no or an unknown cookie."""
+    ``(None, True)``, or ``(None, False)`` for no or an unknown cookie. With ``touch`` the
+    session's last request moves to ``now`` when it is stale (:func:`seen_is_stale`);
+    without, the caller does it (:func:`note_seen`)."""
     if not token:
         return None, False
     found = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(token)))
@@ -54,9 +57,24 @@ def find_session(session, token: str | None, now: dt.datetime,
     seen = found.last_seen_at or found.created_at
     if found.expires_at <= now or seen + dt.timedelta(minutes=idle_minutes) <= now:
         return None, True
-    if now - seen >= SEEN_PRECISION:
+    if touch and seen_is_stale(found, now):
         found.last_seen_at = now
     return found, False
+
+
+def seen_is_stale(found: WebSession, now: dt.datetime) -> bool:
+    """Whether a session's stored last request is older than :data:`SEEN_PRECISION`."""
+    return now - (found.last_seen_at or found.created_at) >= SEEN_PRECISION
+
+
+def note_seen(session, session_id: int, now: dt.datetime) -> None:
+    """Store ``now`` as the last request of desk session ``session_id`` (one UPDATE),
+    unless a request within :data:`SEEN_PRECISION` did already."""
+    table = WebSession.__table__
+    session.execute(table.update().where(
+        table.c.id == session_id,
+        (table.c.last_seen_at.is_(None)) | (table.c.last_seen_at < now - SEEN_PRECISION))
+        .values(last_seen_at=now))
 
 
 def close_session(session, token: str | None) -> None:

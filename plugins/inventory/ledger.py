@@ -34,10 +34,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import BigInteger, func, select, type_coerce
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kernel import Conflict, RecordLink
+from kernel.db import upsert_insert
 from kernel.i18n import _
 
 from .models import LedgerEntry, Movement, Part, Reservation, ReservationStatus, Stock, Warehouse
@@ -131,7 +130,7 @@ def locked_stock(ctx, part_id: int, warehouse_id: int) -> Stock:
     if found is not None:
         return found
     warehouse = session.get(Warehouse, warehouse_id)
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_insert(dialect)
     session.execute(insert(Stock.__table__).values(
         part_id=part_id, warehouse_id=warehouse_id, branch_id=warehouse.branch_id, qty=0,
         reserved=0, value=0).on_conflict_do_nothing(index_elements=["part_id", "warehouse_id"]))

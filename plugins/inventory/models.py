@@ -368,6 +368,9 @@ class LedgerEntry(IdMixin, BranchMixin, Base):
                   "job": N_("Job"), "job_entity": N_("Job (record type)")}
     __table_args__ = (Index(None, "part_id", "warehouse_id", "posted_at", "id"),
                       Index(None, "posted_at", "id"),
+                      # a branch's ledger, newest first (its list's order; inventory_0003)
+                      Index("ix_inventory_ledger_entry_branch_posted", "branch_id",
+                            "posted_at", "id"),
                       Index(None, "voucher_entity", "voucher_id"),
                       # for the expiring report: dated receipts, reversals (few lines each)
                       Index("ix_inventory_ledger_entry_dated", "part_id", "warehouse_id",

@@ -5,6 +5,7 @@ morning)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from kernel.i18n import N_, _
 from kernel.models import Branch, Employee, Grade
@@ -139,6 +140,8 @@ def dispatch_queue(ctx, branch=None, limit: int = 200) -> list[WorkOrder]:
         branch = ctx.branch
     if branch is not None:
         query = query.where(WorkOrder.branch_id == branch.id)
-    return list(ctx.session.scalars(query.order_by(
+    # the queue shows each order's customer and branch: loaded with it, not one by one
+    return list(ctx.session.scalars(query.options(
+        joinedload(WorkOrder.customer), joinedload(WorkOrder.branch)).order_by(
         WorkOrder.urgent.desc(), WorkOrder.reported_at, WorkOrder.id).limit(limit)))
 

@@ -65,9 +65,28 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
                        "repair_work_order.arrive"))
     # the default filter's order (lists.WORK_ORDER_SORT) keeps an index (repair_0004); jobs
     # per branch and period (the complaint rate, complaints_glue.py) another (repair_0006)
+    # lists by page (kernel.keyset, repair_0007): the default filter's order within a
+    # branch, and the arrival deadline (a sort and a filter) in a branch and overall
     __table_args__ = (Index(None, "urgent", "reported_at"),  # ix_repair_work_order_urgent
                       Index("ix_repair_work_order_branch_reported", "branch_id",
-                            "reported_at"))
+                            "reported_at"),
+                      Index("ix_repair_work_order_branch_urgent", "branch_id", "urgent",
+                            "reported_at"),
+                      Index("ix_repair_work_order_deadline", "deadline_at"),
+                      Index("ix_repair_work_order_branch_deadline", "branch_id",
+                            "deadline_at"),
+                      # the common filters, each in the default order (repair_0007)
+                      Index("ix_repair_work_order_status_reported", "status", "reported_at"),
+                      Index("ix_repair_work_order_engineer_reported", "engineer_id",
+                            "reported_at"),
+                      Index("ix_repair_work_order_customer_reported", "customer_id",
+                            "reported_at"),
+                      # the reports over years of history (plugins/repair/reports.py,
+                      # repair_0008): orders open at a past moment, a month's closings
+                      # and arrivals
+                      Index("ix_repair_work_order_closed", "closed_at", "reported_at"),
+                      Index("ix_repair_work_order_cancelled", "cancelled_at"),
+                      Index("ix_repair_work_order_arrived", "arrived_at"))
     __list_columns__ = ("number", "urgent", "status", "category", "customer_id",
                         "serial_no", "reported_at", "deadline_at", "engineer_id")
     __search__ = ("number", "contact_name", "phone", "serial_no", "model",
@@ -306,12 +325,15 @@ class LabourEntry(IdMixin, TimestampMixin, Base):
 
 
 @all_columns_readonly
-class StatusChange(IdMixin, Base):
+class StatusChange(IdMixin, BranchMixin, Base):
     """One step in a work order's life: registration, each status change, re-dispatch,
     pauses of the deadline clock, arrival, reviews, reopening; who, when and why."""
 
     __tablename__ = "repair_status_change"
-    __branch_parent__ = ("order_id", "repair_work_order")  # seen with its order
+    # seen with its order, whose branch it carries (kernel.branch_carry, repair_0007):
+    # scoped by its own column, never through a subquery on the orders
+    __branch_parent__ = ("order_id", "repair_work_order")
+    __table_args__ = (Index("ix_repair_status_change_branch", "branch_id", "id"),)
     __title__ = N_("Work order history")
     __permission__ = "repair_work_order"
     __deletable__ = False
@@ -323,7 +345,7 @@ class StatusChange(IdMixin, Base):
                   "reason": N_("Reason"), "detail": N_("Detail")}
 
     order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # a day's events
     event: Mapped[str] = mapped_column(String(30))
     from_status: Mapped[Status | None] = mapped_column(choice_type(Status, "from_status"))
     to_status: Mapped[Status] = mapped_column(choice_type(Status, "to_status"))
@@ -331,6 +353,8 @@ class StatusChange(IdMixin, Base):
     actor: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(String(500))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    # the order's (filled by the kernel); one index with the id (above), none of its own
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branch.id"))
 
     order: Mapped[WorkOrder] = relationship(lambda: WorkOrder, back_populates="history")
 
@@ -445,6 +469,7 @@ class Appointment(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     Re-dispatching keeps the former booking as ``rescheduled``; the arrival keeps it."""
 
     __tablename__ = "repair_appointment"
+    __table_args__ = (Index("ix_repair_appointment_branch_starts", "branch_id", "starts_at"),)
     __title__ = N_("Customer appointment")
     __deletable__ = False
     __default_sort__ = "starts_at"
@@ -538,7 +563,8 @@ class Callback(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
                   "respondent": N_("Respondent"), "answered_at": N_("Answered at"),
                   "recorded_by": N_("Recorded by"), "link_sent_at": N_("Survey link sent at"),
                   "link_sent_to": N_("Survey link sent to")}
-    __table_args__ = (UniqueConstraint("order_id"), *(_rating(name) for name in RATINGS))
+    __table_args__ = (UniqueConstraint("order_id"), *(_rating(name) for name in RATINGS),
+                      Index("ix_repair_callback_branch_due", "branch_id", "due_at"))
 
     order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"))
     engineer_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
@@ -598,6 +624,7 @@ class QualityCheck(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
     the day's completed jobs, or chosen; a failed check sends the job back for rework."""
 
     __tablename__ = "repair_quality_check"
+    __table_args__ = (Index("ix_repair_quality_check_branch_drawn", "branch_id", "drawn_at"),)
     __title__ = N_("Quality spot check")
     __deletable__ = False
     __default_sort__ = "-drawn_at"

@@ -32,8 +32,10 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, case, func, or_, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import UnaryExpression
 
 from kernel import Column, NotFound, Param, Report, ValidationError
 from kernel.i18n import N_, _
@@ -83,6 +85,16 @@ def _branches(ctx, branch: Any = None) -> list[Branch]:
         raise NotFound(_("no {field} {value}").format(field="branch", value=branch),
                        field="branch")
     return [found]
+
+
+def _unindexed(ctx, column):
+    """``+column`` on SQLite (else ``column``): SQLite's no-op that keeps it off the
+    column's index. It plans without statistics and takes an equality on ``branch_id``
+    or a range of report times for narrow, and so would read half of the history where
+    another index finds the few rows wanted."""
+    if ctx.session.get_bind().dialect.name != "sqlite":
+        return column
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
 def _local(ctx, moment: dt.datetime | None) -> dt.datetime | None:
@@ -185,45 +197,30 @@ def deadline_compliance(ctx, start, end, by: str = "branch", branch=None) -> lis
     first, last = _period(start, end)
     low, high = _bounds(ctx, first, last)
     branches = _branches(ctx, branch)
-    now = ctx.now().astimezone(dt.UTC)
-    orders = ctx.session.scalars(
-        select(WorkOrder).options(joinedload(WorkOrder.engineer))
-        .where(WorkOrder.reported_at >= low, WorkOrder.reported_at < high,
-               WorkOrder.deadline_at.is_not(None),
-               WorkOrder.branch_id.in_([b.id for b in branches]))).unique().all()
     name_of = {b.id: b.name for b in branches}
     code_of = {b.id: b.code for b in branches}
     groups: dict[tuple, dict] = {}
-
-    def group(key: tuple, label: dict) -> dict:
-        if key not in groups:
-            groups[key] = {**label, "jobs": 0, "on_time": 0, "missed": 0, "not_arrived": 0,
-                           "missed_minutes": 0}
-        return groups[key]
-
-    for order in orders:
-        if order.arrived_at is None and (order.status == Status.CANCELLED or
-                                         order.deadline_at >= now):
-            continue
+    found = _compliance_counts(ctx, low, high, [b.id for b in branches], by == "engineer")
+    people = {e.id: e for e in ctx.session.scalars(select(Employee).where(
+        Employee.id.in_({r.engineer_id for r in found if r.engineer_id})))} \
+        if by == "engineer" and found else {}
+    for found_row in found:
         if by == "branch":
-            key = (code_of[order.branch_id],)
-            label = {"branch": name_of[order.branch_id], "engineer": None}
+            key = (code_of[found_row.branch_id],)
+            label = {"branch": name_of[found_row.branch_id], "engineer": None}
         else:
-            person = order.engineer
-            who = person.name if person else order.partner_outlet or _("not dispatched")
-            key = (code_of[order.branch_id], person.code if person else "~" + who)
-            label = {"branch": name_of[order.branch_id], "engineer": who,
+            person = people.get(found_row.engineer_id)
+            who = person.name if person else found_row.partner_outlet or _("not dispatched")
+            key = (code_of[found_row.branch_id], person.code if person else "~" + who)
+            label = {"branch": name_of[found_row.branch_id], "engineer": who,
                      "engineer_code": person.code if person else None}
-        line = group(key, label)
-        line["jobs"] += 1
-        if order.arrived_at is None:
-            line["missed"] += 1
-            line["not_arrived"] += 1
-        elif order.deadline_met:
-            line["on_time"] += 1
-        else:
-            line["missed"] += 1
-            line["missed_minutes"] += order.missed_minutes or 0
+        line = groups.setdefault(key, {**label, "jobs": 0, "on_time": 0, "missed": 0,
+                                       "not_arrived": 0, "missed_minutes": 0})
+        line["jobs"] += found_row.jobs
+        line["on_time"] += found_row.on_time
+        line["missed"] += found_row.jobs - found_row.on_time
+        line["not_arrived"] += found_row.not_arrived
+        line["missed_minutes"] += found_row.missed_minutes or 0
     rows = [groups[key] for key in sorted(groups)]
     if by == "branch" and rows:
         total = {"branch": _("Total"), "engineer": None}
@@ -233,6 +230,35 @@ def deadline_compliance(ctx, start, end, by: str = "branch", branch=None) -> lis
     for row in rows:
         row["on_time_share"] = _share(row["on_time"], row["jobs"])
     return rows
+
+
+def _compliance_counts(ctx, low: dt.datetime, high: dt.datetime, ids: list[int],
+                       by_engineer: bool) -> list:
+    """The jobs with a deadline reported in [``low``, ``high``) at branches ``ids`` whose
+    outcome is known (arrived, or the deadline passed without an arrival and not
+    cancelled), counted in the database per branch (and per engineer or outlet): rows of
+    ``branch_id``, ``engineer_id``, ``partner_outlet``, ``jobs``, ``on_time``,
+    ``not_arrived`` and ``missed_minutes`` (of the late arrivals)."""
+    now = ctx.now().astimezone(dt.UTC)
+    arrived = WorkOrder.arrived_at.is_not(None)
+    late = and_(arrived, or_(WorkOrder.deadline_met.is_(None),
+                             WorkOrder.deadline_met.is_(False)))
+    keys = [WorkOrder.branch_id]
+    if by_engineer:
+        keys += [WorkOrder.engineer_id, WorkOrder.partner_outlet]
+    query = (
+        select(*keys, func.count().label("jobs"),
+               func.count(case((and_(arrived, WorkOrder.deadline_met.is_(True)), 1)))
+               .label("on_time"),
+               func.count(case((WorkOrder.arrived_at.is_(None), 1))).label("not_arrived"),
+               func.sum(case((late, func.coalesce(WorkOrder.missed_minutes, 0)), else_=0))
+               .label("missed_minutes"))
+        .where(WorkOrder.reported_at >= low, WorkOrder.reported_at < high,
+               WorkOrder.deadline_at.is_not(None), WorkOrder.branch_id.in_(ids),
+               or_(arrived, and_(WorkOrder.status != Status.CANCELLED,
+                                 WorkOrder.deadline_at < now)))
+        .group_by(*keys))
+    return ctx.session.execute(query).all()
 
 
 # ---------------------------------------------------------------------------
@@ -363,7 +389,8 @@ def supervisor_daily(ctx, day, branch=None) -> list[dict]:
                StatusChange.order_id, StatusChange.from_status)
         .join(WorkOrder, WorkOrder.id == StatusChange.order_id)
         .where(StatusChange.at >= low, StatusChange.at < high,
-               StatusChange.event.in_(list(DAY_EVENTS)), WorkOrder.branch_id.in_(ids))
+               StatusChange.event.in_(list(DAY_EVENTS)),
+               _unindexed(ctx, WorkOrder.branch_id).in_(ids))
         .order_by(StatusChange.id)).all()
     seen = set()
     for branch_id, event, detail, order_id, from_status in events:
@@ -375,18 +402,9 @@ def supervisor_daily(ctx, day, branch=None) -> list[dict]:
         rows[branch_id][DAY_EVENTS[event]] += 1
         if event == "arrive" and (detail or {}).get("deadline_met") is False:
             rows[branch_id]["arrived_late"] += 1
-    # the status of each order at the end of the day: its last history entry before then
-    last = (select(func.max(StatusChange.id).label("id"))
-            .join(WorkOrder, WorkOrder.id == StatusChange.order_id)
-            .where(StatusChange.at < moment, WorkOrder.branch_id.in_(ids))
-            .group_by(StatusChange.order_id).subquery())
-    states = ctx.session.execute(
-        select(WorkOrder.branch_id, StatusChange.to_status, WorkOrder.urgent,
-               WorkOrder.deadline_at, WorkOrder.arrived_at, WorkOrder.id)
-        .join(last, last.c.id == StatusChange.id)
-        .join(WorkOrder, WorkOrder.id == StatusChange.order_id)).all()
     listed: dict[str, dict[int, Status]] = {"overdue": {}, "undispatched": {}}
-    for branch_id, status, urgent, deadline_at, arrived_at, order_id in states:
+    for branch_id, status, urgent, deadline_at, arrived_at, order_id in _states_at(
+            ctx, ids, moment):
         status = Status(status)
         if status not in OPEN:
             continue
@@ -403,6 +421,40 @@ def supervisor_daily(ctx, day, branch=None) -> list[dict]:
             listed["overdue"][order_id] = status
     _list_orders(ctx, rows, listed)
     return [rows[b.id] for b in branches]
+
+
+def _states_at(ctx, ids: list[int], moment: dt.datetime) -> list[tuple]:
+    """``(branch_id, status, urgent, deadline_at, arrived_at, order id)`` at ``moment`` of
+    the orders of branches ``ids`` that may have been open then, the status being each
+    order's last history entry before ``moment``.
+
+    Only orders reported before ``moment`` and open now, or closed or cancelled since, can
+    have been open then (reopening an order clears both instants; a report time never lies
+    after the registration): on a site with years of history that is the few thousand
+    orders around ``moment``, not the whole history (indexes on the status, on
+    ``(closed_at, reported_at)`` and on ``cancelled_at``, migration repair_0008)."""
+    before = _unindexed(ctx, WorkOrder.reported_at) < moment
+    candidates = select(WorkOrder.id).where(
+        (WorkOrder.branch_id + 0).in_(ids),  # never by branch: nearly every order is in it
+        or_(WorkOrder.status.in_(sorted(OPEN)), and_(WorkOrder.closed_at >= moment, before),
+            and_(WorkOrder.cancelled_at >= moment, before)))
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL takes "closed since, reported before" for a quarter of the orders (it
+        # cannot know the two go together) and would hash the whole history: it gets the
+        # ids, which it counts right, and walks each one's history by index
+        orders = list(ctx.session.scalars(candidates))
+        wanted = StatusChange.order_id == any_(bindparam("orders", orders,
+                                                         type_=ARRAY(Integer)))
+    else:
+        wanted = StatusChange.order_id.in_(candidates)
+    last = (select(func.max(StatusChange.id).label("id"))
+            .where(wanted, StatusChange.at < moment)
+            .group_by(StatusChange.order_id).subquery())
+    return ctx.session.execute(
+        select(WorkOrder.branch_id, StatusChange.to_status, WorkOrder.urgent,
+               WorkOrder.deadline_at, WorkOrder.arrived_at, WorkOrder.id)
+        .join(last, last.c.id == StatusChange.id)
+        .join(WorkOrder, WorkOrder.id == StatusChange.order_id)).all()
 
 
 def _list_orders(ctx, rows: dict[int, dict], listed: dict[str, dict[int, Status]]) -> None:
@@ -509,6 +561,7 @@ def engineer_scores(ctx, month, branch=None) -> list[dict]:
     ids = [b.id for b in places]
     code_of = {b.id: b.code for b in places}
     lines: dict[int, dict] = {}
+    branch_of = _unindexed(ctx, WorkOrder.branch_id)  # SQLite: the month's range instead
 
     def line(engineer_id: int) -> dict:
         return lines.setdefault(engineer_id, {
@@ -518,21 +571,23 @@ def engineer_scores(ctx, month, branch=None) -> list[dict]:
     for engineer_id, count in ctx.session.execute(
             select(WorkOrder.engineer_id, func.count(WorkOrder.id))
             .where(WorkOrder.engineer_id.is_not(None), WorkOrder.closed_at >= low,
-                   WorkOrder.closed_at < high, WorkOrder.branch_id.in_(ids))
+                   WorkOrder.closed_at < high, branch_of.in_(ids))
             .group_by(WorkOrder.engineer_id)):
         line(engineer_id)["closed"] = count
-    for engineer_id, met, minutes in ctx.session.execute(
-            select(WorkOrder.engineer_id, WorkOrder.deadline_met, WorkOrder.missed_minutes)
+    for engineer_id, met, count, minutes in ctx.session.execute(
+            select(WorkOrder.engineer_id, WorkOrder.deadline_met, func.count(),
+                   func.sum(WorkOrder.missed_minutes))
             .where(WorkOrder.engineer_id.is_not(None), WorkOrder.deadline_met.is_not(None),
                    WorkOrder.arrived_at >= low, WorkOrder.arrived_at < high,
-                   WorkOrder.branch_id.in_(ids))):
+                   branch_of.in_(ids))
+            .group_by(WorkOrder.engineer_id, WorkOrder.deadline_met)):
         figures = line(engineer_id)
-        figures["on_time" if met else "late"] += 1
+        figures["on_time" if met else "late"] += count
         figures["missed_minutes"] += minutes or 0
     threshold = ctx.setting("repair.poor_rating")
     for callback in ctx.session.scalars(select(Callback).where(
             Callback.engineer_id.is_not(None), Callback.answered_at >= low,
-            Callback.answered_at < high, Callback.branch_id.in_(ids))):
+            Callback.answered_at < high, _unindexed(ctx, Callback.branch_id).in_(ids))):
         figures = line(callback.engineer_id)
         figures["surveys"] += 1
         for bucket, rating in zip(figures["_ratings"], callback.ratings, strict=True):
@@ -546,7 +601,8 @@ def engineer_scores(ctx, month, branch=None) -> list[dict]:
         key = "checks_passed" if status == CheckStatus.PASSED else "checks_failed"
         line(engineer_id)[key] += count
     people = {e.id: e for e in ctx.session.scalars(
-        select(Employee).where(Employee.id.in_(list(lines))))}
+        select(Employee).options(joinedload(Employee.branch))
+        .where(Employee.id.in_(list(lines))))}
     rows = []
     for engineer_id, figures in lines.items():
         person = people[engineer_id]

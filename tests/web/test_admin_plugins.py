@@ -80,7 +80,7 @@ def test_an_enabled_plugin_up_to_date_and_the_available_ones(console):
     assert app.plugins["repair"].version in repair
     assert f'<span class="switch-on">{zh("Enabled")}</span>' in repair
     assert f'<span class="switch-on">{zh("up to date")}</span>' in repair
-    assert "repair_0006" in repair  # the head of its migrations, where the database is
+    assert "repair_0008" in repair  # the head of its migrations, where the database is
     folder = str(app.site.path)
     assert f"fixdesk --site {folder} plugins disable repair" in html.unescape(repair)
     assert zh("needs an upgrade") not in page.text

@@ -71,8 +71,9 @@ def tables(ctx, info: EntityInfo, record, *, control, possible: dict, failed: di
         columns = columns_of(ctx, child, _column_names(child))
         order = getattr(child.cls, "__line_order__", None) or \
             getattr(child.cls, "__default_sort__", None)
-        rows, total = records.list_records(ctx, child, filters={key: str(record.id)},
-                                           sort=order, limit=MAX_LINES)
+        page = records.list_records(ctx, child, filters={key: str(record.id)},
+                                    sort=order, limit=MAX_LINES, count=True)
+        rows, total = page.rows, page.total
         shown = cells(ctx, columns, rows)
         writable = [c for c in columns if c.via is None and c.spec in fields.form_fields(child)]
         can_add = bool(writable) and not frozen and child.offers("create") and \

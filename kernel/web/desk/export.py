@@ -26,11 +26,12 @@ def export_fields(info: EntityInfo):
 def matching_rows(ctx, info: EntityInfo, filters: dict, q: str, sort: str):
     """Yield pages of (records, reference labels) for everything the filters match."""
     refs_specs = [f for f in export_fields(info) if f.foreign]
-    offset = 0
-    while offset < MAX_EXPORT_ROWS:
-        limit = min(records.MAX_LIMIT, MAX_EXPORT_ROWS - offset)
-        rows, total = records.list_records(ctx, info, filters=filters, q=q or None,
-                                           sort=sort or None, limit=limit, offset=offset)
+    done, after = 0, None
+    while done < MAX_EXPORT_ROWS:
+        limit = min(records.MAX_LIMIT, MAX_EXPORT_ROWS - done)
+        page = records.list_records(ctx, info, filters=filters, q=q or None,
+                                    sort=sort or None, limit=limit, after=after)
+        rows = page.rows
         if not rows:
             return
         refs = {spec.name: fields.reference_labels(ctx, ctx.app, spec,
@@ -38,8 +39,8 @@ def matching_rows(ctx, info: EntityInfo, filters: dict, q: str, sort: str):
                 for spec in refs_specs}
         refs.update(links.column_labels(ctx, export_fields(info), rows))
         yield rows, refs
-        offset += len(rows)
-        if offset >= total:
+        done, after = done + len(rows), page.next
+        if after is None:
             return
 
 

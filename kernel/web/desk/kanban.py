@@ -91,9 +91,9 @@ def columns(ctx, info: EntityInfo, state: ListState, base: str) -> list[dict]:
         count = counts.get(value, 0)
         cards = []
         if count:
-            cards, _total = records.list_records(
+            cards = records.list_records(
                 ctx, info, filters={**filters, workflow: value}, q=state.q or None,
-                sort=state.effective_sort or None, limit=CARDS_PER_COLUMN)
+                sort=state.effective_sort or None, limit=CARDS_PER_COLUMN).rows
         more = state.url(base, page=1, group="", all=False,
                          filters=state.effective_filters + [(workflow, "eq", value)])
         found.append({"state": value, "title": _(value), "count": count, "records": cards,

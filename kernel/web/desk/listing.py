@@ -1,10 +1,13 @@
 """The list view's state in the URL: search, filters, sort and page, mapped to the services.
 
 ``/desk/customer?q=物流&f=tier&op=eq&v=corporate&f=created_at&op=gte&v=2026-01-01
-&sort=-name&page=2`` — filter rows are repeated ``f`` (field), ``op``
-(operator) and ``v`` (value) parameters; ``group=status`` counts the matching records
-per value of a field. A list asked for no filter opens with the user's or the entity's
-default filter (``preset``, :mod:`kernel.list_prefs`); ``all=1`` asks for none.
+&sort=-name&after=<cursor>&start=51`` — filter rows are repeated ``f`` (field), ``op``
+(operator) and ``v`` (value) parameters; pages follow by cursor (``after``, ``before``:
+:mod:`kernel.keyset`), ``start`` only numbers the rows shown, and ``count=1`` asks for the
+number of matching records (a scan of them all); ``page`` (by offset) is still read;
+``group=status`` counts the matching records per value of a field. A list asked for no
+filter opens with the user's or the entity's default filter (``preset``,
+:mod:`kernel.list_prefs`); ``all=1`` asks for none.
 """
 
 from __future__ import annotations
@@ -55,6 +58,13 @@ class ListState:
     #: the default filter in force (:class:`kernel.list_prefs.Preset`), when no filter
     #: was asked for
     preset: object = None
+    #: the page after / before this cursor (:func:`kernel.records.list_records`)
+    after: str = ""
+    before: str = ""
+    #: the number of the page's first row, as the pager shows it
+    start: int = 1
+    #: ``count=1``: count the matching records
+    count: bool = False
 
     @property
     def effective_filters(self) -> list[tuple[str, str, str]]:
@@ -90,12 +100,21 @@ class ListState:
                    filters=[(f, op if op in OPERATORS else "eq", v) for f, op, v in rows
                             if f and (v.strip() != "" or op in VALUELESS)][:20],
                    all=params.get("all") == "1",
-                   group=(params.get("group") or "").strip()[:100])
+                   group=(params.get("group") or "").strip()[:100],
+                   after=(params.get("after") or "").strip()[:2000],
+                   before=(params.get("before") or "").strip()[:2000],
+                   start=max(1, number("start", 1)), count=params.get("count") == "1")
 
     def params(self, **changes) -> list[tuple[str, str]]:
-        """The state as query parameters, with ``changes`` (q, sort, page, limit, filters)."""
+        """The state as query parameters, with ``changes`` (q, sort, page, limit, filters,
+        after, before, start, count); a change of ``page`` without a cursor starts
+        again from the first row."""
         state = {"q": self.q, "sort": self.sort, "page": self.page, "limit": self.limit,
-                 "filters": self.filters, "all": self.all, "group": self.group, **changes}
+                 "filters": self.filters, "all": self.all, "group": self.group,
+                 "after": self.after, "before": self.before, "start": self.start,
+                 "count": self.count, **changes}
+        if "page" in changes and "after" not in changes and "before" not in changes:
+            state.update(after="", before="", start=1)
         pairs = [(k, str(state[k])) for k in ("q", "sort") if state[k]]
         for name, op, value in state["filters"]:
             pairs += [("f", name), ("op", op), ("v", value)]
@@ -107,6 +126,11 @@ class ListState:
             pairs.append(("limit", str(state["limit"])))
         if state["page"] > 1:
             pairs.append(("page", str(state["page"])))
+        pairs += [(k, state[k]) for k in ("after", "before") if state[k]]
+        if state["start"] > 1 and (state["after"] or state["before"]):
+            pairs.append(("start", str(state["start"])))
+        if state["count"]:
+            pairs.append(("count", "1"))
         return pairs
 
     def url(self, base: str, **changes) -> str:
@@ -115,7 +139,10 @@ class ListState:
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.limit
+        """The rows an old ``page=`` link skips (none when paging by cursor)."""
+        if self.after or self.before:
+            return 0
+        return min((self.page - 1) * self.limit, records.MAX_OFFSET)
 
     def sorted_by(self, name: str) -> str | None:
         """'ascending' / 'descending' when the list is sorted by ``name`` first."""

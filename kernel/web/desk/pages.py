@@ -138,14 +138,15 @@ def list_page(request: Request, ctx, info: EntityInfo, query: str | None = None,
     list_views.apply_preset(ctx, info, state)
     problem = None
     try:
-        rows, total = records.list_records(ctx, info, filters=service_filters(ctx, info, state),
-                                           q=state.q or None, sort=state.effective_sort or None,
-                                           limit=state.limit, offset=state.offset)
+        page = records.list_records(ctx, info, filters=service_filters(ctx, info, state),
+                                    q=state.q or None, sort=state.effective_sort or None,
+                                    limit=state.limit, offset=state.offset,
+                                    after=state.after or None, before=state.before or None,
+                                    count=state.count)
     except ValidationError as exc:
-        rows, total, problem = [], 0, exc.message
-    pages = max(1, -(-total // state.limit))
-    if state.page > pages:
-        return redirect(state.url(base, page=pages))
+        page, problem = records.RecordPage([], 0), exc.message
+    rows = page.rows
+    pager = _pager(state, page, base)
     columns, extra = list_views.columns_for(ctx, info)  # the user's choice, else defaults
     extra_cells = contributed.column_cells(ctx, info, extra, rows)
     refs = {spec.name: fields.reference_labels(ctx, app, spec,
@@ -189,12 +190,7 @@ def list_page(request: Request, ctx, info: EntityInfo, query: str | None = None,
     return render(
         request, "list.html", 422 if problem or save_problem else 200, ctx=ctx, info=info,
         workbench=workbench, save_problem=save_problem,
-        title=_(info.title), base=base, state=state, headers=headers, rows=table, total=total,
-        pages=pages,
-        first=state.offset + 1 if total else 0, last=state.offset + len(rows),
-        prev_url=state.url(base, page=state.page - 1) if state.page > 1 else None,
-        next_url=state.url(base, page=state.page + 1) if state.page < pages else None,
-        first_url=state.url(base, page=1), last_url=state.url(base, page=pages),
+        title=_(info.title), base=base, state=state, headers=headers, rows=table, **pager,
         filter_fields=filterable,
         choice_fields={f["name"] for f in filterable if f["kind"] in ("enum", "boolean")},
         operators=[(k, _(v[1])) for k, v in OPERATORS.items()],
@@ -203,6 +199,26 @@ def list_page(request: Request, ctx, info: EntityInfo, query: str | None = None,
         can_create=creatable(info, can), problem=problem,
         export_csv=f"{base}/export.csv{query}", export_xlsx=f"{base}/export.xlsx{query}",
         max_export=MAX_EXPORT_ROWS, notice=_notice(request))
+
+
+def _pager(state: ListState, page, base: str) -> dict:
+    """What the pager shows: the rows' numbers (``51–100``), the total when it was
+    counted or the page holds the whole list, and the links around the page (by cursor:
+    each page as fast as the first)."""
+    first = 1 if page.previous is None and not state.offset else state.start + state.offset
+    total = page.total
+    if total is None and page.previous is None and page.next is None and not state.offset:
+        total = len(page.rows)  # the whole list is on this page: counted for free
+    return {
+        "total": total, "first": first if page.rows else 0,
+        "last": first + len(page.rows) - 1,
+        "prev_url": state.url(base, page=1, before=page.previous, after="",
+                              start=max(1, first - state.limit)) if page.previous else None,
+        "next_url": state.url(base, page=1, after=page.next, before="",
+                              start=first + len(page.rows)) if page.next else None,
+        "first_url": state.url(base, page=1),
+        "count_url": state.url(base, count=True) if total is None else None,
+    }
 
 
 def _notice(request: Request) -> str | None:

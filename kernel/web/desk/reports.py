@@ -153,7 +153,8 @@ def router() -> APIRouter:
     def print_paper(request: Request, name: str, download: bool = False):
         from kernel.reports.service import render as render_report
 
-        with desk_context(request) as ctx:  # the paper speaks the user's language
+        # the paper speaks the user's language; printing it is logged (a write)
+        with desk_context(request, writes=True) as ctx:
             done = render_report(ctx, report_of(ctx, name), _raw(request), "pdf")
         return file_response(done.content, done.media_type, done.filename, download=download)
 

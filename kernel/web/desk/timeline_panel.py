@@ -105,10 +105,10 @@ def older_url(info, record, page: TimelinePage) -> str | None:
 def panel(request, ctx, info, record) -> dict:
     """The timeline beside a record's form: its latest entries, the note box and the
     upload box (for users who may use them). Marks the user's mentions on the record
-    as seen."""
+    as seen (apart from the page's own transaction, which only reads)."""
     from kernel.attachments import SIGNATURES, max_bytes
 
-    notes.mark_seen(ctx, info.name, record.id)
+    notes.mark_seen_apart(ctx, info.name, record.id)
     page = timeline(ctx, info.name, record, limit=FORM_EVENTS)
     base = f"/desk/{info.name}/{record.id}"
     typed = getattr(request.state, "timeline_input", None) or {}

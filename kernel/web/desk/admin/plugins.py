@@ -18,7 +18,6 @@ from fastapi import APIRouter, Request
 from markupsafe import Markup
 
 from kernel.i18n import N_, _, terminal_locale
-from kernel.migrate import migration_states
 from kernel.plugins import (
     AVAILABLE,
     ENABLED,
@@ -72,6 +71,8 @@ def _modules(ctx) -> dict:
     """What the page shows: every plugin (``modules``), the kernel's schema state
     (``kernel``), whether any schema needs ``fixdesk migrate`` (``behind``), the language
     the site's own messages are in (``written_in``) and the site's folder for commands."""
+    from kernel.migrate import migration_states  # Alembic: loaded when the page is opened
+
     app = ctx.app
     site = app.site
     states = plugin_states(site, app)
