@@ -30,7 +30,12 @@ def _tables(url: str) -> dict:
     found = {}
     try:
         with engine.connect() as conn:
-            for name in sorted(inspect(conn).get_table_names()):
+            # an FTS5 table (the search index's terms) cannot be read row by row; its
+            # content is in its shadow tables, which are compared like any other
+            virtual = set(conn.execute(text(
+                "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'"
+            )).scalars()) if conn.dialect.name == "sqlite" else set()
+            for name in sorted(set(inspect(conn).get_table_names()) - virtual):
                 table = Table(name, MetaData(), autoload_with=conn)
                 order = list(table.primary_key.columns) or list(table.columns)
                 rows = [tuple(row) for row in conn.execute(select(table).order_by(*order))]
