@@ -69,8 +69,22 @@ def timed(label: str, call: Callable[[], tuple[object, float]], runs: int,
     return found, p50, p99
 
 
-def machine(app) -> str:
-    """The CPU, cores, memory, load, Python and database version."""
+#: the branches of the growth benches: code, name, share of the work
+BRANCHES = (("SH", "上海服务中心", 0.5), ("JD", "嘉定分公司", 0.3), ("PD", "浦东分公司", 0.2))
+
+
+def pick_branch(rng, branches: list[int]) -> int:
+    """One of ``branches`` (ids, in the order of :data:`BRANCHES`), by their shares."""
+    roll, upto = rng.random(), 0.0
+    for branch_id, (_code, _name, share) in zip(branches, BRANCHES, strict=True):
+        upto += share
+        if roll < upto:
+            return branch_id
+    return branches[-1]
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else the machine type."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -78,6 +92,12 @@ def machine(app) -> str:
                        if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    return cpu
+
+
+def machine(app) -> str:
+    """The CPU, cores, memory, load, Python and database version."""
+    cpu = cpu_name()
     try:
         with open("/proc/meminfo", encoding="utf-8") as fh:
             memory = f"{int(fh.readline().split()[1]) / 2**20:.0f} GiB"

@@ -38,6 +38,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import bench_sites  # this folder
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXDESK = [sys.executable, "-m", "kernel"]
 ALL_PLUGINS = "repair,inventory,billing,complaints"
@@ -48,13 +50,7 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 def machine() -> str:
     """The CPU, cores, memory, load, Python and SQLite."""
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = bench_sites.cpu_name()
     load = " / ".join(f"{n:.1f}" for n in os.getloadavg())
     return (f"{cpu}, {os.cpu_count()} cores (load {load}), CPython "
             f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}")

@@ -37,10 +37,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import bench_sites  # this folder; it puts the repository on sys.path
+from bench_sites import pick_branch
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 HISTORY = dt.timedelta(days=730)
-BRANCHES = (("SH", "上海服务中心", 0.5), ("JD", "嘉定分公司", 0.3), ("PD", "浦东分公司", 0.2))
+BRANCHES = bench_sites.BRANCHES
 CHUNK = 100_000
 ORDER_COLUMNS = ("id", "number", "company_id", "branch_id", "channel", "service_mode",
                  "fault_description", "reported_at", "category", "category_basis", "urgent",
@@ -105,15 +106,6 @@ def make_site(folder: Path, url: str | None):
 # ---------------------------------------------------------------------------
 
 
-def _branch(rng: random.Random, branches: list[int]) -> int:
-    roll, upto = rng.random(), 0.0
-    for branch_id, (_code, _name, share) in zip(branches, BRANCHES, strict=True):
-        upto += share
-        if roll < upto:
-            return branch_id
-    return branches[-1]
-
-
 def _times(rng: random.Random, count: int) -> list[dt.datetime]:
     """``count`` random instants of the last two years, oldest first: rows are written as
     they happen, so the table's order follows time as on a real site."""
@@ -129,7 +121,7 @@ def orders(ids: dict, count: int, seed: int = 1) -> Iterator[tuple]:
     company, branches = ids["company"], ids["branches"]
     for n, at in enumerate(_times(rng, count), 1):
         status = "cancelled" if rng.random() < 0.02 else "closed"
-        yield (n, f"WO-B-{n:07d}", company, _branch(rng, branches), "phone", "on_site",
+        yield (n, f"WO-B-{n:07d}", company, pick_branch(rng, branches), "phone", "on_site",
                "卡纸", at, "A", "not_covered", False, status, 0, "none", 0, at, at)
 
 
@@ -161,7 +153,7 @@ def complaints(ids: dict, count: int, seed: int = 2) -> Iterator[tuple]:
                 person = rng.choice(ids["engineers"]) if fault else None
         elif rng.random() < 0.5:
             status, responded = "investigating", at + dt.timedelta(hours=3)
-        yield (n, f"CP-B-{n:07d}", company, _branch(rng, branches), rng.choice(topics),
+        yield (n, f"CP-B-{n:07d}", company, pick_branch(rng, branches), rng.choice(topics),
                rng.choice(categories), severity, "phone", at, "139 0000 0000", "投诉内容",
                status, response_due, responded, resolution_due, 0, 0, fault, department,
                person, informed, closed, cancelled, 0, at, at)

@@ -53,7 +53,7 @@ import bench_sites  # this folder; it puts the repository on sys.path
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 HISTORY = dt.timedelta(days=730)
-BRANCHES = (("SH", "上海服务中心", 0.5), ("JD", "嘉定分公司", 0.3), ("PD", "浦东分公司", 0.2))
+BRANCHES = bench_sites.BRANCHES
 CHUNK = 50_000
 PASSWORD = "growth-bench-password"
 FAULTS = ("复印有黑线", "无法开机", "显示错误代码 SC542", "打印模糊", "网络打印失败",
@@ -124,15 +124,6 @@ def make_site(folder: Path, url: str | None):
 # ---------------------------------------------------------------------------
 
 
-def _branch(rng: random.Random, branches: list[int]) -> int:
-    roll, upto = rng.random(), 0.0
-    for branch_id, (_code, _name, share) in zip(branches, BRANCHES, strict=True):
-        upto += share
-        if roll < upto:
-            return branch_id
-    return branches[-1]
-
-
 def _hours(rng: random.Random, low: float, high: float) -> dt.timedelta:
     return dt.timedelta(seconds=int(rng.uniform(low, high) * 3600))
 
@@ -189,7 +180,7 @@ def chunks(ids: dict, count: int, child_branch: set[str], seed: int = 1):
         orders, changes, audits = [], [], []
         for n in range(first + 1, min(count, first + CHUNK) + 1):
             at = start + dt.timedelta(seconds=times[n - 1])
-            branch = _branch(rng, branches)
+            branch = bench_sites.pick_branch(rng, branches)
             urgent = rng.random() < 0.1
             steps, fields = _history(rng, at, urgent)
             status = steps[-1][2]
