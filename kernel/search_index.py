@@ -180,11 +180,12 @@ def drop_index(connection, name: str) -> None:
 
 
 def _write(connection, spec: Spec, removed: list[int], rows: list[tuple[int, str]]) -> None:
-    """Remove the records ``removed`` and (re)write ``rows`` (id, derived text)."""
+    """Remove the records ``removed`` from the index and write ``rows`` (id, derived
+    text). A changed record is in both; a new one (or a fresh index's) only in ``rows``:
+    nothing of it is there to remove."""
     table, fts = spec.table, spec.fts
-    gone = [*removed, *(record_id for record_id, _body in rows)]
-    for start in range(0, len(gone), BATCH):
-        chunk = table.c.id.in_(gone[start:start + BATCH])
+    for start in range(0, len(removed), BATCH):
+        chunk = table.c.id.in_(removed[start:start + BATCH])
         if fts is not None:  # a contentless FTS5 table forgets a row by its very terms
             old = connection.execute(select(table.c.id, table.c.body).where(chunk)).all()
             if old:
@@ -319,6 +320,7 @@ class SearchIndexes:
             if spec is None or not isinstance(record, spec.cls) or not any(
                     attributes.get_history(record, f).has_changes() for f in spec.fields):
                 continue
+            removed.setdefault(spec.entity, []).append(record.id)
             written.setdefault(spec.entity, []).append((record.id, spec.text_of(record)))
         for record in session.deleted:
             spec = active.get(type(record).__table__.name)
