@@ -83,6 +83,26 @@ def pick_branch(rng, branches: list[int]) -> int:
     return branches[-1]
 
 
+def branches_and_customers(ctx, now, customers: int = 2000) -> tuple[int, list[int]]:
+    """On a new site of branch SH: the branches JD and PD (:data:`BRANCHES`) and
+    ``customers`` corporate customers spread over the three; returns the company's id and
+    the branches' ids in the order of :data:`BRANCHES`."""
+    from sqlalchemy import insert, select
+
+    from kernel.masterdata import add_branch, the_company
+    from kernel.models import Branch, Customer, Tier
+
+    company = the_company(ctx).id
+    branches = [ctx.session.scalar(select(Branch.id).where(Branch.code == BRANCHES[0][0]))]
+    for code, name, _share in BRANCHES[1:]:
+        branches.append(add_branch(ctx, code, name).id)
+    ctx.session.execute(insert(Customer), [
+        {"company_id": company, "branch_id": branches[n % 3], "code": f"C{n + 1:05d}",
+         "name": f"客户 {n + 1}", "tier": Tier.CORPORATE, "created_at": now,
+         "updated_at": now} for n in range(customers)])
+    return company, branches
+
+
 def cpu_name() -> str:
     """The CPU's model name (``/proc/cpuinfo``), else the machine type."""
     cpu = platform.processor() or platform.machine()

@@ -64,10 +64,8 @@ TABLES = (("repair_work_order", ORDER_COLUMNS), ("complaints_complaint", COMPLAI
 def make_site(folder: Path, url: str | None):
     """A new site with repair and complaints, branches SH, JD and PD, 2,000 customers, 10
     engineers and five departments; returns the site, the started app and the ids."""
-    from sqlalchemy import insert, select
 
-    from kernel.masterdata import add_branch, the_company
-    from kernel.models import Branch, Customer, Employee, Grade, Tier
+    from kernel.models import Employee, Grade
     from kernel.provision import create_site
     from kernel.site import DEFAULT_DB, SiteConfig
     from plugins.complaints.models import Department
@@ -77,14 +75,7 @@ def make_site(folder: Path, url: str | None):
                        company="压测服务公司", branch_code="SH", branch_name="上海服务中心")
     app = site.start()
     with app.context() as ctx:
-        company = the_company(ctx).id
-        branches = list(ctx.session.scalars(select(Branch.id)))
-        for code, name, _share in BRANCHES[1:]:
-            branches.append(add_branch(ctx, code, name).id)
-        ctx.session.execute(insert(Customer), [
-            {"company_id": company, "branch_id": branches[n % 3], "code": f"C{n + 1:05d}",
-             "name": f"客户 {n + 1}", "tier": Tier.CORPORATE, "created_at": NOW,
-             "updated_at": NOW} for n in range(2000)])
+        company, branches = bench_sites.branches_and_customers(ctx, NOW)
         engineers = [Employee(company_id=company, branch_id=branches[n % 3],
                               code=f"E{n + 1:03d}", name=f"工程师 {n + 1}",
                               grade=Grade.REGULAR) for n in range(10)]

@@ -85,11 +85,10 @@ REPORT_TARGET = 1.0
 def make_site(folder: Path, url: str | None):
     """A new site with repair, branches SH, JD and PD, 2,000 customers, 10 engineers per
     branch and the SH service supervisor; returns the site, the started app and the ids."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import select
 
     from kernel.auth import add_user
-    from kernel.masterdata import add_branch, the_company
-    from kernel.models import Branch, Customer, Employee, Grade, Tier
+    from kernel.models import Branch, Customer, Employee, Grade
     from kernel.provision import create_site
     from kernel.site import DEFAULT_DB, SiteConfig
 
@@ -97,15 +96,8 @@ def make_site(folder: Path, url: str | None):
                        company="压测服务公司", branch_code="SH", branch_name="上海服务中心")
     app = site.start()
     with app.context() as ctx:
-        company = the_company(ctx).id
-        home = ctx.session.scalar(select(Branch).where(Branch.code == "SH"))
-        branches = [home.id]
-        for code, name, _share in BRANCHES[1:]:
-            branches.append(add_branch(ctx, code, name).id)
-        ctx.session.execute(insert(Customer), [
-            {"company_id": company, "branch_id": branches[n % 3], "code": f"C{n + 1:05d}",
-             "name": f"客户 {n + 1}", "tier": Tier.CORPORATE, "created_at": NOW,
-             "updated_at": NOW} for n in range(2000)])
+        company, branches = bench_sites.branches_and_customers(ctx, NOW)
+        home = ctx.session.get(Branch, branches[0])
         engineers = [Employee(company_id=company, branch_id=branches[n % 3],
                               code=f"E{n + 1:03d}", name=f"工程师 {n + 1}",
                               grade=Grade.REGULAR, skills=["copier"]) for n in range(30)]
