@@ -59,6 +59,14 @@ def _order(site, number: str):
         app.close()
 
 
+def _drag(item, target) -> None:
+    """Drag ``item`` onto the top of ``target``. Aiming at the target's centre would let
+    Playwright scroll a tall cell into view between mouse-down and the move, and Chromium
+    would then start the drag from whatever lies under the pointer after the scroll."""
+    item.scroll_into_view_if_needed()
+    item.drag_to(target, target_position={"x": 12, "y": 12})
+
+
 def test_the_supervisor_dispatches_from_the_board(board_server, browser, screenshot):
     from playwright.sync_api import expect
 
@@ -75,7 +83,7 @@ def test_the_supervisor_dispatches_from_the_board(board_server, browser, screens
     tomorrow = dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=1)
     cell = page.locator(f'td[data-cell="E002|{tomorrow.isoformat()}"]')
 
-    queue.first.drag_to(cell)
+    _drag(queue.first, cell)
     expect(page.get_by_role("status")).to_contain_text(first)
     expect(page.locator(f'td[data-cell="E002|{tomorrow.isoformat()}"]')).to_contain_text(first)
     expect(page.locator("[data-queue] li.card")).to_have_count(1)
@@ -106,7 +114,7 @@ def test_a_card_moved_on_the_kanban_runs_the_step(board_server, browser, screens
 
     card = page.locator('[data-column="completed"] li.card').first
     number = card.locator("a.card-title").inner_text()
-    card.drag_to(page.locator('[data-column="closed"]'))
+    _drag(card, page.locator('[data-column="closed"]'))
     expect(page.get_by_role("status")).to_have_text("已移动。")
     expect(page.locator('[data-column="completed"]')).not_to_contain_text(number)
     assert _order(site, number)[0] == "closed"
