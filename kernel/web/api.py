@@ -6,6 +6,7 @@ Routes only translate HTTP to the services in :mod:`kernel.records`,
 
 
 import datetime as dt
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
@@ -67,13 +68,25 @@ class Me(BaseModel):
     locale: str | None
 
 
+def _entity(ctx, name: str) -> EntityInfo:
+    """The entity ``name`` as the request's site describes it."""
+    return ctx.app.exposed[name]
+
+
 def _filters(request: Request, info: EntityInfo) -> dict[str, str]:
     reserved = {"q", "sort", "limit", "offset", "after", "before", "count"}
     return {k: v for k, v in request.query_params.items() if k not in reserved}
 
 
+@functools.lru_cache(maxsize=1024)
 def entity_router(info: EntityInfo) -> APIRouter:
-    """CRUD routes for one entity, with models generated from its fields."""
+    """CRUD routes for one entity, with models generated from its fields.
+
+    Built once per process for each shape of entity (``EntityInfo`` compares by its
+    fields, extensions and operations): building FastAPI's routes and pydantic's models
+    is most of an app's start-up. So the routes hold nothing of one site: each request
+    reads the entity as its own site describes it (:func:`_entity`)."""
+    name = info.name
     router = APIRouter(prefix=f"/api/v1/{info.name}", tags=[info.name],
                        responses=ERROR_RESPONSES)
     Read = read_model(info)
@@ -82,11 +95,6 @@ def entity_router(info: EntityInfo) -> APIRouter:
     Page = page_model(info, Read)
     # answers are shaped and encoded here; the models stay for OpenAPI (kernel.web.answers)
     item_shape, page_shape = Shape(Read), Shape(Page)
-    equality = {f.name: _filter_type(f) for f in info.fields}
-    equality.update({f"{e.namespace}.{f.name}": _filter_type(f) for e in info.extensions
-                     for f in e.fields})
-    equality.update({f"{f.name}__entity": str | None for f in info.fields if f.kind == "link"})
-
     def list_items(request: Request, q: str | None = Query(None, max_length=100),
                    sort: str | None = Query(None, max_length=200),
                    limit: int = Query(50, ge=1, le=records.MAX_LIMIT),
@@ -97,9 +105,9 @@ def entity_router(info: EntityInfo) -> APIRouter:
                    count: bool = Query(False, description=(
                        "also count every matching record (`total`; costs a scan)")),
                    offset: int = Query(0, ge=0, le=records.MAX_OFFSET, description=(
-                       "rows to skip (slow for deep pages: page on with `after`)")),
-                   **_equality_filters):
+                       "rows to skip (slow for deep pages: page on with `after`)"))):
         with request_context(request) as ctx:
+            info = _entity(ctx, name)
             page = records.list_records(ctx, info, filters=_filters(request, info), q=q,
                                         sort=sort, limit=limit, offset=offset, after=after,
                                         before=before, count=count)
@@ -121,14 +129,17 @@ def entity_router(info: EntityInfo) -> APIRouter:
                           "`entity:id`: `about=customer:12`, `about__ne=customer:12`, "
                           "`about__in=customer:12,customer:15`, and `about__entity=customer` "
                           "for every link to that entity (`about=` for no link).")
-    # document the equality filters in OpenAPI
-    list_items.__signature__ = _with_query_params(list_items, equality)
+    # the field filters are read from the query string by kernel.records, which checks
+    # them; here they are only documented (declaring each to FastAPI would have it
+    # build and check dozens of absent parameters on every request)
     router.add_api_route("", list_items, methods=["GET"], response_model=Page,
-                         summary=f"List {info.name}")
+                         summary=f"List {info.name}",
+                         openapi_extra={"parameters": filter_parameters(info)})
 
     if info.offers("create"):
         def create(request: Request, body: Create = Body(...)):  # type: ignore[valid-type]
             with request_context(request) as ctx:
+                info = _entity(ctx, name)
                 record = records.create_record(ctx, info, body.model_dump(exclude_unset=True))
                 return record_answer(item_shape, records.record_dict(ctx, info, record), 201)
 
@@ -137,6 +148,7 @@ def entity_router(info: EntityInfo) -> APIRouter:
 
     def get_one(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1)):
         with request_context(request) as ctx:
+            info = _entity(ctx, name)
             return record_answer(item_shape, records.record_dict(
                 ctx, info, records.get_record(ctx, info, record_id)))
 
@@ -147,6 +159,7 @@ def entity_router(info: EntityInfo) -> APIRouter:
         def update(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1),
                    body: Update = Body(...)):  # type: ignore[valid-type]
             with request_context(request) as ctx:
+                info = _entity(ctx, name)
                 record = records.update_record(ctx, info, record_id,
                                                body.model_dump(exclude_unset=True))
                 return record_answer(item_shape, records.record_dict(ctx, info, record))
@@ -157,7 +170,7 @@ def entity_router(info: EntityInfo) -> APIRouter:
     if info.deletable:
         def delete(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1)):
             with request_context(request) as ctx:
-                records.delete_record(ctx, info, record_id)
+                records.delete_record(ctx, _entity(ctx, name), record_id)
             return Response(status_code=204)
 
         router.add_api_route("/{record_id}", delete, methods=["DELETE"], status_code=204,
@@ -167,6 +180,7 @@ def entity_router(info: EntityInfo) -> APIRouter:
         from kernel.audit import record_history as audit_history
 
         with request_context(request) as ctx:
+            info = _entity(ctx, name)
             records.get_record(ctx, info, record_id)
             ctx.require("audit.read")
             tz = ctx.settings.tz
@@ -185,9 +199,9 @@ def entity_router(info: EntityInfo) -> APIRouter:
 
         with request_context(request) as ctx:
             doc = get_document(ctx.app, document)
-            if doc.entity != info.name:
+            if doc.entity != name:
                 raise NotFound(_("no document {name!r} for {entity}").format(
-                    name=document, entity=info.name))
+                    name=document, entity=name))
             requester, app = Requester.of(ctx), ctx.app
         # laid out after the request's transaction: never holding the write lock
         data = print_detached(app, requester, document, [record_id], locale=lang)
@@ -200,34 +214,30 @@ def entity_router(info: EntityInfo) -> APIRouter:
     return router
 
 
-def _filter_type(spec) -> Any:
-    """The type an equality filter on ``spec`` takes in the query string (for OpenAPI)."""
-    import datetime as dt
-    from typing import Literal
-
-    from pydantic import AwareDatetime
-
-    if spec.kind == "enum" and spec.choices:
-        return Literal[spec.choices] | None
-    return {"integer": int, "boolean": bool, "date": dt.date, "datetime": AwareDatetime,
-            "time": dt.time}.get(spec.kind, str) | None
+#: the JSON schema of a filter value, by field kind (anything else: a string)
+FILTER_SCHEMAS = {"integer": {"type": "integer"}, "boolean": {"type": "boolean"},
+                  "date": {"type": "string", "format": "date"},
+                  "datetime": {"type": "string", "format": "date-time"},
+                  "time": {"type": "string", "format": "time"}}
 
 
-def _with_query_params(func, params: dict[str, Any]):
-    """``func``'s signature with a documented query parameter per name of ``params``
-    (``plugin.field`` names get an identifier of their own and the name as alias)."""
-    import inspect
+def filter_parameters(info: EntityInfo) -> list[dict]:
+    """The OpenAPI query parameters of ``info``'s equality filters: one per field, one per
+    other plugin's field (``plugin.field``), and ``field__entity`` per link."""
+    def parameter(name: str, schema: dict) -> dict:
+        return {"name": name, "in": "query", "required": False, "schema": schema}
 
-    signature = inspect.signature(func)
-    extra = [inspect.Parameter(name if name.isidentifier() else
-                               "x_" + name.replace(".", "__"),
-                               inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                               default=Query(None) if name.isidentifier() else
-                               Query(None, alias=name))
-             for name, annotation in params.items()
-             if name not in signature.parameters]
-    original = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
-    return signature.replace(parameters=original + extra)
+    def schema(spec) -> dict:
+        if spec.kind == "enum" and spec.choices:
+            return {"type": "string", "enum": list(spec.choices)}
+        return FILTER_SCHEMAS.get(spec.kind, {"type": "string"})
+
+    found = [parameter(f.name, schema(f)) for f in info.fields]
+    found += [parameter(f"{e.namespace}.{f.name}", schema(f)) for e in info.extensions
+              for f in e.fields]
+    found += [parameter(f"{f.name}__entity", {"type": "string"}) for f in info.fields
+              if f.kind == "link"]
+    return found
 
 
 def action_router(app) -> APIRouter:

@@ -45,6 +45,7 @@ def create_app(site: Site) -> FastAPI:
     web.state.fixdesk = app_state
     web.state.shutting_down = False  # set on SIGTERM: /readyz then answers 503
     errors.install(web)
+    errors.add_error_schemas(web)
     # inside ApiLanguage: a refusal speaks the caller's language
     web.add_middleware(RequestLimits, body_limit=site.config.body_limit,
                        upload_limit=site.config.upload_limit)

@@ -39,8 +39,29 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-ERROR_RESPONSES = {status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409,
-                                                                    413, 422, 429, 503)}
+#: the error answers every API route documents. They name the schema rather than the
+#: model: FastAPI would otherwise build a checked response field per status for every
+#: route (thousands at start-up) though error bodies are never checked on the way out.
+#: :func:`add_error_schemas` puts the schema into the OpenAPI document.
+ERROR_RESPONSES = {status: {"content": {"application/json": {"schema": {
+    "$ref": "#/components/schemas/ErrorResponse"}}}}
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)}
+
+
+def add_error_schemas(web: FastAPI) -> None:
+    """Have ``web``'s OpenAPI document hold the schemas ``ERROR_RESPONSES`` names."""
+    plain = web.openapi
+
+    def openapi() -> dict:
+        if web.openapi_schema is None:
+            schema = plain()
+            error = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(error.pop("$defs", {}))
+            schemas["ErrorResponse"] = error
+        return web.openapi_schema
+
+    web.openapi = openapi
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None,

@@ -213,7 +213,30 @@ def test_openapi_document(api):
     assert "/api/v1/audit_log" not in spec["paths"]  # internal tables stay internal
     create = spec["components"]["schemas"]["CustomerCreate"]
     assert set(create["required"]) == {"code", "name", "tier"}
+    listing = spec["paths"]["/api/v1/customer"]["get"]
+    params = {p["name"]: p for p in listing["parameters"]}
+    assert params["created_at"]["schema"]["format"] == "date-time"
+    assert "individual" in params["tier"]["schema"]["enum"]
+    assert {"code", "tier", "q", "sort", "limit", "after"} <= set(params)
+    refused = listing["responses"]["422"]["content"]["application/json"]["schema"]
+    assert refused == {"$ref": "#/components/schemas/ErrorResponse"}
+    assert "error" in spec["components"]["schemas"]["ErrorResponse"]["properties"]
     assert api.get("/api/docs").status_code == 200
+
+
+def test_a_second_app_reuses_the_entity_routes(api):
+    """Entity routes are built once per entity shape and shared by every app."""
+    from kernel.web.api import entity_router
+    entity_router.cache_clear()
+    first = create_app(api.app_state.site)
+    second = create_app(api.app_state.site)
+    assert entity_router.cache_info().misses > 0 and entity_router.cache_info().hits > 0
+
+    def customer_router(web):
+        return next(r.original_router for r in web.router.routes
+                    if getattr(r, "original_router", None) is not None
+                    and r.original_router.prefix == "/api/v1/customer")
+    assert customer_router(first) is customer_router(second)
 
 
 def test_contacts_and_addresses_follow_their_customers_branch(api):
