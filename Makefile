@@ -48,17 +48,23 @@ demo: setup
 test: setup
 	$(BIN)/pytest
 
+# every benchmark keeps its figures with targets here; the last step prints them as one table
+VERDICTS := $(VENV)/bench-verdicts.jsonl
+BENCH := FIXDESK_BENCH_VERDICTS=$(abspath $(VERDICTS)) $(BIN)/python
+
 bench: setup
 	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES="$(BENCH_PACKAGES)"
 	$(BIN)/python -m pip install -q -e '.[bench]'
-	$(BIN)/python bench/cli_startup.py
-	$(BIN)/python bench/print_bench.py
-	$(BIN)/python bench/api_bench.py
-	$(BIN)/python bench/inventory_bench.py
-	$(BIN)/python bench/billing_bench.py
-	$(BIN)/python bench/complaints_bench.py
-	$(BIN)/python bench/growth_bench.py
-	$(BIN)/python bench/soak.py
+	@rm -f $(VERDICTS)
+	$(BENCH) bench/cli_startup.py
+	$(BENCH) bench/print_bench.py
+	$(BENCH) bench/api_bench.py
+	$(BENCH) bench/inventory_bench.py
+	$(BENCH) bench/billing_bench.py
+	$(BENCH) bench/complaints_bench.py
+	$(BENCH) bench/growth_bench.py
+	$(BENCH) bench/soak.py
+	@$(BIN)/python bench/verdicts.py $(VERDICTS) || true
 
 lint: setup
 	$(BIN)/ruff check .

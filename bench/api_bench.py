@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Literal
 
 import bench_sites  # this folder; it puts the repository on sys.path
+import verdicts  # this folder
 from pydantic import BaseModel, Field
 
 HERE = Path(__file__).resolve().parent
@@ -403,9 +404,7 @@ def main() -> None:
         rows += bench("PostgreSQL",
                       f"{bench_sites.PG_SERVER}fixdesk_apibench_{uuid.uuid4().hex[:8]}", args)
     print(f"\nload average {' / '.join(f'{n:.1f}' for n in os.getloadavg())}")
-    print("figure | value | target | holds")
-    for figure, value, target, holds in rows:
-        print(f"{figure} | {value} | {target} | {'yes' if holds else 'NO'}")
+    verdicts.show("API", rows)
 
 
 if __name__ == "__main__":

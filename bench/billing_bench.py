@@ -306,7 +306,7 @@ def cases(app) -> list[tuple[str, object]]:
 
 def measure(app, runs: int) -> list[tuple[str, object, float, float]]:
     """The cases timed by :func:`bench_sites.measure`."""
-    return bench_sites.measure(app, cases(app), runs)
+    return bench_sites.measure(app, cases(app), runs, bench="billing")
 
 
 def bench(label: str, url: str | None, args) -> None:

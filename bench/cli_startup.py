@@ -39,6 +39,7 @@ import urllib.request
 from pathlib import Path
 
 import bench_sites  # this folder
+import verdicts  # this folder
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXDESK = [sys.executable, "-m", "kernel"]
@@ -176,9 +177,7 @@ def main() -> None:
         rows.append(("serve → /healthz 200 (demo site, repair)", f"{healthy:.2f} s", "≤ 2 s",
                      healthy <= 2))
     bytecode.cleanup()
-    print("figure | value | target | holds")
-    for figure, value, target, holds in rows:
-        print(f"{figure} | {value} | {target} | {'yes' if holds else 'NO'}")
+    verdicts.show("start-up", rows)
 
 
 if __name__ == "__main__":

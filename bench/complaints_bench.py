@@ -201,7 +201,7 @@ def cases(app) -> list[tuple[str, object]]:
 
 def measure(app, runs: int) -> list[tuple[str, object, float, float]]:
     """The cases timed by :func:`bench_sites.measure`."""
-    return bench_sites.measure(app, cases(app), runs)
+    return bench_sites.measure(app, cases(app), runs, bench="complaints")
 
 
 def build_and_time(label: str, url: str | None, order_count: int, complaint_count: int,

@@ -265,7 +265,7 @@ def cases(app) -> list[tuple[str, object]]:
 
 def measure(app, runs: int) -> list[tuple[str, object, float, float]]:
     """The cases timed by :func:`bench_sites.measure` (row counts)."""
-    return bench_sites.measure(app, cases(app), runs, unit=" rows")
+    return bench_sites.measure(app, cases(app), runs, unit=" rows", bench="inventory")
 
 
 def bench(label: str, url: str | None, args) -> None:

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import verdicts  # this folder
+
 DOC = "kernel.equipment_record"
 FIXDESK = Path(sys.executable).with_name("fixdesk")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -163,6 +165,15 @@ def main() -> None:
     print(f"chromium batch of {len(jobs)}:     {chrome_batch:7.2f} s wall")
     print(f"ratio fixdesk / chromium: single {single_ratio:.2f}, "
           f"batch {wall / chrome_batch:.2f}")
+    growth = (max(rss) - rss[0]) / rss[0]
+    verdicts.show("papers", [
+        (f"warm single {DOC}: p50 fixdesk / Chromium", f"{single_ratio:.2f}×", "≤ 0.5×",
+         single_ratio <= 0.5),
+        (f"batch of {len(batch_ids)} on {args.workers} workers: fixdesk / Chromium",
+         f"{wall:.2f} s / {chrome_batch:.2f} s = {wall / chrome_batch:.2f}×", "≤ 2.5×",
+         wall / chrome_batch <= 2.5),
+        ("main RSS across the batch's 4 parts", f"+{growth:.0%}", "flat (≤ +10 %)",
+         growth <= 0.10)])
     shutil.rmtree(tmp, ignore_errors=True)
 
 

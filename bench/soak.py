@@ -50,6 +50,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import verdicts  # this folder
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXDESK = Path(sys.executable).with_name("fixdesk")
@@ -570,6 +571,7 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print(report["text"])
+    verdicts.keep("soak", report["verdicts"])
     if args.report:
         Path(args.report).write_text(report["text"] + "\n")
     return 0 if report["ok"] else 1
@@ -651,7 +653,11 @@ def build_report(args, tally: Tally, notifier: Notifier, sink: MailSink, counts:
     lines.append("")
     lines.append("RESULT: " + ("OK — every acknowledged write is stored, every notification "
                                "sent exactly once" if ok else "FAILED"))
-    return {"text": "\n".join(lines), "ok": ok}
+    kept = [("acknowledged writes missing from the database", str(len(counts["missing"])),
+             "0", not counts["missing"]),
+            ("notifications a reader sees twice", str(len(duplicates)), "0", not duplicates),
+            ("notifications never sent", str(len(missing_mail)), "0", not missing_mail)]
+    return {"text": "\n".join(lines), "ok": ok, "verdicts": kept}
 
 
 if __name__ == "__main__":
