@@ -115,7 +115,16 @@ MAX_TOKEN_DAYS = 3650
 #: what the admin console shows of a user's failed logins
 RECENT_FAILURES = 20
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2-cffi's defaults (RFC 9106, low-memory profile)
+
+
+def use_password_hashing(parameters) -> None:
+    """Hash new passwords of this process with other argon2 ``parameters``
+    (:class:`argon2.Parameters`). The test suite takes argon2's cheapest profile: it makes
+    thousands of users, each hash costing ~0.1 s of CPU with the defaults. Existing hashes
+    keep verifying with their own parameters and are rehashed at the next login."""
+    global _hasher
+    _hasher = PasswordHasher.from_parameters(parameters)
 
 
 class PermissionDenied(FixdeskError):

@@ -128,9 +128,14 @@ def db_url(request, tmp_path):
 
 
 def pytest_configure(config):
+    from argon2.profiles import CHEAPEST
     from site_cache import configure
 
+    from kernel.auth import use_password_hashing
+
     configure(config, PG_SERVER)
+    # users are made by the thousand here; the production cost is checked in test_auth
+    use_password_hashing(CHEAPEST)
 
 
 def pytest_sessionfinish(session):

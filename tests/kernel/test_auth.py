@@ -53,6 +53,27 @@ def test_passwords_are_argon2_hashed(demo):
         authenticate(demo, "nobody", "whatever-it-is", NOW)
 
 
+def test_a_site_hashes_with_argon2_defaults_and_rehashes_cheaper_hashes_at_login():
+    """Outside the suite (which hashes with argon2's cheapest profile to make its users
+    fast) passwords get argon2-cffi's default cost, and a hash made with less is replaced
+    by one of that cost when its owner logs in."""
+    import subprocess
+    import sys
+
+    code = ("from argon2.profiles import CHEAPEST\n"
+            "from argon2 import PasswordHasher\n"
+            "from kernel.auth import hash_password, rehash_if_outdated\n"
+            "print(hash_password('front-desk-1'))\n"
+            "class U: password_hash = PasswordHasher.from_parameters(CHEAPEST).hash('pw-12345')\n"
+            "rehash_if_outdated(U, 'pw-12345')\n"
+            "print(U.password_hash)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    fresh, rehashed = done.stdout.split()
+    for stored in (fresh, rehashed):
+        assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
+
+
 def test_short_password_and_unknown_role_are_refused(demo):
     with demo.context() as ctx:
         from kernel.masterdata import get_branch
