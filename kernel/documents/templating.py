@@ -20,6 +20,7 @@ from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound, select_autoesc
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from kernel import template_code
 from kernel.documents import filters
 from kernel.i18n import translations
 from kernel.paths import template_dirs
@@ -162,6 +163,7 @@ def environment(app, locale: str) -> ImmutableSandboxedEnvironment:
         auto_reload=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=template_code.for_environments("paper"),
     )
     alias = env.globals["_"]  # the i18n extension's alias of gettext
     env.globals.clear()  # no range/lipsum/cycler/joiner/namespace: nothing to climb from

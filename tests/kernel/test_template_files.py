@@ -112,6 +112,26 @@ def test_copy_then_save_is_printed_next_time_and_audited(site, app):
                                            files.digest(again.encode())]
 
 
+def test_sites_of_one_process_each_print_their_own_copy(site, app, make_site, app_of):
+    """Compiled templates are shared by every app of the process (kernel.template_code),
+    by file and checked against the source: another site's edit is not this one's."""
+    other = app_of(make_site(["repair"], demo=True, branch_code="SH",
+                             branch_name="上海服务中心"))
+    order_id = _order_id(app)
+    with app.context(user="admin") as ctx:
+        files.copy_to_site(ctx, VOUCHER)
+        files.save_site_template(ctx, VOUCHER, files.read_source(app, VOUCHER).replace(
+            HEADING, "本站检修说明"))
+    assert "本站检修说明" in _print_text(app, order_id)
+    assert "本站检修说明" not in _print_text(other, _order_id(other))
+    with other.context(user="admin") as ctx:
+        files.copy_to_site(ctx, VOUCHER)
+        files.save_site_template(ctx, VOUCHER, files.read_source(other, VOUCHER).replace(
+            HEADING, "分站检修说明"))
+    assert "分站检修说明" in _print_text(other, _order_id(other))
+    assert "本站检修说明" in _print_text(app, order_id)
+
+
 def test_revert_deletes_the_site_copy_and_the_shipped_template_prints(site, app):
     order_id = _order_id(app)
     with app.context(user="admin") as ctx:

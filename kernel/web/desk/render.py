@@ -44,6 +44,7 @@ SECURITY_HEADERS = {
 
 def environment(app, locale: str) -> Environment:
     """The desk's Jinja2 environment for ``locale`` (built once per app and language)."""
+    from kernel import template_code
     from kernel.documents.templating import search_path
 
     cache = app.__dict__.setdefault("_desk_envs", {})
@@ -53,7 +54,8 @@ def environment(app, locale: str) -> Environment:
             loader=ChoiceLoader([FileSystemLoader(str(folder))
                                  for _owner, folder in search_path(app)]),
             autoescape=True, undefined=StrictUndefined, extensions=["jinja2.ext.i18n"],
-            trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+            trim_blocks=True, lstrip_blocks=True, auto_reload=False,
+            bytecode_cache=template_code.for_environments("desk"))
         gettext = translations(locale)
         env.install_gettext_callables(gettext.gettext, gettext.ngettext, newstyle=True)
         env.globals["languages"] = LANGUAGES
