@@ -14,6 +14,7 @@ from fastapi.responses import Response as RawResponse
 from pydantic import BaseModel, Field
 
 from kernel import records
+from kernel.contributions import Action
 from kernel.entities import EntityInfo
 from kernel.errors import NotFound
 from kernel.i18n import _
@@ -240,33 +241,48 @@ def filter_parameters(info: EntityInfo) -> list[dict]:
     return found
 
 
-def action_router(app) -> APIRouter:
-    """``POST /api/v1/<entity>/<id>/<action>`` for every registered action."""
+def api_actions(app) -> tuple[tuple[EntityInfo, Action], ...]:
+    """The actions of ``app`` that the API offers, with their entities: what
+    :func:`action_router` is made from."""
+    return tuple((app.exposed[entity], action) for (entity, _name), action in app.actions.items()
+                 if entity in app.exposed)
+
+
+def action_routes_shape(actions: tuple[tuple[EntityInfo, Action], ...]) -> tuple:
+    """What the routes of :func:`action_router` depend on: each entity, action name and
+    params (actions of two apps are new objects, their ``available`` new functions)."""
+    from kernel.params import action_params
+
+    return tuple((info, action.name, action_params(info, action)) for info, action in actions)
+
+
+def action_router(actions: tuple[tuple[EntityInfo, Action], ...]) -> APIRouter:
+    """``POST /api/v1/<entity>/<id>/<action>`` for every action of ``actions``
+    (:func:`api_actions`). Like :func:`entity_router`, it holds nothing of one site."""
     router = APIRouter(prefix="/api/v1", tags=["actions"], responses=ERROR_RESPONSES)
     reads: dict[str, type] = {}  # one answer model per entity, not one per action
-    for (entity, name), action in app.actions.items():
-        info = app.exposed.get(entity)
-        if info is None:
-            continue
-        if entity not in reads:
-            reads[entity] = read_model(info)
-        router.add_api_route(f"/{entity}/{{record_id}}/{name}", _action_endpoint(info, action),
-                             methods=["POST"], response_model=reads[entity],
-                             summary=f"{entity}: {name}")
+    for info, action in actions:
+        if info.name not in reads:
+            reads[info.name] = read_model(info)
+        router.add_api_route(f"/{info.name}/{{record_id}}/{action.name}",
+                             _action_endpoint(info, action), methods=["POST"],
+                             response_model=reads[info.name],
+                             summary=f"{info.name}: {action.name}")
     return router
 
 
-def _action_endpoint(info: EntityInfo, action):
+def _action_endpoint(shape: EntityInfo, action: Action):
     """The route of one action; its body model lists the params (unknown ones: 422). It
     runs through :func:`kernel.actions.run_action`, as the desk and plugins do."""
     from kernel.actions import run_action
 
-    Params = action_body_model(info, action)
+    Params = action_body_model(shape, action)
 
     def run(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1),
             body: Params | None = Body(None)):  # type: ignore[valid-type]
         params = body.model_dump(by_alias=True, exclude_unset=True) if body else {}
         with request_context(request) as ctx:
+            info = _entity(ctx, shape.name)
             records.get_record(ctx, info, record_id)
             result = run_action(ctx, info.name, record_id, action.name, **params)
             if not isinstance(result, info.cls):

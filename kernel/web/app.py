@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -16,8 +17,14 @@ from fastapi.responses import JSONResponse
 
 from kernel.health import health, readiness
 from kernel.site import App, Site
-from kernel.web import errors, observe
-from kernel.web.api import action_router, entity_router, general_router
+from kernel.web import errors, observe, shared_routes
+from kernel.web.api import (
+    action_router,
+    action_routes_shape,
+    api_actions,
+    entity_router,
+    general_router,
+)
 from kernel.web.language import ApiLanguage
 from kernel.web.limits import RequestLimits
 from kernel.web.proxies import TrustedProxies
@@ -78,12 +85,14 @@ def create_app(site: Site) -> FastAPI:
         return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503,
                             headers=NO_STORE)
 
-    web.include_router(general_router())
-    web.include_router(reports_router())
+    shared_routes.include(web, general_router, general_router)
+    shared_routes.include(web, reports_router, reports_router)
     for info in app_state.exposed.values():
-        web.include_router(entity_router(info))
-    web.include_router(action_router(app_state))
-    web.include_router(timeline_router())  # notes, attachments, timeline of any record
+        shared_routes.include(web, info, partial(entity_router, info))
+    actions = api_actions(app_state)
+    shared_routes.include(web, action_routes_shape(actions), partial(action_router, actions))
+    # notes, attachments, timeline of any record
+    shared_routes.include(web, timeline_router, timeline_router)
     for router in app_state.registry.routers:
         web.include_router(router)
 

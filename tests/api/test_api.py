@@ -224,19 +224,33 @@ def test_openapi_document(api):
     assert api.get("/api/docs").status_code == 200
 
 
-def test_a_second_app_reuses_the_entity_routes(api):
-    """Entity routes are built once per entity shape and shared by every app."""
-    from kernel.web.api import entity_router
-    entity_router.cache_clear()
+def test_apps_of_one_process_share_their_analysed_routes(api, make_site):
+    """Routes are built and analysed once per process for each shape (kernel.web.
+    shared_routes) and shared by every app; each app still answers for its own site."""
     first = create_app(api.app_state.site)
     second = create_app(api.app_state.site)
-    assert entity_router.cache_info().misses > 0 and entity_router.cache_info().hits > 0
+    other = create_app(make_site([], company="另一家公司"))
 
-    def customer_router(web):
-        return next(r.original_router for r in web.router.routes
-                    if getattr(r, "original_router", None) is not None
-                    and r.original_router.prefix == "/api/v1/customer")
-    assert customer_router(first) is customer_router(second)
+    def included(web, prefix):
+        return next(r for r in web.router.routes
+                    if getattr(getattr(r, "original_router", None), "prefix", None) == prefix)
+
+    assert included(first, "/api/v1/customer") is included(second, "/api/v1/customer")
+    assert included(first, "/api/v1/customer") is included(other, "/api/v1/customer")
+    mine = [r for r in first.router.routes if "fdt_notes" in str(getattr(
+        getattr(r, "original_router", None), "prefix", ""))]
+    assert mine and not any(r in other.router.routes for r in mine)
+    with other.state.fixdesk.context() as ctx:
+        add_user(ctx, "other", "other", "password-123", get_branch(ctx, "HQ"), roles=["admin"])
+        theirs = bearer_headers(ctx, "other")["other"]
+    with TestClient(first) as client, TestClient(other) as elsewhere:
+        ours = api.as_user["root"]
+        assert client.get("/api/v1/fdt_notes_note", headers=ours).status_code == 200
+        assert elsewhere.get("/api/v1/fdt_notes_note", headers=theirs).status_code == 404
+        # one shared route, each app's own site: demo customers here, none there
+        assert client.get("/api/v1/customer", headers=ours).json()["items"]
+        assert elsewhere.get("/api/v1/customer", headers=theirs).json()["items"] == []
+        assert elsewhere.get("/api/v1/customer", headers=ours).status_code == 401
 
 
 def test_contacts_and_addresses_follow_their_customers_branch(api):

@@ -26,13 +26,15 @@ def install(web, app) -> None:
         reports,
     )
     from kernel.web.desk import timeline as record_timeline
+    from kernel.web.shared_routes import include
 
-    web.include_router(login.router())
+    include(web, login.router, login.router)
     admin.install(web)  # /desk/admin/..., before the catch-all
-    web.include_router(reports.router())  # before the entity pages' /desk/{entity}/...
-    web.include_router(printing.router())  # /desk/print-jobs/..., before the entity pages
-    web.include_router(line_forms.router())  # lines saved in place, before the catch-all
-    web.include_router(list_views.router(pages.list_page))  # before /desk/{entity}/...
-    web.include_router(kanban.router())
-    web.include_router(record_timeline.router())  # notes, files, older entries of a record
-    web.include_router(pages.router())
+    include(web, reports.router, reports.router)  # before /desk/{entity}/...
+    include(web, printing.router, printing.router)  # /desk/print-jobs/..., before the same
+    include(web, line_forms.router, line_forms.router)  # lines saved in place
+    include(web, list_views.router, lambda: list_views.router(pages.list_page))
+    include(web, kanban.router, kanban.router)
+    # notes, files, older entries of a record
+    include(web, record_timeline.router, record_timeline.router)
+    include(web, pages.router, pages.router)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from kernel.web.desk.admin.sections import SECTIONS  # noqa: F401 (the menu, for callers)
 
 
-def routers() -> list:
-    """The console's routers, one per section (and its front page)."""
+def sections() -> list:
+    """The console's sections (and its front page), each a module with ``router()``."""
     from kernel.web.desk.admin import (
         audit,
         branches,
@@ -26,11 +26,17 @@ def routers() -> list:
         users,
     )
 
-    return [section.router() for section in (index, users, roles, branches, hooks, settings,
-                                             plugins, templates, audit)]
+    return [index, users, roles, branches, hooks, settings, plugins, templates, audit]
+
+
+def routers() -> list:
+    """The console's routers, one per section (and its front page)."""
+    return [section.router() for section in sections()]
 
 
 def install(web) -> None:
     """Mount the console's pages (before the entity pages' ``/desk/{entity}`` catch-all)."""
-    for router in routers():
-        web.include_router(router)
+    from kernel.web.shared_routes import include
+
+    for section in sections():
+        include(web, section.router, section.router)
