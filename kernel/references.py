@@ -36,7 +36,7 @@ def record_labels(ctx, app, table: str, ids) -> dict:
     if cls is None or not ids:
         return {}
     rows = ctx.session.scalars(_visible(app, select(cls), cls).where(cls.id.in_(ids)))
-    return {r.id: record_label(r) for r in rows if ctx.can_see(r)}
+    return {r.id: record_label(r) for r in ctx.visible(rows)}
 
 
 def _visible(app, query, cls):
@@ -65,8 +65,8 @@ def reference_options(ctx, app, spec: FieldInfo) -> list[tuple[int, str]] | None
     query = _visible(app, select(cls), cls)
     if "active" in cls.__table__.columns:
         query = query.where(cls.active.is_(True))
-    rows = [r for r in ctx.session.scalars(query.order_by(label_order(cls), cls.id)
-                                          .limit(MAX_SELECT_OPTIONS + 1)) if ctx.can_see(r)]
+    rows = ctx.visible(ctx.session.scalars(query.order_by(label_order(cls), cls.id)
+                                           .limit(MAX_SELECT_OPTIONS + 1)))
     if len(rows) > MAX_SELECT_OPTIONS:
         return None
     return [(r.id, record_label(r)) for r in rows]
@@ -81,7 +81,7 @@ def lookup(ctx, app, cls, text: str, limit: int = 20) -> list[tuple[int, str]]:
     if text and columns:
         query = query.where(or_(*[cast(c, String).ilike(f"%{text}%") for c in columns]))
     rows = ctx.session.scalars(query.order_by(label_order(cls)).limit(limit))
-    return [(r.id, record_label(r)) for r in rows if ctx.can_see(r)]
+    return [(r.id, record_label(r)) for r in ctx.visible(rows)]
 
 
 def find_reference(ctx, app, table: str, text: str) -> tuple[int | None, str | None]:

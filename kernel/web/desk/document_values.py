@@ -66,7 +66,7 @@ def cells(ctx, columns: list[Column], rows: list) -> dict[int, dict[str, dict]]:
         cls = app.entity_class(via.foreign)
         ids = {getattr(r, via.name) for r in rows} - {None}
         found = ctx.session.scalars(select(cls).where(cls.id.in_(ids))) if ids else []
-        targets[via.name] = {t.id: t for t in found if ctx.can_see(t)}
+        targets[via.name] = {t.id: t for t in ctx.visible(found)}
 
     def value_of(col: Column, row):
         if col.via is None:
