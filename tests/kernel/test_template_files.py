@@ -55,6 +55,14 @@ def _prints(app) -> int:
         return session.scalar(select(func.count()).select_from(PrintLog))
 
 
+def _copy_with_heading(app, heading: str) -> None:
+    """Copy the voucher into the site and save it with ``heading`` for its fault heading."""
+    with app.context(user="admin") as ctx:
+        files.copy_to_site(ctx, VOUCHER)
+        files.save_site_template(ctx, VOUCHER, files.read_source(app, VOUCHER).replace(
+            HEADING, heading))
+
+
 def _print_text(app, order_id: int) -> str:
     with app.context(user="admin") as ctx:
         return pdftotext(print_records(ctx, VOUCHER, [order_id], locale="zh_CN"))
@@ -118,26 +126,17 @@ def test_sites_of_one_process_each_print_their_own_copy(site, app, make_site, ap
     other = app_of(make_site(["repair"], demo=True, branch_code="SH",
                              branch_name="上海服务中心"))
     order_id = _order_id(app)
-    with app.context(user="admin") as ctx:
-        files.copy_to_site(ctx, VOUCHER)
-        files.save_site_template(ctx, VOUCHER, files.read_source(app, VOUCHER).replace(
-            HEADING, "本站检修说明"))
+    _copy_with_heading(app, "本站检修说明")
     assert "本站检修说明" in _print_text(app, order_id)
     assert "本站检修说明" not in _print_text(other, _order_id(other))
-    with other.context(user="admin") as ctx:
-        files.copy_to_site(ctx, VOUCHER)
-        files.save_site_template(ctx, VOUCHER, files.read_source(other, VOUCHER).replace(
-            HEADING, "分站检修说明"))
+    _copy_with_heading(other, "分站检修说明")
     assert "分站检修说明" in _print_text(other, _order_id(other))
     assert "本站检修说明" in _print_text(app, order_id)
 
 
 def test_revert_deletes_the_site_copy_and_the_shipped_template_prints(site, app):
     order_id = _order_id(app)
-    with app.context(user="admin") as ctx:
-        files.copy_to_site(ctx, VOUCHER)
-        files.save_site_template(ctx, VOUCHER, files.read_source(app, VOUCHER).replace(
-            HEADING, "本站检修说明"))
+    _copy_with_heading(app, "本站检修说明")
     assert "本站检修说明" in _print_text(app, order_id)
     with app.context(user="admin") as ctx:
         removed = files.revert(ctx, VOUCHER)
