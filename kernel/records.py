@@ -68,12 +68,13 @@ def extensions_of(ctx, info: EntityInfo) -> list[ExtensionInfo]:
     return [e for e in info.extensions if ctx.offers(e.contribution)]
 
 
-def extension_rows(ctx, info: EntityInfo, ids) -> dict[str, dict[int, Any]]:
+def extension_rows(ctx, info: EntityInfo, ids,
+                   offered: list[ExtensionInfo] | None = None) -> dict[str, dict[int, Any]]:
     """``{plugin: {record id: companion row}}`` for the records ``ids``: one query per
-    extension, never one per record."""
+    extension (``offered``: :func:`extensions_of`, when known), never one per record."""
     ids = [i for i in ids if i is not None]
     found: dict[str, dict[int, Any]] = {}
-    for extension in extensions_of(ctx, info):
+    for extension in extensions_of(ctx, info) if offered is None else offered:
         model = extension.model
         rows = ctx.session.scalars(select(model).where(model.record_id.in_(ids))) if ids else []
         found[extension.namespace] = {row.record_id: row for row in rows}
@@ -88,15 +89,17 @@ def extension_value(extension: ExtensionInfo, spec: FieldInfo, row) -> Any:
     return column_default(extension.model, spec.name)  # None for a link's field
 
 
-def record_dict(ctx, info: EntityInfo, record, rows: dict | None = None) -> dict:
+def record_dict(ctx, info: EntityInfo, record, rows: dict | None = None,
+                offered: list[ExtensionInfo] | None = None) -> dict:
     """A record as the API returns it: its fields, and each offered extension's fields
-    under the plugin's name. ``rows`` (:func:`extension_rows`) spares the queries for a
-    page of records."""
+    under the plugin's name. ``rows`` (:func:`extension_rows`) and ``offered``
+    (:func:`extensions_of`) spare the queries and checks for a page of records."""
     data = to_dict(info, record)
     if not info.extensions:
         return data
-    rows = extension_rows(ctx, info, [record.id]) if rows is None else rows
-    for extension in extensions_of(ctx, info):
+    offered = extensions_of(ctx, info) if offered is None else offered
+    rows = extension_rows(ctx, info, [record.id], offered) if rows is None else rows
+    for extension in offered:
         row = rows.get(extension.namespace, {}).get(record.id)
         data[extension.namespace] = {
             spec.name: plain(extension_value(extension, spec, row))
@@ -105,9 +108,13 @@ def record_dict(ctx, info: EntityInfo, record, rows: dict | None = None) -> dict
 
 
 def page_dicts(ctx, info: EntityInfo, records: list) -> list[dict]:
-    """A page of records as the API returns them (one query per extension)."""
-    rows = extension_rows(ctx, info, [r.id for r in records]) if info.extensions else {}
-    return [record_dict(ctx, info, r, rows) for r in records]
+    """A page of records as the API returns them (one query per extension, the branch's
+    extensions looked up once)."""
+    if not info.extensions:
+        return [to_dict(info, r) for r in records]
+    offered = extensions_of(ctx, info)
+    rows = extension_rows(ctx, info, [r.id for r in records], offered)
+    return [record_dict(ctx, info, r, rows, offered) for r in records]
 
 
 # --------------------------------------------------------------------------
