@@ -109,6 +109,26 @@ def test_another_branchs_record_is_invisible_not_just_read_only(demo):
             ctx.require("customer.read", jd_customer)
 
 
+def test_a_line_of_another_branchs_record_is_invisible_too(demo):
+    """A record seen through its parent (a customer's contact) is another branch's when
+    the parent is: the parent the user cannot load makes it invisible, not branchless."""
+    from kernel.models import CustomerContact
+
+    with demo.sessions() as session:
+        jd_customer_id = session.scalar(select(Customer.id).where(Customer.code == "C0003"))
+    with demo.context() as ctx:
+        contact = CustomerContact(customer_id=jd_customer_id, name="何经理")
+        ctx.session.add(contact)
+        ctx.session.flush()
+        ctx.session.expunge(contact)
+    with demo.context(user="lily") as ctx:
+        assert not ctx.can_see(contact) and ctx.visible([contact]) == []
+        with pytest.raises(NotFound):
+            ctx.require("customer.read", contact)
+    with demo.context(user="wuqiang") as ctx:  # SH and JD
+        assert ctx.can_see(contact) and ctx.visible([contact]) == [contact]
+
+
 def test_require_checks_role_permissions_from_plugins(demo):
     with demo.context(user="lily") as ctx:
         ctx.require("fdt_note.create")  # granted by the test plugin to front desk
