@@ -124,8 +124,9 @@ class Context:
         from kernel.auth import PARENTS_KEY
 
         parent = self.session.info.get(PARENTS_KEY, {}).get(type(record))
-        if parent is not None and branch_id is None and getattr(record, parent[0]) is not None:
-            owner = self.session.get(parent[1], getattr(record, parent[0]))
+        parent_id = getattr(record, parent[0]) if parent is not None else None
+        if branch_id is None and parent_id is not None:
+            owner = self.session.get(parent[1], parent_id)
             if owner is None:  # the scope hides it: another branch's parent, not none
                 return False
             branch_id = getattr(owner, "branch_id", None)

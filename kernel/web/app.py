@@ -85,14 +85,13 @@ def create_app(site: Site) -> FastAPI:
         return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503,
                             headers=NO_STORE)
 
-    shared_routes.include(web, general_router, general_router)
-    shared_routes.include(web, reports_router, reports_router)
+    shared_routes.include(web, general_router)
+    shared_routes.include(web, reports_router)
     for info in app_state.exposed.values():
-        shared_routes.include(web, info, partial(entity_router, info))
+        shared_routes.include(web, partial(entity_router, info), key=info)
     actions = api_actions(app_state)
-    shared_routes.include(web, action_routes_shape(actions), partial(action_router, actions))
-    # notes, attachments, timeline of any record
-    shared_routes.include(web, timeline_router, timeline_router)
+    shared_routes.include(web, partial(action_router, actions), key=action_routes_shape(actions))
+    shared_routes.include(web, timeline_router)  # notes, attachments, timeline of any record
     for router in app_state.registry.routers:
         web.include_router(router)
 

@@ -21,9 +21,11 @@ _included: dict[Hashable, list] = {}
 _lock = threading.Lock()
 
 
-def include(web: FastAPI, key: Hashable, build: Callable[[], APIRouter]) -> None:
+def include(web: FastAPI, build: Callable[[], APIRouter], key: Hashable = None) -> None:
     """Include in ``web`` the router that ``build()`` makes, made and analysed once per
-    process for ``key`` (its shape: equal keys must make equal routes)."""
+    process for ``key`` (its shape: equal keys must make equal routes; default ``build``
+    itself, for a router that takes nothing)."""
+    key = build if key is None else key
     with _lock:
         entries = _included.get(key)
         if entries is None:

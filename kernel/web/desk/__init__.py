@@ -28,13 +28,13 @@ def install(web, app) -> None:
     from kernel.web.desk import timeline as record_timeline
     from kernel.web.shared_routes import include
 
-    include(web, login.router, login.router)
+    include(web, login.router)
     admin.install(web)  # /desk/admin/..., before the catch-all
-    include(web, reports.router, reports.router)  # before /desk/{entity}/...
-    include(web, printing.router, printing.router)  # /desk/print-jobs/..., before the same
-    include(web, line_forms.router, line_forms.router)  # lines saved in place
-    include(web, list_views.router, lambda: list_views.router(pages.list_page))
-    include(web, kanban.router, kanban.router)
+    include(web, reports.router)  # before /desk/{entity}/...
+    include(web, printing.router)  # /desk/print-jobs/..., before the same
+    include(web, line_forms.router)  # lines saved in place
+    include(web, lambda: list_views.router(pages.list_page), key=list_views.router)
+    include(web, kanban.router)
     # notes, files, older entries of a record
-    include(web, record_timeline.router, record_timeline.router)
-    include(web, pages.router, pages.router)
+    include(web, record_timeline.router)
+    include(web, pages.router)

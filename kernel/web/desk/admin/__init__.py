@@ -39,4 +39,4 @@ def install(web) -> None:
     from kernel.web.shared_routes import include
 
     for section in sections():
-        include(web, section.router, section.router)
+        include(web, section.router)
