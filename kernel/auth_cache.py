@@ -99,7 +99,7 @@ class AuthCache:
     def _user(self, session: Session, user_id: int, version: tuple) -> User | None:
         kept = self._users.get(user_id)
         if kept is None or kept[0] != version:
-            kept = self._load(user_id)
+            kept = self._load(session, user_id)
             if kept is None:
                 return None
             if len(self._users) >= MAX_USERS:
@@ -107,10 +107,14 @@ class AuthCache:
             self._users[user_id] = kept
         return session.merge(kept[1], load=False)
 
-    def _load(self, user_id: int) -> tuple[tuple, User] | None:
+    def _load(self, session: Session, user_id: int) -> tuple[tuple, User] | None:
         """User ``user_id`` with what a request reads of him, loaded in a session of its
-        own and left detached from it, and the version he was loaded at."""
-        with self.app.sessions() as own:
+        own and left detached from it, and the version he was loaded at.
+
+        That session reads on the connection of the request's ``session``: one of its own
+        from the pool would make each request hold two at once, and as many concurrent
+        requests as the pool has connections would wait for each other's second one."""
+        with Session(bind=session.connection()) as own:
             user = own.scalar(select(User).where(User.id == user_id).options(
                 joinedload(User.home_branch), selectinload(User.role_rows),
                 selectinload(User.branch_rows)))

@@ -27,6 +27,9 @@
     trusted_proxies = ["127.0.0.1"]   # reverse proxies whose X-Forwarded-For is believed
                                       # (addresses or CIDR networks; none by default)
     proxy_header = "x-forwarded-for"  # or "forwarded" (RFC 7239)
+    threads = 16              # requests one server process works on at once; each may
+                              # hold two database connections (PostgreSQL: mind
+                              # max_connections across --workers, the CLI and the worker)
 
     [backup]                  # the scheduled job kernel.backup (fixdesk worker); none unset
     folder = "/var/backups/fixdesk"   # relative: inside the site folder
@@ -67,6 +70,8 @@ SITE_DIR_MODE = 0o750
 SECRET_FILE_MODE = 0o600
 #: who may read ``/metrics`` unless ``[web] metrics_from`` says otherwise: this machine
 DEFAULT_METRICS_FROM = ["127.0.0.1", "::1"]
+#: requests a server process works on at once unless ``[web] threads`` says otherwise
+DEFAULT_WEB_THREADS, MAX_WEB_THREADS = 16, 256
 
 
 @dataclass
@@ -98,6 +103,10 @@ class SiteConfig:
     trusted_proxies: list[str] = field(default_factory=list)
     #: ``[web] proxy_header``: the header those proxies set, x-forwarded-for or forwarded
     proxy_header: str = "x-forwarded-for"
+    #: ``[web] threads``: requests a server process works on at once (the rest wait
+    #: their turn without holding a database connection); its pool keeps two connections
+    #: for each (:func:`kernel.web.app.create_app`)
+    threads: int = DEFAULT_WEB_THREADS
     #: the ``[backup]`` table: ``folder``, ``every_hours``, ``keep`` (read by
     #: :func:`kernel.backup.policy`; the scheduled job ``kernel.backup``)
     backup: dict = field(default_factory=dict)
@@ -148,6 +157,10 @@ class SiteConfig:
         if self.proxy_header not in ("x-forwarded-for", "forwarded"):
             raise SiteError(_("[web] proxy_header must be x-forwarded-for or forwarded, not "
                               "{value!r}").format(value=self.proxy_header))
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) \
+                or not 1 <= self.threads <= MAX_WEB_THREADS:
+            raise SiteError(_("[web] threads must be a whole number from 1 to {most}, not "
+                              "{value!r}").format(most=MAX_WEB_THREADS, value=self.threads))
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -213,6 +226,8 @@ class SiteConfig:
             data.setdefault("web", {})["trusted_proxies"] = list(self.trusted_proxies)
         if self.proxy_header != "x-forwarded-for":
             data.setdefault("web", {})["proxy_header"] = self.proxy_header
+        if self.threads != DEFAULT_WEB_THREADS:
+            data.setdefault("web", {})["threads"] = self.threads
         return data
 
     @classmethod
@@ -235,6 +250,7 @@ class SiteConfig:
                                                            DEFAULT_METRICS_FROM)),
                 trusted_proxies=data.get("web", {}).get("trusted_proxies", []),
                 proxy_header=str(data.get("web", {}).get("proxy_header", "x-forwarded-for")),
+                threads=data.get("web", {}).get("threads", DEFAULT_WEB_THREADS),
             )
         except (TypeError, AttributeError) as exc:
             raise SiteError(_("malformed site.toml: {error}").format(error=exc)) from exc

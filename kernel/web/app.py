@@ -34,10 +34,15 @@ from kernel.web.timeline_api import router as timeline_router
 
 def create_app(site: Site) -> FastAPI:
     """The web application of ``site``."""
-    app_state: App = site.start(web=True)  # with the plugins' routers, checked
+    threads = site.config.threads
+    # with the plugins' routers, checked; a request holds at most two connections at
+    # once (its own and a short one beside it), so the pool never makes threads wait on
+    # each other
+    app_state: App = site.start(web=True, pool_size=threads, max_overflow=threads)
 
     @asynccontextmanager
     async def lifespan(_web: FastAPI):
+        _limit_threads(threads)
         restore = _note_shutdown(web)
         try:
             yield
@@ -133,6 +138,14 @@ def _note_shutdown(web: FastAPI):
             signal.signal(signum, handler)
 
     return restore
+
+
+def _limit_threads(threads: int) -> None:
+    """Let the server work on ``threads`` requests at once (``[web] threads``): the
+    others wait on the event loop for a thread, holding no database connection."""
+    from anyio import to_thread
+
+    to_thread.current_default_thread_limiter().total_tokens = threads
 
 
 def _mount_api_docs(web: FastAPI) -> None:
