@@ -298,6 +298,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
     factory = sessionmaker(engine, expire_on_commit=False)
     event.listen(factory, "before_flush", before_flush)
+    event.listen(factory, "before_flush", _refuse_a_flush_in_a_read)
+    event.listen(factory, "do_orm_execute", _refuse_a_write_in_a_read)
     return factory
 
 
@@ -309,21 +311,22 @@ def refuse_writes(session) -> None:
     """Make ``session`` (a request that only reads) refuse to write: a flush with changes,
     or an ORM insert, update or delete statement, raises :class:`WriteInRead`. On SQLite
     such a read would fail only when another request wrote meanwhile, so the mistake
-    would hide until the desk is busy; refused every time, it shows in the tests."""
-    from sqlalchemy import event
-
-    def flushing(session, _context, _instances):
-        if session.new or session.deleted or any(
-                session.is_modified(obj) for obj in session.dirty):
-            raise WriteInRead("a read request wrote: open its context with writes=True")
-
-    def executing(state):
-        if state.is_insert or state.is_update or state.is_delete:
-            raise WriteInRead("a read request wrote: open its context with writes=True")
-
+    would hide until the desk is busy; refused every time, it shows in the tests.
+    (The session's factory, :func:`make_sessionmaker`, checks: listening per session
+    would cost every read request more than its own query.)"""
     session.info["read_only"] = True
-    event.listen(session, "before_flush", flushing)
-    event.listen(session, "do_orm_execute", executing)
+
+
+def _refuse_a_flush_in_a_read(session, _context, _instances) -> None:
+    if session.info.get("read_only") and (session.new or session.deleted or any(
+            session.is_modified(obj) for obj in session.dirty)):
+        raise WriteInRead("a read request wrote: open its context with writes=True")
+
+
+def _refuse_a_write_in_a_read(state) -> None:
+    if (state.is_insert or state.is_update or state.is_delete) \
+            and state.session.info.get("read_only"):
+        raise WriteInRead("a read request wrote: open its context with writes=True")
 
 
 def is_read_only(session) -> bool:

@@ -86,6 +86,27 @@ def test_foreign_keys_are_enforced(make_site, app_of):
         ctx.session.flush()
 
 
+def test_a_read_refuses_to_write_and_leaves_other_sessions_alone(make_site, app_of):
+    from sqlalchemy import update
+
+    from kernel.db import WriteInRead, refuse_writes
+    from kernel.models import Customer
+
+    app = app_of(make_site([]))
+    with app.sessions.begin() as session:
+        refuse_writes(session)
+        session.scalars(select(Customer).limit(1)).all()  # reading is fine
+        with pytest.raises(WriteInRead):
+            session.execute(update(Customer).values(name="x"))
+        session.add(Customer(company_id=1, branch_id=1, code="R1", name="r", tier="corporate"))
+        with pytest.raises(WriteInRead):
+            session.flush()
+        session.rollback()
+    with app.sessions.begin() as session:  # the next session of the factory may write
+        session.add(Customer(company_id=1, branch_id=1, code="R2", name="r", tier="corporate"))
+        session.flush()
+
+
 @pytest.mark.parametrize("url, message", [
     ("mysql://root@localhost/x", "unsupported database 'mysql'"),
     ("not a url", "bad database URL"),
