@@ -43,10 +43,12 @@ class AuditLog(IdMixin, Base):
     __tablename__ = "audit_log"
     __expose__ = False  # managed by its own commands, not the generic API
     __audited__ = False
-    #: a record's history (the form's timeline) is found by its id and table; a search of
-    #: the trail by table or by user, newest first, by the table or user and the instant
-    #: (:func:`search_audit`; the instant alone has the index of ``at``)
-    __table_args__ = (Index("ix_audit_log_record", "record_id", "entity"),
+    #: a record's history (the form's timeline) is found by its id and table, newest
+    #: first (kernel_0011: with only its id and table, SQLite took ``(entity, at)`` for the
+    #: order and read a table's whole trail); a search of the trail by table or by user,
+    #: newest first, by the table or user and the instant (:func:`search_audit`; the
+    #: instant alone has the index of ``at``)
+    __table_args__ = (Index("ix_audit_log_record_at", "record_id", "entity", "at", "id"),
                       Index("ix_audit_log_entity_at", "entity", "at"),
                       Index("ix_audit_log_user_at", "user_id", "at"))
 

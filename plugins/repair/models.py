@@ -333,7 +333,11 @@ class StatusChange(IdMixin, BranchMixin, Base):
     # seen with its order, whose branch it carries (kernel.branch_carry, repair_0007):
     # scoped by its own column, never through a subquery on the orders
     __branch_parent__ = ("order_id", "repair_work_order")
-    __table_args__ = (Index("ix_repair_status_change_branch", "branch_id", "id"),)
+    # an order's history by its order and in id order (repair_0009): SQLite, which plans
+    # without statistics, took the branch's (branch_id, id) for the list of one order's
+    # changes when the order's own index could not give their order too
+    __table_args__ = (Index("ix_repair_status_change_branch", "branch_id", "id"),
+                      Index("ix_repair_status_change_order", "order_id", "id"))
     __title__ = N_("Work order history")
     __permission__ = "repair_work_order"
     __deletable__ = False
@@ -344,7 +348,7 @@ class StatusChange(IdMixin, BranchMixin, Base):
                   "from_status": N_("From"), "to_status": N_("To"), "actor": N_("Who"),
                   "reason": N_("Reason"), "detail": N_("Detail")}
 
-    order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("repair_work_order.id"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # a day's events
     event: Mapped[str] = mapped_column(String(30))
     from_status: Mapped[Status | None] = mapped_column(choice_type(Status, "from_status"))
