@@ -174,7 +174,8 @@ def _state(ctx: click.Context) -> CliState:
 @click.group(cls=FixdeskGroup, help=_("fixdesk: after-sales service ERP."))
 @click.option("--site", "site_dir", envvar="FIXDESK_SITE", metavar="DIR",
               help=_("Site folder (or FIXDESK_SITE)."))
-@click.version_option(package_name="fixdesk")
+@click.version_option(package_name="fixdesk", help=_("Show the version and exit."),
+                      message=_("%(prog)s, version %(version)s"))
 @click.pass_context
 def cli(ctx: click.Context, site_dir: str | None) -> None:
     if not isinstance(ctx.obj, CliState) or ctx.obj.site_dir != site_dir:

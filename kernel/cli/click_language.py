@@ -1,5 +1,5 @@
-"""click's own messages (a missing argument, an unknown option, a bad number) in the
-terminal's language, like the CLI's own.
+"""click's own messages (a missing argument, an unknown option, a bad number) and the
+headings of its help pages in the terminal's language, like the CLI's own.
 
 click writes them with the standard library's ``gettext`` and ships no Chinese; the
 msgids below (click 8) are in the kernel's catalogue, and :func:`install` points click's
@@ -26,6 +26,11 @@ MESSAGES = (
     N_("Could not open file {filename!r}: {message}"),
     N_("integer range"), N_("float range"), N_("integer"), N_("float"), N_("file"),
     N_("directory"), N_("path"),
+    # the help pages
+    N_("Usage:"), N_("Options"), N_("Positional arguments"), N_("Commands"),
+    N_("Show this message and exit."), N_("Show the version and exit."),
+    N_("%(prog)s, version %(version)s"), N_("env var: {var}"), N_("default: {default}"),
+    N_("required"), N_("(dynamic)"), N_("deprecated"),
 )
 
 
@@ -38,10 +43,12 @@ def install() -> None:
     import click.core
     import click.decorators
     import click.exceptions
+    import click.formatting
     import click.parser
     import click.types
 
-    for module in (click.core, click.decorators, click.exceptions, click.parser, click.types):
+    for module in (click.core, click.decorators, click.exceptions, click.formatting,
+                   click.parser, click.types):
         if hasattr(module, "_"):
             module._ = _
         if hasattr(module, "ngettext"):

@@ -252,6 +252,26 @@ def test_cli_speaks_chinese(tmp_path, env_vars):
     assert CJK.search(expected) and expected.startswith("错误") and expected != ENGLISH_LINE
 
 
+def test_cli_help_pages_have_no_english_heading_in_chinese(tmp_path):
+    """click's own parts of a help page (usage, the sections, --help and --version) speak
+    the terminal's language too; what stays is what the user types (options, metavars)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FIXDESK_LANG", "LANGUAGE", "LC_ALL", "LANG", "FIXDESK_SITE")}
+    env.update(FIXDESK_LANG="zh_CN", PYTHONIOENCODING="utf-8")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "kernel", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, encoding="utf-8").stdout
+
+    top, serve = run("--help"), run("serve", "--help")
+    for english in ("Usage:", "Options:", "Commands:", "Show this message and exit.",
+                    "Show the version and exit.", "env var:", "default:"):
+        assert english not in top + serve, english
+    assert top.startswith("用法：") and "选项:" in top and "命令:" in top
+    assert "显示本帮助并退出。" in serve and "[环境变量：FIXDESK_LOG_FORMAT]" in serve
+    assert run("--version").startswith("fixdesk，版本 ")
+
+
 def test_zone_values_are_translated(fixdesk, tmp_path, monkeypatch):
     # `_(b.zone.value)`: translated at run time, so the catalogue must hold the enum values
     site = tmp_path / "site"
