@@ -202,20 +202,31 @@ def _path(app, storage_name: str) -> Path:
     return storage_root(app) / storage_name
 
 
+#: an attached file and its thumbnail: the site's owner and group only, like their folders
+FILE_MODE = 0o640
+
+
+def _write_private(site_path: Path, target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` with mode :data:`FILE_MODE` (its missing folders 0750),
+    through a temporary name of this writer's, so a crash never leaves half a file."""
+    _make_folders(site_path, target.parent)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, FILE_MODE)  # whatever the umask took away or left
+    os.replace(tmp, target)
+
+
 def _store(app, data: bytes, digest: str) -> str:
-    """Write ``data`` under its digest unless the same content is there already (written
-    to a temporary name first, so a crash never leaves half a file)."""
+    """Write ``data`` under its digest unless the same content is there already."""
     name = f"{digest[:2]}/{digest}"
     target = storage_root(app) / name
     if target.is_file() and target.stat().st_size == len(data):
         return name
-    _make_folders(app.site.path, target.parent)
-    tmp = target.with_name(f".{digest}.{secrets.token_hex(6)}.tmp")  # one per writer
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    _write_private(app.site.path, target, data)
     return name
 
 
@@ -318,11 +329,8 @@ def read_thumbnail(ctx, attachment_id: int) -> tuple[Attachment, bytes, str] | N
     if made is None:
         return None
     picture, suffix, mime = made
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{row.sha256}-{THUMBNAIL_PX}{suffix}"
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    tmp.write_bytes(picture)
-    os.replace(tmp, target)
+    _write_private(ctx.app.site.path, folder / f"{row.sha256}-{THUMBNAIL_PX}{suffix}",
+                   picture)
     return row, picture, mime
 
 

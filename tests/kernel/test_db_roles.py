@@ -39,19 +39,34 @@ def test_new_site_files_are_not_world_readable(tmp_path, fixdesk, monkeypatch):
     assert _mode(site / "site.toml") == 0o600
 
 
-def test_attachment_folders_are_not_world_readable(make_site, app_of):
-    from kernel.attachments import add_attachment, storage_root
+def test_attachments_and_their_folders_are_not_world_readable(make_site, app_of):
+    import io
+
+    from PIL import Image
+
+    from kernel.attachments import add_attachment, read_thumbnail, storage_root
     from kernel.models import Customer
 
     site = make_site([], demo=True)
     app = app_of(site)
+    picture = io.BytesIO()
+    Image.new("RGB", (800, 600), "white").save(picture, "JPEG")
     with app.context(user="admin") as ctx:
         customer = ctx.session.query(Customer).first()
         add_attachment(ctx, "customer", customer.id, "note.pdf", b"%PDF-1.4\n%%EOF\n",
                        "application/pdf")
+        photo = add_attachment(ctx, "customer", customer.id, "machine.jpg",
+                               picture.getvalue(), "image/jpeg")
+    with app.context(user="admin") as ctx:
+        assert read_thumbnail(ctx, photo.id) is not None
+    files = site.path / "files"
     root = storage_root(app)
-    assert _mode(root.parent) == 0o750 and _mode(root) == 0o750
-    assert all(_mode(folder) == 0o750 for folder in root.iterdir() if folder.is_dir())
+    assert _mode(files) == 0o750 and _mode(root) == 0o750
+    folders = [p for p in files.rglob("*") if p.is_dir()]
+    stored = [p for p in files.rglob("*") if p.is_file()]
+    assert {p.parent.parent.name for p in stored} == {"attachments", "thumbnails"}
+    assert all(_mode(folder) == 0o750 for folder in folders), folders
+    assert all(_mode(file) == 0o640 for file in stored), stored
 
 
 # --------------------------------------------------------------------------
