@@ -27,9 +27,9 @@ MESSAGES = (
     N_("integer range"), N_("float range"), N_("integer"), N_("float"), N_("file"),
     N_("directory"), N_("path"),
     # the help pages
+    # (--version's texts are given in kernel.cli.base: its option is made at import)
     N_("Usage:"), N_("Options"), N_("Positional arguments"), N_("Commands"),
-    N_("Show this message and exit."), N_("Show the version and exit."),
-    N_("%(prog)s, version %(version)s"), N_("env var: {var}"), N_("default: {default}"),
+    N_("Show this message and exit."), N_("env var: {var}"), N_("default: {default}"),
     N_("required"), N_("(dynamic)"), N_("deprecated"),
 )
 

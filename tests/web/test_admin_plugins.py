@@ -7,12 +7,10 @@ from __future__ import annotations
 import functools
 import html
 import re
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-import plugins.repair
 from kernel.auth import add_user, hash_password
 from kernel.i18n import translations
 from kernel.masterdata import get_branch
@@ -82,11 +80,7 @@ def test_an_enabled_plugin_up_to_date_and_the_available_ones(console):
     assert app.plugins["repair"].version in repair
     assert f'<span class="switch-on">{zh("Enabled")}</span>' in repair
     assert f'<span class="switch-on">{zh("up to date")}</span>' in repair
-    # the head of its migrations (the newest file), where the database is
-    head = max(p.name.split("_")[1] for p in
-               (Path(plugins.repair.__file__).parent / "migrations" / "versions").glob(
-                   "repair_*.py"))
-    assert f"repair_{head}" in repair
+    assert migration_states(app)["repair"].head in repair  # where the database is
     folder = str(app.site.path)
     assert f"fixdesk --site {folder} plugins disable repair" in html.unescape(repair)
     assert zh("needs an upgrade") not in page.text
