@@ -16,9 +16,14 @@ SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils libharfbuzz-subset0 chromium pos
 BENCH_PACKAGES := nginx postgresql wrk
 DEMO_SITE := sites/demo
 
-.PHONY: setup system-packages demo test bench lint i18n clean
+.PHONY: setup system-packages print-fonts demo test bench lint i18n clean
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) print-fonts
+
+# the compact Chinese print faces, cut once per machine from fonts-noto-cjk (~15 s; then
+# a no-op): papers print in half the time with them (kernel/documents/fonts.py)
+print-fonts: system-packages $(STAMP)
+	@$(BIN)/fixdesk print-fonts > /dev/null
 
 # checked on every run (dpkg-query is fast): a machine may lose packages a venv still remembers
 system-packages:

@@ -3,7 +3,7 @@ home page and for printed papers (WeasyPrint draws SVG itself).
 
 Drawn with pygal (a pip dependency) and made self-contained: no script (pygal's config
 script and tooltips are left out, no CDN), no comments, no reference to anything outside
-the SVG, and a font list that starts with Noto Sans CJK SC so that Chinese labels show on
+the SVG, and a font list that starts with the papers' Chinese faces so that Chinese labels show on
 the desk and in PDFs alike. The desk shows the SVG as an image (``data:`` URI, allowed by
 its Content-Security-Policy, which forbids inline styles); a paper embeds it as it is.
 """
@@ -17,8 +17,9 @@ import re
 from kernel.contributions import ChartData
 from kernel.i18n import _
 
-#: the fonts of every chart: the papers' (templates/print/base.css), Chinese first
-FONTS = '"Noto Sans CJK SC", "Noto Sans", "DejaVu Sans", sans-serif'
+#: the fonts of every chart: the papers' (templates/print/base.css), Chinese first; the
+#: compact print faces (kernel.documents.fonts) are known to WeasyPrint only
+FONTS = '"Fixdesk Print Sans", "Noto Sans CJK SC", "Noto Sans", "DejaVu Sans", sans-serif'
 #: the series' colours: the desk's blue, then colours that print apart in grey too
 COLOURS = ("#1f5fa8", "#d9822b", "#1e7a3c", "#b3261e", "#7a4fa8", "#5b6676", "#c9a227",
            "#2a9d8f")

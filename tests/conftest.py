@@ -134,6 +134,10 @@ def pytest_configure(config):
     from kernel.auth import use_password_hashing
 
     configure(config, PG_SERVER)
+    if not hasattr(config, "workerinput"):  # once, before the workers: papers name them
+        from kernel.documents.fonts import build
+
+        build()
     # users are made by the thousand here; the production cost is checked in test_auth
     use_password_hashing(CHEAPEST)
 

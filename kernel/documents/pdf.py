@@ -2,6 +2,8 @@
 
 * One ``FontConfiguration`` and the parsed stylesheets are kept per process:
   building them per render leaks memory in a long-running server.
+* Papers name the compact CJK faces of :mod:`.fonts` first (declared here once they are
+  built), the full Noto faces after them.
 * Stylesheets are passed as parsed ``CSS`` objects, never inlined through
   Jinja (autoescape would turn quotes into entities and silently drop rules).
 * The URL fetcher lets a template load only inline ``data:`` URLs and files in
@@ -18,6 +20,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from contextlib import contextmanager
 from functools import cache
@@ -77,6 +80,47 @@ def page_stylesheet(width: str, height: str, footer: str):
                       font_config=font_config())
             _css_cache[key] = css
         return css
+
+
+def faces_stylesheet():
+    """The compact print faces' ``@font-face`` rules (:mod:`.fonts`), or None until built."""
+    from weasyprint import CSS
+
+    from kernel.documents.fonts import font_face_css
+
+    rules = font_face_css()
+    if not rules:
+        return None
+    key = ("faces", rules)
+    with _css_lock:
+        css = _css_cache.get(key)
+        if css is None:
+            css = _css_cache[key] = CSS(string=rules, font_config=font_config())
+            _remove_copies_at_exit(font_config())
+        return css
+
+
+_copies_removed_at_exit: list = []
+
+
+def _remove_copies_at_exit(config) -> None:
+    """Remove WeasyPrint's copies of the ``@font-face`` files when the process ends.
+
+    WeasyPrint copies them into a temporary folder that it removes when the font
+    configuration is collected, which the process's one configuration never is (its
+    ``__del__`` at interpreter exit finds ``rmtree`` gone). A multiprocessing finalizer
+    also runs in the batch pool's worker processes, which skip ``atexit``."""
+    from multiprocessing.util import Finalize
+
+    if not _copies_removed_at_exit:
+        _copies_removed_at_exit.append(
+            Finalize(None, _remove_copies, args=(config,), exitpriority=0))
+
+
+def _remove_copies(config) -> None:
+    folder, config._folder = getattr(config, "_folder", None), None  # __del__: nothing left
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def kernel_stylesheet_path() -> Path:
@@ -165,8 +209,9 @@ def render(html: str, *, base_dir: Path, width: str, height: str, footer: str,
     """Lay out ``html`` as a WeasyPrint document (not yet written)."""
     from weasyprint import HTML
 
-    sheets = [stylesheet(kernel_stylesheet_path()), *(stylesheet(p) for p in extra_css),
-              page_stylesheet(width, height, footer)]
+    faces = faces_stylesheet()
+    sheets = [*([faces] if faces else []), stylesheet(kernel_stylesheet_path()),
+              *(stylesheet(p) for p in extra_css), page_stylesheet(width, height, footer)]
     with _fetch_errors():
         document = HTML(string=html, base_url=str(base_dir) + "/",
                         url_fetcher=SiteURLFetcher(base_dir / "assets")).render(

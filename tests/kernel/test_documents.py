@@ -78,7 +78,8 @@ def test_equipment_record_in_chinese_embeds_a_cjk_font_with_bold(app, tmp_path):
     assert "设备档案" in text and "上海服务中心" in text
     assert "第 1 页，共 1 页" in text
     fonts = pdffonts(data)
-    assert "Noto-Sans-CJK-SC-Bold" in fonts and "Noto-Sans-CJK-SC " in fonts + " "
+    assert "Fixdesk-Print-Sans-Bold" in fonts and "Fixdesk-Print-Sans " in fonts + " "
+    assert "Noto" not in fonts  # every character is in the compact faces
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # embedded
 
 

@@ -116,7 +116,7 @@ def _chinese(pdf: bytes, names=()) -> str:
     text = pdftotext(pdf)
     assert [word for word in ENGLISH.findall(text) if word not in names] == [], text
     fonts = pdffonts(pdf)
-    assert "Noto-Sans-CJK-SC" in fonts
+    assert "Fixdesk-Print-Sans" in fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # embedded
     return text
 

@@ -77,7 +77,7 @@ def _chinese(pdf: bytes, names=()) -> str:
 
 def _embedded(pdf: bytes) -> None:
     fonts = pdffonts(pdf)
-    assert "Noto-Sans-CJK-SC" in fonts
+    assert "Fixdesk-Print-Sans" in fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])
 
 

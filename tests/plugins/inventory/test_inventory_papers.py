@@ -213,7 +213,7 @@ def test_every_paper_in_chinese_and_english(printed):
     assert _row(layout, "DR-2206")[-2:] == ["2", "2"]  # nothing returned
     assert _row(layout, "TN-2206")[-3:] == ["3", "3", "1"]
     fonts = pdffonts(slip)
-    assert "Noto-Sans-CJK-SC" in fonts
+    assert "Fixdesk-Print-Sans" in fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # embedded
     english = pdftotext(pdf("inventory_requisition", ids["slip"], "requisition_slip", "en"))
     for expected in ("Requisition slip", "Recipient", "requested", "returned", "Issued by",
@@ -228,7 +228,7 @@ def test_every_paper_in_chinese_and_english(printed):
                      "人民币贰仟玖佰伍拾伍元整", "2026年6月20日", "请附质保书", "盖章处"):
         assert expected in text, expected
     assert "草稿" not in text and "已作废" not in text
-    assert "Noto-Sans-CJK-SC" in pdffonts(order)
+    assert "Fixdesk-Print-Sans" in pdffonts(order)
     english = pdftotext(pdf("inventory_purchase_order", ids["order"], "purchase_order", "en"))
     for expected in ("Purchase order", "Deliver by", "Jun 20, 2026", "2,955.00",
                      "贰仟玖佰伍拾伍元整", "Terms"):
@@ -293,7 +293,7 @@ def test_every_paper_in_chinese_and_english(printed):
         assert expected in first, expected
     assert "TN-2206" in second and "墨粉" in second and "瓶" in second
     assert re.search(r"TN-2206.*TN-2206", second)  # no barcode of its own: its code
-    assert "Noto-Sans-CJK-SC" in pdffonts(labels.content)
+    assert "Fixdesk-Print-Sans" in pdffonts(labels.content)
 
     # each paper is gathered and laid out in a few queries, not one a line: the two-line
     # order costs what the one-line order does

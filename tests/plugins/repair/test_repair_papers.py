@@ -104,7 +104,7 @@ def test_scenario_1_contract_job_papers(repair_app, as_user, tmp_path):
     assert charged(voucher) == [("1", "0.00", "0.00"), ("1.25", "0.00", "0.00")]
     assert total_of(voucher) == "0.00" and "人民币零元整" in text
     fonts = pdffonts(voucher)
-    assert "Noto-Sans-CJK-SC" in fonts
+    assert "Fixdesk-Print-Sans" in fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # embedded
 
     english = pdftotext(_print(repair_app, "repair.service_voucher", order_id, "en"))
@@ -159,7 +159,7 @@ def test_scenario_2_carry_in_papers_and_the_voided_receipt(repair_app, as_user, 
         card = _print(repair_app, "repair.repair_card", order_id, "zh_CN")
         text = pdftotext(card)
         assert "周志华" in text and number in text and "硒鼓 NPG-28" in text
-        assert "Noto-Sans-CJK-SC" in pdffonts(card)
+        assert "Fixdesk-Print-Sans" in pdffonts(card)
         assert "Repair card" in pdftotext(
             _print(repair_app, "repair.repair_card", order_id, "en"))
 
@@ -173,7 +173,7 @@ def test_scenario_2_carry_in_papers_and_the_voided_receipt(repair_app, as_user, 
         text = pdftotext(voucher)
         assert "周志华" in text and number in text and "QXY20614" in text
         assert "¥557.00" in text and "伍佰伍拾柒元整" in text
-        assert "Noto-Sans-CJK-SC" in pdffonts(voucher)
+        assert "Fixdesk-Print-Sans" in pdffonts(voucher)
         english = pdftotext(_print(repair_app, "repair.service_voucher", order_id, "en"))
         assert "Service voucher" in english and "Paid service" in english
 

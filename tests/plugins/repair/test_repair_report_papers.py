@@ -82,7 +82,7 @@ def test_engineer_daily_work_report_in_chinese_and_english(monday, as_user, tmp_
     assert "王建国" in pages[0] and "赵磊" not in pages[0] and "赵磊" in pages[1]
     assert pages[0].count("2.00") == 2 and pages[1].count("1.00") == 2
     fonts = pdffonts(data)
-    assert "Noto-Sans-CJK-SC" in fonts
+    assert "Fixdesk-Print-Sans" in fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # embedded
 
     english = pdftotext(_paper(as_user, "repair.engineer_daily",
@@ -101,7 +101,7 @@ def test_supervisor_daily_report_in_chinese_and_english(monday, as_user, tmp_pat
     for expected in ("未结：待派工", "未结加急", monday["B"], "周志华", "李明",
                      monday["C"], "仁济"):
         assert expected in text, expected
-    assert "Noto-Sans-CJK-SC" in pdffonts(data)
+    assert "Fixdesk-Print-Sans" in pdffonts(data)
 
     english = pdftotext(_paper(as_user, "repair.supervisor_daily", {"day": "2026-11-16"},
                                "en"), layout=True)
