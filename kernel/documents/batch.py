@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -26,12 +28,44 @@ CHUNK = 25
 #: moves in steps a person sees (a few dozen papers: a step every few papers)
 STEPS_PER_WORKER = 4
 
+#: how often a worker looks whether the process that started its pool is still there
+PARENT_CHECK_SECONDS = 1.0
+
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
 
 
-def _warm() -> None:
+def _warm(parent: int) -> None:
+    """A worker's start: the font configuration, and a watch on the pool's owner."""
     pdf.font_config()
+    threading.Thread(target=_end_with, args=(parent,), name="fixdesk-pool-owner-watch",
+                     daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, but another user's: a reused number, still "there"
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):  # no /proc: os.kill said enough
+        return True
+
+
+def _end_with(parent: int) -> None:
+    """End this worker once the process that started the pool is gone.
+
+    A worker whose owner was killed (SIGKILL, a server stopped the hard way) would wait
+    for chunks forever, and the forkserver would live on for it."""
+    while _alive(parent):
+        time.sleep(PARENT_CHECK_SECONDS)
+    pdf.remove_font_copies()
+    os._exit(0)
 
 
 def _pool_for(workers: int) -> ProcessPoolExecutor:
@@ -40,7 +74,7 @@ def _pool_for(workers: int) -> ProcessPoolExecutor:
         if _pool is not None:
             _pool.shutdown(cancel_futures=True)
         _pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver"),
-                                    initializer=_warm)
+                                    initializer=_warm, initargs=(os.getpid(),))
         _pool_size = workers
     return _pool
 

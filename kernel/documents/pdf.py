@@ -123,6 +123,13 @@ def _remove_copies(config) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def remove_font_copies() -> None:
+    """Remove WeasyPrint's copies of the ``@font-face`` files now (a process about to
+    end without running its exit handlers)."""
+    if font_config.cache_info().currsize:
+        _remove_copies(font_config())
+
+
 def kernel_stylesheet_path() -> Path:
     for folder in template_dirs():
         if (folder / BASE_CSS).is_file():
