@@ -286,7 +286,7 @@ def serve(state: CliState, host: str, port: int, workers: int, shutdown_timeout:
         demo accounts and the server alike."""
         from kernel.web.app import create_app
 
-        web = create_app(site)
+        web = create_app(site, serving=True)
         if site.config.demo:
             from kernel.demo import demo_accounts_text
 

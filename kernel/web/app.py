@@ -7,6 +7,7 @@ documents, reports and routers that the site's enabled plugins register.
 
 from __future__ import annotations
 
+import gc
 import os
 from contextlib import asynccontextmanager
 from functools import partial
@@ -32,8 +33,9 @@ from kernel.web.reports_api import reports_router
 from kernel.web.timeline_api import router as timeline_router
 
 
-def create_app(site: Site) -> FastAPI:
-    """The web application of ``site``."""
+def create_app(site: Site, *, serving: bool = False) -> FastAPI:
+    """The web application of ``site``; ``serving``: the one app of a server process
+    (``fixdesk serve``), which freezes its start-up heap (:func:`freeze_startup_heap`)."""
     threads = site.config.threads
     # with the plugins' routers, checked; a request holds at most two connections at
     # once (its own and a short one beside it), so the pool never makes threads wait on
@@ -44,10 +46,14 @@ def create_app(site: Site) -> FastAPI:
     async def lifespan(_web: FastAPI):
         _limit_threads(threads)
         restore = _note_shutdown(web)
+        if serving:
+            freeze_startup_heap()
         try:
             yield
         finally:
             restore()
+            if serving:
+                gc.unfreeze()
             app_state.close()
 
     web = FastAPI(title="fixdesk", version="1", lifespan=lifespan, docs_url=None,
@@ -140,6 +146,17 @@ def _note_shutdown(web: FastAPI):
     return restore
 
 
+def freeze_startup_heap() -> None:
+    """Keep the garbage collector from walking what start-up made, for good.
+
+    Modules, routes, models and templates live as long as the server process: ~170,000
+    objects that every full collection walked again, about 0.2 ms of each request's CPU
+    paid as a ~100 ms pause every few hundred requests. Frozen after a collection (so no
+    garbage is kept), they are left out of every later one."""
+    gc.collect()
+    gc.freeze()
+
+
 def _limit_threads(threads: int) -> None:
     """Let the server work on ``threads`` requests at once (``[web] threads``): the
     others wait on the event loop for a thread, holding no database connection."""
@@ -168,4 +185,4 @@ def _mount_api_docs(web: FastAPI) -> None:
 
 def create_app_from_env() -> FastAPI:
     """Factory for uvicorn: the site named by ``FIXDESK_SITE``."""
-    return create_app(Site.load(os.environ.get("FIXDESK_SITE")))
+    return create_app(Site.load(os.environ.get("FIXDESK_SITE")), serving=True)

@@ -101,3 +101,19 @@ def test_site_toml_sets_the_threads_and_refuses_nonsense():
     for bad in (0, 257, "8", 2.5, True):
         with pytest.raises(SiteError, match=r"\[web\] threads must be a whole number"):
             SiteConfig.from_toml({"web": {"threads": bad}})
+
+
+def test_a_server_freezes_its_start_up_heap_and_thaws_it_at_the_end(make_site):
+    """``fixdesk serve``'s app (``serving=True``) leaves what start-up made out of the
+    garbage collector's full passes; an app of a test or a script does not."""
+    import gc
+
+    site = make_site()
+    assert gc.get_freeze_count() == 0
+    with TestClient(create_app(site)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert gc.get_freeze_count() == 0
+    with TestClient(create_app(site, serving=True)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert gc.get_freeze_count() > 50_000  # modules, routes, models, templates
+    assert gc.get_freeze_count() == 0
