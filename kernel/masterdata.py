@@ -37,6 +37,14 @@ def the_company(ctx: Context) -> Company:
     return company
 
 
+def company_id(ctx: Context) -> int:
+    """The id of the site's company, read once per process: a site's company is made with
+    the site and never replaced, and every record created asks for it."""
+    if ctx.app.company_id is None:
+        ctx.app.company_id = the_company(ctx).id
+    return ctx.app.company_id
+
+
 def add_branch(ctx: Context, code: str, name: str, zone: str | Zone = Zone.URBAN,
                address: str | None = None, phone: str | None = None) -> Branch:
     """Add a branch to the company; the code is upper-case letters, digits, ``-`` or ``_``."""

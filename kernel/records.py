@@ -496,9 +496,9 @@ def create_record(ctx, info: EntityInfo, data: dict):
     ctx.require(info.perm("create"))
     values, extended = _validated(ctx, info, data, creating=True)
     if info.company_scoped and values.get("company_id") is None:
-        from kernel.masterdata import the_company
+        from kernel.masterdata import company_id
 
-        values["company_id"] = the_company(ctx).id
+        values["company_id"] = company_id(ctx)
     if info.branch_scoped and values.get("branch_id") is None and \
             not carries_branch(info.cls):  # a child's is its parent's (kernel.branch_carry)
         if ctx.branch is None:

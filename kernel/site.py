@@ -403,6 +403,8 @@ class App:
         self.exposed = collect_exposed(reg, {n: self.plugins[n].title or n
                                              for n in self.enabled_plugins})
         self._relays: dict[frozenset, object] = {}
+        #: the id of the site's company once read (:func:`kernel.masterdata.company_id`)
+        self.company_id: int | None = None
         #: the clock every context of this app reads (requests, CLI, jobs); a scenario
         #: test may set it to walk a story through the API on the story's dates
         self.clock = utcnow

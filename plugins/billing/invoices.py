@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kernel import Conflict, RecordLink, ValidationError
 from kernel.i18n import _, use_locale
 from kernel.lifecycle import DocStatus, number_new_draft
-from kernel.masterdata import the_company
+from kernel.masterdata import company_id
 from kernel.models import Branch, Customer
 from kernel.numbering import next_number
 
@@ -178,7 +178,7 @@ def make_invoice(ctx, *, customer: Customer, branch: Branch | None = None, lines
     branch = branch or customer.branch
     on = invoice_date or ctx.now().astimezone(ctx.settings.tz).date()
     rate, inclusive, days = _terms(ctx, branch)
-    invoice = Invoice(company_id=the_company(ctx).id, branch_id=branch.id, kind=kind,
+    invoice = Invoice(company_id=company_id(ctx), branch_id=branch.id, kind=kind,
                       customer_id=customer.id, invoice_date=on,
                       due_date=on + dt.timedelta(days=days), period=period, source=source,
                       tax_rate=rate, tax_inclusive=inclusive, note=note,

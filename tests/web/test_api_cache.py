@@ -311,3 +311,18 @@ def test_readers_race_a_writer_without_locking_on_sqlite(make_site):
         used = session.scalars(select(ApiToken.last_used_at).where(
             ApiToken.name == "test")).all()
     assert all(at is not None for at in used)
+
+
+def test_a_create_reads_the_company_once_per_process(twin):
+    one, _two = twin
+    engine = one.app.state.fixdesk.engine
+    assert _new_customer(one, "K-FIRST") == 201
+    with counting(engine) as statements:
+        assert _new_customer(one, "K-SECOND") == 201
+    assert not [s for s in statements if "FROM company" in s], statements
+    with _as_admin(one) as ctx:
+        from kernel.models import Customer
+
+        companies = set(ctx.session.scalars(select(Customer.company_id).where(
+            Customer.code.in_(["K-FIRST", "K-SECOND"]))))
+    assert companies == {one.app.state.fixdesk.company_id}
