@@ -329,7 +329,9 @@ def credit(ctx, invoice: Invoice, reason: str | None = None,
            amount=None) -> Invoice:
     """A draft credit note for ``invoice``: all its lines (a full credit), or one line of
     ``amount`` (a partial credit, at the invoice's VAT rate). Refused when nothing is left
-    to credit."""
+    to credit. Without ``amount`` after an earlier partial credit, the one line is all
+    that is left, to the fen: where VAT added to a net price cannot reach it, the note's
+    price holds the VAT instead."""
     ctx.require("billing_invoice.create", invoice)
     reason = read(ctx, "reason", reason)
     if invoice.is_credit_note or invoice.docstatus != DocStatus.SUBMITTED:
@@ -337,7 +339,9 @@ def credit(ctx, invoice: Invoice, reason: str | None = None,
     left = creditable(ctx, invoice)
     if left <= 0:
         raise Conflict(_("invoice {number} is fully credited").format(number=invoice.number))
-    if amount in (None, "") and left == invoice.grand_total:
+    asked = amount not in (None, "")
+    gross_typed = invoice.tax_inclusive
+    if not asked and left == invoice.grand_total:
         lines = [new_line(**{f: getattr(line, f) for f in _LINE_FIELDS})
                  for line in invoice.lines]
     else:
@@ -352,14 +356,18 @@ def credit(ctx, invoice: Invoice, reason: str | None = None,
             service_type=invoice.lines[0].service_type if invoice.lines else
             ServiceType.OTHER_SERVICE)]
         if not invoice.tax_inclusive:  # the credit is typed gross: price it net
-            lines[0].unit_price = net_for(value, invoice.tax_rate)
+            net = net_for(value, invoice.tax_rate)
+            if asked or line_amounts(1, net, 0, invoice.tax_rate, False).gross == value:
+                lines[0].unit_price = net
+            else:  # all that is left, which no net price reaches: the note's price holds VAT
+                gross_typed = True
     with use_locale(ctx.settings.locale):
         note = _("Credit note for invoice {number}").format(number=invoice.number)
     note = f"{note}: {reason}" if reason else note
     made = make_invoice(ctx, customer=invoice.customer, branch=invoice.branch, lines=lines,
                         source=invoice.source, note=note, kind=InvoiceKind.CREDIT_NOTE)
     made.credit_of_id = invoice.id
-    made.tax_rate, made.tax_inclusive = invoice.tax_rate, invoice.tax_inclusive
+    made.tax_rate, made.tax_inclusive = invoice.tax_rate, gross_typed
     compute(made)
     ctx.session.flush()
     return made

@@ -21,7 +21,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -235,6 +235,10 @@ def test_invoices_payments_and_credit_notes_never_drift(billing_app):
 
     @DB
     @given(lines, rates, st.booleans(), operations)
+    # found by this test: after a partial credit, VAT added to a net price could not reach
+    # all that was left, and "credit the rest" left ¥0.01 on the invoice
+    @example([(Decimal("0.52"), Decimal("18733.70"), Decimal("0.59"))], Decimal("13.95"),
+             False, [("credit", 1), ("credit_all", 1)])
     def check(drawn, rate, inclusive, steps):
         with app.context(user="admin") as ctx:
             invoice = invoices.make_invoice(ctx, customer=_customer(ctx), lines=[
