@@ -56,16 +56,20 @@ def cache_dir() -> Path:
     return Path(base) / "fixdesk" / "fonts"
 
 
-def characters() -> set[int]:
-    """The code points a compact face holds: GB 2312 and :data:`BLOCKS`."""
-    points = {cp for low, high in BLOCKS for cp in range(low, high + 1)}
-    for first in range(0xA1, 0xF8):
+def _gb2312(rows: range):
+    """The characters of GB 2312's ``rows`` (lead bytes), in the table's order."""
+    for first in rows:
         for second in range(0xA1, 0xFF):
             try:
-                points.add(ord(bytes((first, second)).decode("gb2312")))
+                yield ord(bytes((first, second)).decode("gb2312"))
             except UnicodeDecodeError:
                 pass  # an unassigned position of the table
-    return points
+
+
+def characters() -> set[int]:
+    """The code points a compact face holds: GB 2312 and :data:`BLOCKS`."""
+    return {cp for low, high in BLOCKS for cp in range(low, high + 1)} | \
+        set(_gb2312(range(0xA1, 0xF8)))
 
 
 @cache
@@ -111,15 +115,9 @@ def ready_faces() -> dict[int, Path]:
 
 def priority() -> list[int]:
     """Code points in the order their glyphs get ids: ASCII, Chinese punctuation and
-    full-width forms, then GB 2312's 3,755 common characters; the rest follow."""
-    points = [*range(0x20, 0x7F), *range(0x3000, 0x3040), *range(0xFF00, 0xFFF0)]
-    for first in range(0xB0, 0xD8):  # GB 2312 level 1
-        for second in range(0xA1, 0xFF):
-            try:
-                points.append(ord(bytes((first, second)).decode("gb2312")))
-            except UnicodeDecodeError:
-                pass
-    return points
+    full-width forms, then GB 2312's 3,755 common characters (level 1); the rest follow."""
+    return [*range(0x20, 0x7F), *range(0x3000, 0x3040), *range(0xFF00, 0xFFF0),
+            *_gb2312(range(0xB0, 0xD8))]
 
 
 def _to_truetype(font) -> None:

@@ -82,8 +82,15 @@ def page_stylesheet(width: str, height: str, footer: str):
         return css
 
 
+_faces: list = []  # the compact faces' stylesheet, once they are built
+
+
 def faces_stylesheet():
-    """The compact print faces' ``@font-face`` rules (:mod:`.fonts`), or None until built."""
+    """The compact print faces' ``@font-face`` rules (:mod:`.fonts`), or None until built.
+
+    Looked for at each print until found, then kept: WeasyPrint has copied the faces."""
+    if _faces:
+        return _faces[0]
     from weasyprint import CSS
 
     from kernel.documents.fonts import font_face_css
@@ -91,16 +98,11 @@ def faces_stylesheet():
     rules = font_face_css()
     if not rules:
         return None
-    key = ("faces", rules)
     with _css_lock:
-        css = _css_cache.get(key)
-        if css is None:
-            css = _css_cache[key] = CSS(string=rules, font_config=font_config())
+        if not _faces:
+            _faces.append(CSS(string=rules, font_config=font_config()))
             _remove_copies_at_exit(font_config())
-        return css
-
-
-_copies_removed_at_exit: list = []
+        return _faces[0]
 
 
 def _remove_copies_at_exit(config) -> None:
@@ -112,9 +114,7 @@ def _remove_copies_at_exit(config) -> None:
     also runs in the batch pool's worker processes, which skip ``atexit``."""
     from multiprocessing.util import Finalize
 
-    if not _copies_removed_at_exit:
-        _copies_removed_at_exit.append(
-            Finalize(None, _remove_copies, args=(config,), exitpriority=0))
+    Finalize(None, _remove_copies, args=(config,), exitpriority=0)
 
 
 def _remove_copies(config) -> None:
