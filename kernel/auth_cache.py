@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from kernel.auth import (
@@ -39,23 +39,28 @@ from kernel.auth import (
 )
 from kernel.models import Branch
 
+#: where a session keeps the grants' version read with its caller, until it is used
+GRANTS_READ = "fixdesk_grants_read"
 #: users kept per process at most (beyond it the cache starts again)
 MAX_USERS = 10_000
 
 _tokens, _users, _branches = ApiToken.__table__, User.__table__, Branch.__table__
+_grants = RoleGrant.__table__
 _BRANCHES_CHANGED = select(func.max(_branches.c.updated_at)).scalar_subquery()
+#: the permission table's version (:meth:`AuthCache.permissions`), read with the caller
+_GRANTS = (select(func.count()).select_from(_grants).scalar_subquery().label("grants"),
+           select(func.max(_grants.c.updated_at)).scalar_subquery().label("grants_changed"))
 #: a token with what decides whether it still opens the API and whether its user is current
 TOKEN_QUERY = (
     select(_tokens.c.id, _tokens.c.token_hash, _tokens.c.expires_at, _tokens.c.revoked_at,
            _tokens.c.last_used_at, _tokens.c.user_id, _users.c.active, _users.c.locked_until,
            _users.c.updated_at.label("user_changed"),
-           _BRANCHES_CHANGED.label("branches_changed"))
+           _BRANCHES_CHANGED.label("branches_changed"), *_GRANTS)
     .join_from(_tokens, _users, _users.c.id == _tokens.c.user_id)
     .where(_tokens.c.lookup == bindparam("lookup")))
 #: what decides whether a kept user is current
-USER_QUERY = (select(_users.c.updated_at, _BRANCHES_CHANGED)
+USER_QUERY = (select(_users.c.updated_at, _BRANCHES_CHANGED, *_GRANTS)
               .where(_users.c.id == bindparam("user_id")))
-_grants = RoleGrant.__table__
 GRANTS_QUERY = select(func.count(), func.max(_grants.c.updated_at)).select_from(_grants)
 
 
@@ -73,6 +78,8 @@ class AuthCache:
 
     def __init__(self, app):
         self.app = app
+        for sessions in (app.sessions, app.write_sessions):
+            event.listen(sessions, "after_flush", _forget_grants_read)
         self._users: dict[int, tuple[tuple, User]] = {}
         self._permissions: tuple[tuple, PermissionTable] | None = None
 
@@ -86,6 +93,7 @@ class AuthCache:
         check_token(token, row, row is not None and row.active,
                     row.locked_until if row is not None else None, now)
         user = self._user(session, row.user_id, (row.user_changed, row.branches_changed))
+        session.info[GRANTS_READ] = (row.grants, row.grants_changed)
         return TokenUse(user, row.id if token_use_is_stale(row.last_used_at, now) else None)
 
     def user(self, session: Session, user_id: int) -> User | None:
@@ -94,7 +102,8 @@ class AuthCache:
         found = session.execute(USER_QUERY, {"user_id": user_id}).first()
         if found is None:
             return None
-        return self._user(session, user_id, tuple(found))
+        session.info[GRANTS_READ] = (found.grants, found.grants_changed)
+        return self._user(session, user_id, tuple(found)[:2])
 
     def _user(self, session: Session, user_id: int, version: tuple) -> User | None:
         kept = self._users.get(user_id)
@@ -127,8 +136,11 @@ class AuthCache:
 
     def permissions(self, session: Session) -> PermissionTable:
         """The effective permission table (declared defaults changed by role grants), made
-        again only when the grants changed."""
-        fingerprint = tuple(session.execute(GRANTS_QUERY).one())
+        again only when the grants changed. Their version is read with the caller when
+        :meth:`token_user` or :meth:`user` found him in this ``session`` (one round trip
+        less a request), used once: a request that grants a role sees its change."""
+        fingerprint = session.info.pop(GRANTS_READ, None) \
+            or tuple(session.execute(GRANTS_QUERY).one())
         kept = self._permissions
         if kept is None or kept[0] != fingerprint:
             app = self.app
@@ -137,3 +149,8 @@ class AuthCache:
                                     app.registry.roles.values())
             kept = self._permissions = (fingerprint, table)
         return kept[1]
+
+
+def _forget_grants_read(session: Session, _context) -> None:
+    """A flush may have granted a role: the version read with the caller is past."""
+    session.info.pop(GRANTS_READ, None)

@@ -31,6 +31,7 @@ from kernel.labels import entity_title
 from kernel.lifecycle import prepare_new, refuse_writing
 from kernel.linked import link_problem
 from kernel.links import link_condition
+from kernel.page_rows import page_reader
 from kernel.values import coerce, has_forbidden, plain
 
 MAX_LIMIT = 500
@@ -99,8 +100,14 @@ def record_dict(ctx, info: EntityInfo, record, rows: dict | None = None,
         return data
     offered = extensions_of(ctx, info) if offered is None else offered
     rows = extension_rows(ctx, info, [record.id], offered) if rows is None else rows
+    return _with_extensions(data, record.id, rows, offered)
+
+
+def _with_extensions(data: dict, record_id: int, rows: dict,
+                     offered: list[ExtensionInfo]) -> dict:
+    """``data`` with each offered extension's fields of the record ``record_id``."""
     for extension in offered:
-        row = rows.get(extension.namespace, {}).get(record.id)
+        row = rows.get(extension.namespace, {}).get(record_id)
         data[extension.namespace] = {
             spec.name: plain(extension_value(extension, spec, row))
             for spec in extension.fields}
@@ -115,6 +122,17 @@ def page_dicts(ctx, info: EntityInfo, records: list) -> list[dict]:
     offered = extensions_of(ctx, info)
     rows = extension_rows(ctx, info, [r.id for r in records], offered)
     return [record_dict(ctx, info, r, rows, offered) for r in records]
+
+
+def _rows_as_dicts(ctx, info: EntityInfo, reader, found: list) -> list[dict]:
+    """The rows of a page as :func:`page_dicts` makes its records, without building the
+    records (:mod:`kernel.page_rows`)."""
+    dicts = [reader.record(row) for row in found]
+    if info.extensions and dicts:
+        offered = extensions_of(ctx, info)
+        rows = extension_rows(ctx, info, [d["id"] for d in dicts], offered)
+        dicts = [_with_extensions(d, d["id"], rows, offered) for d in dicts]
+    return dicts
 
 
 # --------------------------------------------------------------------------
@@ -288,7 +306,7 @@ MAX_OFFSET = 10_000
 def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None,
                  q: str | None = None, sort: str | None = None, limit: int = 50,
                  offset: int = 0, after: str | None = None, before: str | None = None,
-                 count: bool = False) -> RecordPage:
+                 count: bool = False, as_dicts: bool = False) -> RecordPage:
     """A page of the records the user may see, filtered, searched and sorted
     (:class:`RecordPage`).
 
@@ -304,6 +322,9 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
     the next page, ``before=page.previous`` the one before, each as fast as the first.
     ``offset`` (at most :data:`MAX_OFFSET`) skips rows the slow way. The total is counted
     only when ``count`` asks for it.
+
+    ``as_dicts``: the page's rows as the API returns records (:func:`page_dicts`), read
+    as plain rows, not as records.
     """
     from kernel import keyset
 
@@ -329,7 +350,10 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
         except keyset.BadCursor:
             raise ValidationError(_("not a cursor of this list: start again from its first "
                                     "page"), field=field) from None
-    query = _joined(select(info.cls), info, joins).where(*conditions)
+    reader = page_reader(info) if as_dicts else None
+    query = reader.query if reader else select(info.cls)
+    fields = len(reader.query.selected_columns) if reader else 1  # before the sort keys
+    query = _joined(query, info, joins).where(*conditions)
     total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) \
         if count else None
     reverse = bool(before)
@@ -344,7 +368,7 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
         found.reverse()
 
     def mark(row) -> str:
-        return keyset.encode(ctx.app, scope, list(row[1:]))
+        return keyset.encode(ctx.app, scope, list(row[fields:]))
 
     if reverse:
         following = mark(found[-1]) if found else before
@@ -353,7 +377,8 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
         following = mark(found[-1]) if found and more else None
         preceding = mark(found[0]) if found and (after or offset) else \
             (after if after and not found else None)
-    return RecordPage([row[0] for row in found], total, following, preceding)
+    rows = _rows_as_dicts(ctx, info, reader, found) if reader else [row[0] for row in found]
+    return RecordPage(rows, total, following, preceding)
 
 
 def get_record(ctx, info: EntityInfo, record_id: int, action: str = "read"):
@@ -446,9 +471,11 @@ def _write_extensions(ctx, info: EntityInfo, record, extended: dict[str, dict]) 
 
 
 def _flush(ctx) -> None:
+    """Write what is pending; a duplicate or a missing reference as :class:`Conflict`.
+    (No savepoint: after a conflict the request's transaction ends, and its caller
+    starts another.)"""
     try:
-        with ctx.session.begin_nested():
-            ctx.session.flush()
+        ctx.session.flush()
     except IntegrityError as exc:
         raise _conflict(exc) from exc
 

@@ -111,9 +111,9 @@ def entity_router(info: EntityInfo) -> APIRouter:
             info = _entity(ctx, name)
             page = records.list_records(ctx, info, filters=_filters(request, info), q=q,
                                         sort=sort, limit=limit, offset=offset, after=after,
-                                        before=before, count=count)
+                                        before=before, count=count, as_dicts=True)
             return page_answer(page_shape, item_shape, {
-                "items": records.page_dicts(ctx, info, page.rows), "total": page.total,
+                "items": page.rows, "total": page.total,
                 "limit": limit, "offset": offset, "next": page.next,
                 "previous": page.previous})
 
