@@ -7,10 +7,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# CJK font for Chinese PDFs, poppler-utils for checking PDFs in tests,
-# libharfbuzz-subset0 so WeasyPrint subsets fonts fast, chromium for the browser tests,
-# postgresql-client for pg_dump/pg_restore (fixdesk backup and restore on PostgreSQL)
-SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils libharfbuzz-subset0 chromium postgresql-client
+# CJK font for Chinese PDFs, poppler-utils for checking PDFs in tests, zbar-tools for
+# scanning their printed QR codes and barcodes in tests, libharfbuzz-subset0 so WeasyPrint
+# subsets fonts fast, chromium for the browser tests, postgresql-client for
+# pg_dump/pg_restore (fixdesk backup and restore on PostgreSQL)
+SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils zbar-tools libharfbuzz-subset0 chromium \
+	postgresql-client
 # for `make bench` only: nginx in front of the soak's servers (bench/soak.py), the
 # PostgreSQL server programs for its private cluster, and wrk, the API bench's load
 BENCH_PACKAGES := nginx postgresql wrk

@@ -9,7 +9,7 @@ import subprocess
 from decimal import Decimal
 
 import pytest
-from pdf_tools import pdffonts, pdftotext
+from pdf_tools import pdffonts, pdftotext, scanned_codes
 from sqlalchemy import func, select
 
 from kernel.documents import filters, pdf
@@ -69,6 +69,16 @@ def test_qr_and_barcode_are_inline_png_images():
         assert base64.b64decode(image.split(",", 1)[1]).startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize("data", [
+    "E335M820091", "https://fixdesk.example.com/survey/1234-20261231.c2lnbmVkLXRva2Vu",
+    "维修单 WO-SH-2026-000123：复印机卡纸", "x" * 300])
+def test_a_qr_code_drawn_with_its_fixed_mask_scans_back(data):
+    import base64
+
+    image = base64.b64decode(filters.qr(data).split(",", 1)[1])
+    assert scanned_codes(image) == [f"QR-Code:{data}"]
+
+
 def test_equipment_record_in_chinese_embeds_a_cjk_font_with_bold(app, tmp_path):
     equipment_id = _equipment_id(app, "E335M820091")
     with app.context() as ctx:
@@ -81,6 +91,8 @@ def test_equipment_record_in_chinese_embeds_a_cjk_font_with_bold(app, tmp_path):
     assert "Fixdesk-Print-Sans-Bold" in fonts and "Fixdesk-Print-Sans " in fonts + " "
     assert "Noto" not in fonts  # every character is in the compact faces
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:])  # embedded
+    # the printed QR code and barcode scan
+    assert scanned_codes(data) == ["CODE-128:E335M820091", "QR-Code:E335M820091"]
 
 
 def test_english_paper(app, tmp_path):

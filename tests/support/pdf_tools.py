@@ -45,3 +45,20 @@ def words(data: bytes) -> list[tuple[float, float, list[tuple[str, float]]]]:
             body)]
         pages.append((float(width), float(height), found))
     return pages
+
+
+def scanned_codes(data: bytes, resolution: int = 300) -> list[str]:
+    """What a phone would read off the printed QR codes and barcodes of a PDF, or of a
+    PNG image, as ``kind:data`` (``QR-Code:…``, ``CODE-128:…``), sorted: the pages as
+    pixels (``pdftoppm``), read by ``zbarimg``."""
+    with tempfile.TemporaryDirectory() as folder:
+        images = []
+        if data.startswith(b"\x89PNG"):
+            images.append(Path(folder, "code.png"))
+            images[0].write_bytes(data)
+        else:
+            subprocess.run(["pdftoppm", "-r", str(resolution), "-png", "-", f"{folder}/page"],
+                           input=data, check=True, capture_output=True)
+            images = sorted(Path(folder).glob("page*.png"))
+        found = subprocess.run(["zbarimg", "--quiet", *map(str, images)], capture_output=True)
+    return sorted(line for line in found.stdout.decode().splitlines() if line)
