@@ -14,8 +14,9 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := fonts-noto-cjk poppler-utils zbar-tools libharfbuzz-subset0 chromium \
 	postgresql-client
 # for `make bench` only: nginx in front of the soak's servers (bench/soak.py), the
-# PostgreSQL server programs for its private cluster, and wrk, the API bench's load
-BENCH_PACKAGES := nginx postgresql wrk
+# PostgreSQL server programs for its private cluster, wrk, the API bench's load, and
+# valgrind with gcc, which count the API's instructions per request
+BENCH_PACKAGES := nginx postgresql wrk valgrind gcc
 DEMO_SITE := sites/demo
 
 .PHONY: setup system-packages print-fonts demo test bench lint i18n clean
@@ -66,6 +67,7 @@ bench: setup
 	$(BENCH) bench/cli_startup.py
 	$(BENCH) bench/print_bench.py
 	$(BENCH) bench/api_bench.py
+	$(BENCH) bench/api_instructions.py
 	$(BENCH) bench/inventory_bench.py
 	$(BENCH) bench/billing_bench.py
 	$(BENCH) bench/complaints_bench.py
