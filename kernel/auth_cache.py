@@ -89,7 +89,8 @@ class AuthCache:
         """The user of bearer ``token``, as :func:`kernel.auth.user_for_token` finds and
         refuses him (the same messages), in one query when he is kept already. Writes
         nothing: the caller notes the token's use when :attr:`TokenUse.stale_token`."""
-        row = session.execute(TOKEN_QUERY, {"lookup": token_lookup(token)}).first()
+        # Core statements run on the connection: the session's ORM layer would only cost
+        row = session.connection().execute(TOKEN_QUERY, {"lookup": token_lookup(token)}).first()
         check_token(token, row, row is not None and row.active,
                     row.locked_until if row is not None else None, now)
         user = self._user(session, row.user_id, (row.user_changed, row.branches_changed))
@@ -99,7 +100,7 @@ class AuthCache:
     def user(self, session: Session, user_id: int) -> User | None:
         """User ``user_id`` in ``session`` (None when there is none), in one query when
         he is kept already."""
-        found = session.execute(USER_QUERY, {"user_id": user_id}).first()
+        found = session.connection().execute(USER_QUERY, {"user_id": user_id}).first()
         if found is None:
             return None
         session.info[GRANTS_READ] = (found.grants, found.grants_changed)
@@ -140,7 +141,7 @@ class AuthCache:
         :meth:`token_user` or :meth:`user` found him in this ``session`` (one round trip
         less a request), used once: a request that grants a role sees its change."""
         fingerprint = session.info.pop(GRANTS_READ, None) \
-            or tuple(session.execute(GRANTS_QUERY).one())
+            or tuple(session.connection().execute(GRANTS_QUERY).one())
         kept = self._permissions
         if kept is None or kept[0] != fingerprint:
             app = self.app

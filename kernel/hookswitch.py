@@ -78,7 +78,7 @@ SWITCHES_QUERY = select(_switches.c.plugin, _switches.c.hook).where(
 
 def switches(session, branch_id: int) -> frozenset[tuple[str, str]]:
     """The (plugin, hook) pairs switched off for a branch (site-wide hooks never are)."""
-    rows = session.execute(SWITCHES_QUERY, {"branch_id": branch_id})
+    rows = session.connection().execute(SWITCHES_QUERY, {"branch_id": branch_id})
     return frozenset((plugin, hook) for plugin, hook in rows if hook not in SITE_WIDE)
 
 
