@@ -91,6 +91,9 @@ class Document:
     receipt only for carry-in jobs): the desk offers it only then, and printing it for
     another record is refused, naming the record and ``unavailable`` (an English msgid
     saying when the paper is available, such as "only for carry-in jobs").
+
+    ``preload`` names the relationships of the entity that ``gather`` reads (``("customer",
+    "lines")``): a batch loads each with one query for all its records, not one per paper.
     """
 
     name: str
@@ -103,6 +106,7 @@ class Document:
     options: dict = field(default_factory=dict)
     available: Callable[[Any], bool] = field(default=lambda record: True, compare=False)
     unavailable: str | None = None
+    preload: tuple[str, ...] = ()
 
     def __post_init__(self):
         _name_entity(self)

@@ -30,10 +30,17 @@ def create_company(ctx: Context, name: str, **fields) -> Company:
 
 
 def the_company(ctx: Context) -> Company:
-    """The site's company (the first one; a site normally has exactly one)."""
-    company = ctx.session.scalars(select(Company).order_by(Company.id).limit(1)).first()
+    """The site's company (the first one; a site normally has exactly one), read once per
+    transaction: a batch of papers prints it on each."""
+    from kernel.transaction_memo import memo
+
+    kept = memo(ctx.session, "company")
+    company = kept.get("company")
     if company is None:
-        raise NotFound(_("the site has no company yet"))
+        company = ctx.session.scalars(select(Company).order_by(Company.id).limit(1)).first()
+        if company is None:
+            raise NotFound(_("the site has no company yet"))
+        kept["company"] = company
     return company
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from jinja2 import TemplateError
 from jinja2.sandbox import SecurityError
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from kernel.contributions import Document
 from kernel.documents import pdf
@@ -80,7 +81,9 @@ def load_records(ctx, document: Document, ids: list[int]) -> list:
         raise ValidationError(_("at most {n} records per print").format(n=MAX_BATCH),
                               field="ids")
     entity = ctx.app.entity_class(document.entity)
-    found = {r.id: r for r in ctx.session.scalars(select(entity).where(entity.id.in_(ids)))}
+    preload = [selectinload(getattr(entity, name)) for name in document.preload]
+    found = {r.id: r for r in ctx.session.scalars(
+        select(entity).where(entity.id.in_(ids)).options(*preload))}
     records = []
     for record_id in ids:
         record = found.get(record_id)
@@ -119,9 +122,14 @@ def paper_context(ctx, *, branch, locale: str, copy_number: int) -> dict:
 
 def _base_context(ctx, document: Document, record, locale: str, copy_number: int) -> dict:
     from kernel.models import Branch
+    from kernel.transaction_memo import memo
 
     branch_id = getattr(record, "branch_id", None)
-    branch = ctx.session.get(Branch, branch_id) if branch_id else ctx.branch
+    branch = ctx.branch
+    if branch_id:  # kept for the transaction: a batch's papers come from a few branches
+        branches = memo(ctx.session, "paper_branches")
+        branch = branches.get(branch_id) or branches.setdefault(
+            branch_id, ctx.session.get(Branch, branch_id))
     return {
         **paper_context(ctx, branch=branch, locale=locale, copy_number=copy_number),
         "document": {"name": document.name, "title": translations(locale).gettext(

@@ -234,27 +234,34 @@ def gather_contract(ctx, contract: MaintenanceContract) -> dict:
     }
 
 
+#: what gather_order reads of an order, loaded for a whole batch at once
+ORDER_PRELOAD = ("customer", "equipment", "engineer", "lines", "labour", "unit_log")
 SERVICE_VOUCHER = Document(
     name="repair.service_voucher", title=N_("Service voucher"), entity="repair_work_order",
-    template="repair/service_voucher.html", gather=gather_order, paper="A5")
+    template="repair/service_voucher.html", gather=gather_order, paper="A5",
+    preload=ORDER_PRELOAD)
 REPAIR_CARD = Document(
     name="repair.repair_card", title=N_("Repair card"), entity="repair_work_order",
-    template="repair/repair_card.html", gather=gather_order, paper="A5")
+    template="repair/repair_card.html", gather=gather_order, paper="A5",
+    preload=ORDER_PRELOAD)
 PRODUCT_RECEIPT = Document(
     name="repair.product_receipt", title=N_("Product receipt"), entity="repair_work_order",
     template="repair/product_receipt.html", gather=gather_order, paper="receipt80",
-    available=carry_in, unavailable=N_("a product receipt is only for carry-in jobs"))
+    available=carry_in, unavailable=N_("a product receipt is only for carry-in jobs"),
+    preload=ORDER_PRELOAD)
 MAINTENANCE_RECORD = Document(
     name="repair.maintenance_record", title=N_("Maintenance record sheet"),
     entity="repair_work_order",
-    template="repair/maintenance_record.html", gather=gather_history, paper="A4")
+    template="repair/maintenance_record.html", gather=gather_history, paper="A4",
+    preload=(*ORDER_PRELOAD, "history"))
 CONTRACT_EXPIRY_NOTICE = Document(
     name="repair.contract_expiry_notice", title=N_("Contract expiry notice"),
     entity="repair_contract", template="repair/contract_expiry_notice.html",
     gather=gather_contract, paper="A4")
 SURVEY_CARD = Document(
     name="repair.survey_card", title=N_("Customer survey card"), entity="repair_work_order",
-    template="repair/survey_card.html", gather=gather_survey, paper="A5")
+    template="repair/survey_card.html", gather=gather_survey, paper="A5",
+    preload=ORDER_PRELOAD)
 
 DOCUMENTS = [SERVICE_VOUCHER, REPAIR_CARD, PRODUCT_RECEIPT, MAINTENANCE_RECORD,
              CONTRACT_EXPIRY_NOTICE, SURVEY_CARD]

@@ -205,6 +205,25 @@ def test_the_qr_code_encodes_the_signed_survey_link(repair_app, as_user):
             callbacks.order_for_token(ctx, token.replace(f"{order.id}-", f"{internal.id}-"))
 
 
+def test_a_batch_reads_each_part_of_its_orders_once_for_all_of_them(repair_app, as_user):
+    """A batch of vouchers loads the orders' customers, machines, engineers, lines, hours
+    and carry-in log with one query each for the whole batch (``Document.preload``), and
+    the company and each branch once: each more paper reads only its own print log and
+    the customer's signature."""
+    from query_count import counting
+
+    with as_user("zhengli", "2026-12-01 10:00") as ctx:
+        ids = [services.register(ctx, channel="walk_in", equipment=serial,
+                                 fault_description="卡纸").id
+               for serial in ("QXY20614", "E335M820091") * 4]
+    counts = []
+    for size in (2, 8):
+        with repair_app.context() as ctx, counting(repair_app.engine) as statements:
+            print_records(ctx, "repair.service_voucher", ids[:size], workers=1)
+        counts.append(len(statements))
+    assert counts[1] - counts[0] <= 2 * 6, (counts, statements)
+
+
 def test_another_branchs_front_desk_gets_not_found(repair_app, as_user):
     with as_user("wufang", "2026-04-01 09:30") as ctx:
         contract_id = services.create_contract(
