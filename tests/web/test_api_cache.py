@@ -352,13 +352,17 @@ def test_the_grants_version_read_with_the_caller_is_dropped_once_his_transaction
         assert not app.permissions(session).allows(["front_desk"], permission)
 
 
-def test_a_list_item_is_the_record_as_its_own_answer_gives_it(make_site):
+def test_a_list_item_is_the_record_as_its_own_answer_gives_it(make_site, db_url):
     """Lists read plain rows, not records (:func:`kernel.records.list_records`
     ``as_dicts``); each item is still exactly what ``GET /<entity>/<id>`` answers, for
     every entity of every plugin: links, money, instants, enums, other plugins' fields."""
-    # the full demo, made once in a run and shared (tests/kernel/test_history_plans.py)
-    site = make_site(["repair", "inventory", "billing", "complaints"], demo=True,
-                     branch_code="SH", branch_name="上海服务中心")
+    # demos made once in a run and shared: on SQLite the full one, with other plugins'
+    # fields (tests/kernel/test_history_plans.py); on PostgreSQL, where the database hands
+    # over other values (instants, money), repair's and inventory's (tests/plugins/inventory)
+    sqlite = db_url.startswith("sqlite")
+    plugins = ["repair", "inventory", "billing", "complaints"] if sqlite else \
+        ["repair", "inventory"]
+    site = make_site(plugins, demo=True, branch_code="SH", branch_name="上海服务中心")
     web = create_app(site)
     app = web.state.fixdesk
     with app.context() as ctx:
@@ -374,4 +378,5 @@ def test_a_list_item_is_the_record_as_its_own_answer_gives_it(make_site):
                                           headers=root).json(), name
                 kinds |= {f.kind for f in info.fields if item.get(f.name) is not None}
                 kinds |= {"extension" for e in info.extensions if e.namespace in item}
-    assert kinds >= {"link", "money", "datetime", "date", "enum", "extension"}, kinds
+    assert kinds >= {"link", "money", "datetime", "date", "enum",
+                     *(["extension"] if sqlite else [])}, kinds
