@@ -117,21 +117,17 @@ def _with_extensions(data: dict, record_id: int, rows: dict,
 def page_dicts(ctx, info: EntityInfo, records: list) -> list[dict]:
     """A page of records as the API returns them (one query per extension, the branch's
     extensions looked up once)."""
-    if not info.extensions:
-        return [to_dict(info, r) for r in records]
-    offered = extensions_of(ctx, info)
-    rows = extension_rows(ctx, info, [r.id for r in records], offered)
-    return [record_dict(ctx, info, r, rows, offered) for r in records]
+    return _with_page_extensions(ctx, info, [to_dict(info, r) for r in records])
 
 
-def _rows_as_dicts(ctx, info: EntityInfo, reader, found: list) -> list[dict]:
-    """The rows of a page as :func:`page_dicts` makes its records, without building the
-    records (:mod:`kernel.page_rows`)."""
-    dicts = [reader.record(row) for row in found]
+def _with_page_extensions(ctx, info: EntityInfo, dicts: list[dict]) -> list[dict]:
+    """A page of records' own fields (:func:`to_dict`, or :mod:`kernel.page_rows`) with
+    each offered extension's: one query per extension for the whole page."""
     if info.extensions and dicts:
         offered = extensions_of(ctx, info)
         rows = extension_rows(ctx, info, [d["id"] for d in dicts], offered)
-        dicts = [_with_extensions(d, d["id"], rows, offered) for d in dicts]
+        for data in dicts:
+            _with_extensions(data, data["id"], rows, offered)
     return dicts
 
 
@@ -351,9 +347,8 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
             raise ValidationError(_("not a cursor of this list: start again from its first "
                                     "page"), field=field) from None
     reader = page_reader(info) if as_dicts else None
-    query = reader.query if reader else select(info.cls)
-    fields = len(reader.query.selected_columns) if reader else 1  # before the sort keys
-    query = _joined(query, info, joins).where(*conditions)
+    query = _joined(reader.query if reader else select(info.cls), info, joins).where(
+        *conditions)
     total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) \
         if count else None
     reverse = bool(before)
@@ -368,7 +363,7 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
         found.reverse()
 
     def mark(row) -> str:
-        return keyset.encode(ctx.app, scope, list(row[fields:]))
+        return keyset.encode(ctx.app, scope, list(row[-len(keys):]))  # the sort keys, last
 
     if reverse:
         following = mark(found[-1]) if found else before
@@ -377,7 +372,8 @@ def list_records(ctx, info: EntityInfo, *, filters: dict[str, str] | None = None
         following = mark(found[-1]) if found and more else None
         preceding = mark(found[0]) if found and (after or offset) else \
             (after if after and not found else None)
-    rows = _rows_as_dicts(ctx, info, reader, found) if reader else [row[0] for row in found]
+    rows = _with_page_extensions(ctx, info, [reader.record(row) for row in found]) \
+        if reader else [row[0] for row in found]
     return RecordPage(rows, total, following, preceding)
 
 
