@@ -104,7 +104,7 @@ def create_app(site: Site, *, serving: bool = False) -> FastAPI:
     shared_routes.include(web, partial(action_router, actions), key=action_routes_shape(actions))
     shared_routes.include(web, timeline_router)  # notes, attachments, timeline of any record
     for router in app_state.registry.routers:
-        web.include_router(router)
+        shared_routes.include_guarded(web, router)
 
     from kernel.web import desk
 
