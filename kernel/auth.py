@@ -19,16 +19,18 @@ from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Integer, String, event, inspect, or_, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Table, event, inspect, or_, select
 from sqlalchemy.orm import (
     Mapped,
     Session,
+    UserDefinedOption,
     joinedload,
     mapped_column,
     relationship,
     selectinload,
     with_loader_criteria,
 )
+from sqlalchemy.sql.util import find_tables
 
 from kernel.contributions import Permission, Setting
 from kernel.db import Base, BranchMixin, IdMixin, TimestampMixin, UTCDateTime
@@ -385,48 +387,99 @@ def branch_parents(classes: dict[str, type]) -> dict[type, tuple[str, type]]:
     return declared_parents(classes, "__branch_parent__")
 
 
-#: where a session factory keeps the scoping options made for each set of branches
+#: where a session factory keeps the scoping options made for each set of branches and
+#: tables
 SCOPE_OPTIONS_KEY = "fixdesk_branch_scope_options"
-#: sets of branches whose options are kept per factory (beyond it they are made each time)
+#: where a session factory keeps which tables are scoped, and how (:func:`_scoped_tables`)
+SCOPED_TABLES_KEY = "fixdesk_branch_scoped_tables"
+#: options kept per factory (beyond it they are made each time)
 SCOPE_OPTIONS_KEPT = 1000
 
 
-def _scope_options(info: dict, scope: frozenset) -> tuple:
-    """The loader criteria limiting a query to ``scope``: made once per set of branches
-    (building them costs more than most queries they are added to)."""
+def _scoped_tables(parents: dict[type, tuple[str, type]]) -> dict:
+    """Table → what limits its rows: ``BranchMixin`` (the row's own branch) or the classes
+    seen through their parent mapped to it."""
+    scoped: dict = {}
+    for mapper in Base.registry.mappers:
+        if issubclass(mapper.class_, BranchMixin):
+            for table in mapper.tables:
+                scoped.setdefault(table, []).append(BranchMixin)
+    for cls in parents:
+        if not issubclass(cls, BranchMixin):  # carries its parent's branch (kernel.branch_carry)
+            for table in inspect(cls).tables:
+                scoped.setdefault(table, []).append(cls)
+    return scoped
+
+
+class _Branches(UserDefinedOption):
+    """The branches a query was limited to, carried to the loads of its records'
+    relationships (:func:`_scope_queries`); no part of the statement's cache key."""
+
+    propagate_to_loaders = True
+
+
+def _scope_options(info: dict, scope: frozenset, tables: frozenset) -> tuple:
+    """The loader criteria limiting a query of ``tables`` to ``scope``: only for the
+    entities among them (each option adds ~50 µs to the statement's cache key, and a site
+    has a score of entities seen through their parent), made once per set of branches
+    and tables."""
     kept = info.get(SCOPE_OPTIONS_KEY)
-    options = kept.get(scope) if kept is not None else None
+    key = (scope, tables)
+    options = kept.get(key) if kept is not None else None
     if options is not None:
         return options
-    options = [with_loader_criteria(BranchMixin, lambda cls: cls.branch_id.in_(scope),
-                                    include_aliases=True)]
-    for cls, (column, parent) in info.get(PARENTS_KEY, {}).items():
-        if issubclass(cls, BranchMixin):  # carries its parent's branch (kernel.branch_carry)
+    scoped = info.get(SCOPED_TABLES_KEY, {})
+    limited = dict.fromkeys(what for table in tables for what in scoped.get(table, ()))
+    parents = info.get(PARENTS_KEY, {})
+    options = []
+    for what in limited:
+        if what is BranchMixin:
+            options.append(with_loader_criteria(BranchMixin,
+                                                lambda cls: cls.branch_id.in_(scope),
+                                                include_aliases=True))
             continue
+        column, parent = parents[what]
         visible = select(parent.id).where(parent.branch_id.in_(scope)).scalar_subquery()
-        options.append(with_loader_criteria(cls, getattr(cls, column).in_(visible),
+        options.append(with_loader_criteria(what, getattr(what, column).in_(visible),
                                             include_aliases=True))
-    options = tuple(options)
+    # the branches too, even with no criteria: its records' relationships may need them
+    options = (*options, _Branches(scope))
     if kept is not None and len(kept) < SCOPE_OPTIONS_KEPT:
-        kept[scope] = options
+        kept[key] = options
     return options
 
 
 def _scope_queries(execute_state):
-    scope = execute_state.session.info.get(SCOPE_KEY)
+    """Add the session's branch criteria to an ORM SELECT, for the tables it names (in
+    joins and subqueries too). A relationship's load takes the branches of the query that
+    loaded its parent (as SQLAlchemy propagates that query's criteria to it), adding the
+    criteria of its own tables, which that query may not have named."""
     # a Core statement of tables alone has no entities to limit: options would only cost
-    if scope is None or not execute_state.is_select or not execute_state.is_orm_statement \
-            or execute_state.is_column_load or execute_state.is_relationship_load:
+    if not execute_state.is_select or not execute_state.is_orm_statement \
+            or execute_state.is_column_load:
         return
-    execute_state.statement = execute_state.statement.options(
-        *_scope_options(execute_state.session.info, scope))
+    statement = execute_state.statement
+    if execute_state.is_relationship_load:
+        scope = next((o.payload for o in execute_state.user_defined_options
+                      if isinstance(o, _Branches)), None)
+    else:
+        scope = execute_state.session.info.get(SCOPE_KEY)
+    if scope is None:
+        return
+    tables = frozenset(t for t in find_tables(statement, check_columns=True,
+                                              include_aliases=True, include_joins=True,
+                                              include_selects=True)
+                       if isinstance(t, Table))
+    execute_state.statement = statement.options(
+        *_scope_options(execute_state.session.info, scope, tables))
 
 
 def install_branch_scope(sessions, parents: dict[type, tuple[str, type]]) -> None:
     """Filter every ORM SELECT of branch-owned entities by the session's visible branches;
     ``parents`` are the entities seen through their parent (:func:`branch_parents`)."""
-    # the sessions share the factory's dict of options (their info is a shallow copy)
-    sessions.configure(info={PARENTS_KEY: parents, SCOPE_OPTIONS_KEY: {}})
+    # the sessions share the factory's dicts (their info is a shallow copy)
+    sessions.configure(info={PARENTS_KEY: parents, SCOPE_OPTIONS_KEY: {},
+                             SCOPED_TABLES_KEY: _scoped_tables(parents)})
     event.listen(sessions, "do_orm_execute", _scope_queries)
 
 

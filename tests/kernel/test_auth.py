@@ -129,6 +129,47 @@ def test_a_line_of_another_branchs_record_is_invisible_too(demo):
         assert ctx.can_see(contact) and ctx.visible([contact]) == [contact]
 
 
+def test_a_parent_scoped_record_stays_hidden_in_joins_subqueries_and_relationships(demo):
+    """The criteria for records seen through their parent are added for the tables a
+    statement names (not for every such entity on every query), wherever it names them:
+    joined, in a subquery, or loaded through a relationship of a visible record."""
+    from sqlalchemy import func
+    from sqlalchemy.orm import LoaderCriteriaOption
+
+    from kernel import auth
+    from kernel.models import CustomerAddress
+
+    with demo.context() as ctx:
+        jd_customer = ctx.session.scalar(select(Customer).where(Customer.code == "C0003"))
+        jd_address = CustomerAddress(customer_id=jd_customer.id, label="仓库",
+                                     address="北京市朝阳区")
+        ctx.session.add(jd_address)
+        ctx.session.flush()
+        sh_machine = ctx.session.scalar(
+            select(CustomerEquipment).where(CustomerEquipment.serial_no == "E335M820091"))
+        sh_machine.address_id = jd_address.id  # a wrong address: another branch's
+        jd_address_id, sh_machine_id = jd_address.id, sh_machine.id
+    with demo.context(user="lily") as ctx:
+        session = ctx.session
+        assert session.get(CustomerAddress, jd_address_id) is None
+        joined = select(CustomerAddress.id).join(Customer,
+                                                 Customer.id == CustomerAddress.customer_id)
+        assert jd_address_id not in set(session.scalars(joined))
+        inner = select(CustomerAddress.customer_id).where(CustomerAddress.id == jd_address_id)
+        assert session.scalar(select(func.count()).select_from(Customer)
+                              .where(Customer.id.in_(inner))) == 0
+        machine = session.get(CustomerEquipment, sh_machine_id)
+        assert machine is not None and machine.address is None
+        # a query of customers carries one criterion (its own branch), not one per entity
+        info = session.info
+        customers = frozenset({Customer.__table__})
+        options = auth._scope_options(info, info[auth.SCOPE_KEY], customers)
+        assert sum(isinstance(o, LoaderCriteriaOption) for o in options) == 1
+    with demo.context(user="wuqiang") as ctx:  # SH and JD
+        machine = ctx.session.get(CustomerEquipment, sh_machine_id)
+        assert machine.address is not None and machine.address.id == jd_address_id
+
+
 def test_require_checks_role_permissions_from_plugins(demo):
     with demo.context(user="lily") as ctx:
         ctx.require("fdt_note.create")  # granted by the test plugin to front desk
