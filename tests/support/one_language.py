@@ -10,7 +10,6 @@ untranslated messages are what is left.
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import JSON, Enum, String, Text, select
@@ -29,49 +28,49 @@ NOT_DATA = {"audit_log", "alembic_version", "web_session", "login_failure", "job
             "print_log", "api_token", "hook_switch", "setting_value", "naming_series"}
 
 
-class _VisibleText(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.links: list[str] = []
-        self._hidden = 0
-        #: open elements marked as another language (the switch to "English")
-        self._foreign: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        found = dict(attrs)
-        if (found.get("lang") or "").startswith("en") or self._foreign:
-            self._foreign.append(tag)
-            return
-        if tag in ("script", "style", "template", "datalist"):
-            self._hidden += 1
-            return
-        if tag == "a" and found.get("href"):
-            self.links.append(found["href"])
-        for name in READ_ATTRIBUTES:
-            if found.get(name):
-                self.parts.append(found[name])
-        if tag == "input" and found.get("type") in ("submit", "button") and found.get("value"):
-            self.parts.append(found["value"])
-
-    def handle_endtag(self, tag):
-        if self._foreign:
-            if tag in self._foreign:
-                del self._foreign[len(self._foreign) - 1 - self._foreign[::-1].index(tag):]
-            return
-        if tag in ("script", "style", "template", "datalist") and self._hidden:
-            self._hidden -= 1
-
-    def handle_data(self, data):
-        if not self._hidden and not self._foreign and data.strip():
-            self.parts.append(data.strip())
+#: elements whose own text nobody reads (their descendants' attributes are still read)
+HIDDEN = frozenset({"script", "style", "template", "datalist"})
 
 
 def visible(html: str) -> tuple[str, list[str]]:
-    """The text a user sees or hears on ``html`` (one line per piece) and its links."""
-    parser = _VisibleText()
-    parser.feed(html)
-    return "\n".join(parser.parts), parser.links
+    """The text a user sees or hears on ``html`` (one line per piece) and its links.
+
+    Parsed with lxml (libxml2): Python's own ``html.parser`` made parsing the desk's pages
+    cost as much as serving them."""
+    import lxml.html
+    from lxml import etree
+
+    parts: list[str] = []
+    links: list[str] = []
+    try:
+        root = lxml.html.fromstring(html)
+    except (etree.ParserError, ValueError):  # nothing to parse (an empty answer)
+        return "", []
+
+    def read(element, hidden: bool) -> None:
+        tag = element.tag
+        if not isinstance(tag, str):  # a comment: only what follows it is read
+            return
+        if (element.get("lang") or "").startswith("en"):  # the switch to "English"
+            return
+        if tag in HIDDEN:
+            hidden = True
+        else:
+            if tag == "a" and element.get("href"):
+                links.append(element.get("href"))
+            parts.extend(element.get(name) for name in READ_ATTRIBUTES if element.get(name))
+            if tag == "input" and element.get("type") in ("submit", "button") \
+                    and element.get("value"):
+                parts.append(element.get("value"))
+        if not hidden and element.text and element.text.strip():
+            parts.append(element.text.strip())
+        for child in element:
+            read(child, hidden)
+            if not hidden and child.tail and child.tail.strip():
+                parts.append(child.tail.strip())
+
+    read(root, False)
+    return "\n".join(parts), links
 
 
 def data_words(app) -> set[str]:
