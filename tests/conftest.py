@@ -171,7 +171,7 @@ def make_site(tmp_path, db_url):
     def factory(plugins=(), demo=False, **kwargs):
         number = next(counter)
         url = DEFAULT_DB if db_url.startswith("sqlite") else f"{db_url}_{number}"
-        company = kwargs.pop("company", "测试服务公司")
+        company = kwargs.pop("company", "华东办公设备服务有限公司")
         made.append(url)
         return cached_site(tmp_path / f"site{number}", plugins, demo=demo, company=company,
                            url=url, **kwargs)

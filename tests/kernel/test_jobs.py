@@ -235,7 +235,7 @@ def test_notifications_are_sent_by_the_worker(site, app_of, fixdesk):
         controller.stop()
     assert len(received) == 1 and received[0].rcpt_tos == ["zhou@example.com"]
     message = email.message_from_bytes(received[0].content, policy=email.policy.default)
-    assert "测试服务公司" in message.get_body().get_content()
+    assert "华东办公设备服务有限公司" in message.get_body().get_content()
     assert message["Subject"] and message["From"] == "service@huadong.example"
 
 

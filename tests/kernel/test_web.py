@@ -55,7 +55,7 @@ def test_fixdesk_serve_answers_over_http(make_site):
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
         assert response.status_code == 200 and response.url.path == "/login"
-        assert "测试服务公司" in response.text
+        assert "华东办公设备服务有限公司" in response.text
     finally:
         server.terminate()
         server.wait(timeout=10)

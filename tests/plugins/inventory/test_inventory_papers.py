@@ -206,7 +206,7 @@ def test_every_paper_in_chinese_and_english(printed):
     # 领用单: requested, issued (the reversed issue nets out), returned; the job's label
     slip = pdf("inventory_requisition", ids["slip"], "requisition_slip", "zh_CN")
     text, layout = pdftotext(slip), pdftotext(slip, layout=True)
-    for expected in ("测试服务公司", "领用单", numbers["slip"], "王建国", "上海配件库",
+    for expected in ("华东办公设备服务有限公司", "领用单", numbers["slip"], "王建国", "上海配件库",
                      ids["job"], "更换硒鼓和墨粉", "吴芳", "硒鼓", "墨粉", "领用人", "审批人",
                      "发料人", "序号"):
         assert expected in text, expected
