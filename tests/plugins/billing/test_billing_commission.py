@@ -181,8 +181,8 @@ def test_a_commission_month_with_a_late_job_and_a_poor_rating(repair_billing_app
                                           locale="zh_CN", preview=True))
         english = pdftotext(print_records(ctx, "billing.commission_statement", [wanggong],
                                           locale="en", preview=True))
-    for expected in ("华东办公设备服务有限公司", "提成明细表", "王建国", "E001-202611", "2026年11月",
-                     on_time, late, rated, "提成", "超过到场时限 40 分钟",
+    for expected in ("华东办公设备服务有限公司", "提成明细表", "王建国", "E001-202611",
+                     "2026年11月", on_time, late, rated, "提成", "超过到场时限 40 分钟",
                      "差评：服务态度 1，技术水平 2",
                      "¥35.00", "-¥20.00", "-¥30.00", "¥90.00", "-¥50.00", "¥40.00",
                      "肆拾元整", "维修", "安装", "工程师确认"):

@@ -167,8 +167,9 @@ def test_invoice_credit_note_draft_and_receipt(billing_app):
 
     # 销售单据（发票）: lines, net, VAT, total in figures and capitals, paid, credited, due
     text = _chinese(_print(app, "billing.invoice", ids["invoice"], "zh_CN"))
-    for expected in ("华东办公设备服务有限公司", "销售单据（发票）", numbers["invoice"], "申达物流有限公司",
-                     "钱经理", "021-6888 1234", "张江路 88 号", "硒鼓 NPG-28", "中等维修", "配件",
+    for expected in ("华东办公设备服务有限公司", "销售单据（发票）", numbers["invoice"],
+                     "申达物流有限公司", "钱经理", "021-6888 1234", "张江路 88 号",
+                     "硒鼓 NPG-28", "中等维修", "配件",
                      "工时费", "¥437.00", "¥120.00", "¥492.92", "¥64.08", "增值税（税率 13%）",
                      "¥557.00", "人民币伍佰伍拾柒元整", "已收金额", "¥200.00", "¥57.00",
                      "¥300.00", "到期日", "2026年7月10日", numbers["payment"], "现金",
