@@ -392,8 +392,8 @@ def branch_parents(classes: dict[str, type]) -> dict[type, tuple[str, type]]:
 SCOPE_OPTIONS_KEY = "fixdesk_branch_scope_options"
 #: where a session factory keeps which tables are scoped, and how (:func:`_scoped_tables`)
 SCOPED_TABLES_KEY = "fixdesk_branch_scoped_tables"
-#: options kept per factory (beyond it they are made each time)
-SCOPE_OPTIONS_KEPT = 1000
+#: sets of options kept per factory (by branches and tables); the oldest make room
+SCOPE_OPTIONS_KEPT = 4096
 
 
 def _scoped_tables(parents: dict[type, tuple[str, type]]) -> dict:
@@ -444,7 +444,12 @@ def _scope_options(info: dict, scope: frozenset, tables: frozenset) -> tuple:
                                             include_aliases=True))
     # the branches too, even with no criteria: its records' relationships may need them
     options = (*options, _Branches(scope))
-    if kept is not None and len(kept) < SCOPE_OPTIONS_KEPT:
+    if kept is not None:
+        if len(kept) >= SCOPE_OPTIONS_KEPT:
+            try:  # another thread may be at it too (sessions share the factory's dict)
+                kept.pop(next(iter(kept)), None)
+            except (RuntimeError, StopIteration):
+                pass
         kept[key] = options
     return options
 

@@ -170,6 +170,23 @@ def test_a_parent_scoped_record_stays_hidden_in_joins_subqueries_and_relationshi
         assert machine.address is not None and machine.address.id == jd_address_id
 
 
+def test_branch_criteria_are_kept_for_the_latest_sets_of_branches_and_tables(demo,
+                                                                              monkeypatch):
+    """Options are made once per set of branches and tables and kept up to a bound: the
+    oldest make room for new ones (a company with many branches and users)."""
+    from kernel import auth
+
+    monkeypatch.setattr(auth, "SCOPE_OPTIONS_KEPT", 3)
+    with demo.sessions() as session:
+        info = session.info
+        info[auth.SCOPE_OPTIONS_KEY].clear()
+        customers = frozenset({Customer.__table__})
+        made = [auth._scope_options(info, frozenset({n}), customers) for n in range(5)]
+        assert len(info[auth.SCOPE_OPTIONS_KEY]) == 3
+        assert auth._scope_options(info, frozenset({4}), customers) is made[4]  # kept
+        assert auth._scope_options(info, frozenset({0}), customers) is not made[0]  # made again
+
+
 def test_require_checks_role_permissions_from_plugins(demo):
     with demo.context(user="lily") as ctx:
         ctx.require("fdt_note.create")  # granted by the test plugin to front desk
