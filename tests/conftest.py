@@ -142,6 +142,40 @@ def pytest_configure(config):
     use_password_hashing(CHEAPEST)
 
 
+#: the longest test files, run first: each file goes to one worker (``--dist loadfile``)
+#: in the order collected, and one of these starting last kept the other worker idle for
+#: minutes at the end of a run. Neighbours need different demo sites, so that two workers
+#: starting together do not wait for the same one to be made.
+LONGEST_FIRST = (
+    "web/test_one_language.py",  # every plugin's demo, SQLite
+    "api/test_bad_input.py",  # repair's, both databases
+    "e2e/test_inventory_browser.py",
+    "web/test_api_cache.py",
+    "e2e/test_billing_e2e.py",
+    "plugins/billing/test_billing_demo.py",
+    "e2e/test_board_browser.py",
+    "kernel/test_report_queries_all.py",
+    "e2e/test_repair_desk_browser.py",
+    "kernel/test_print_progress.py",
+    "e2e/test_batch_print_browser.py",
+    "kernel/test_print_fonts.py",
+    "kernel/test_cli_fuzz.py",
+    "kernel/test_backup.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The longest files first (:data:`LONGEST_FIRST`), the rest in their own order."""
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+
+    def first(item):
+        path = Path(str(item.path)).relative_to(TESTS).as_posix() \
+            if Path(str(item.path)).is_relative_to(TESTS) else ""
+        return rank.get(path, len(rank))
+
+    items.sort(key=first)  # stable: a file's tests keep their order
+
+
 def pytest_sessionfinish(session):
     """The process that ends the run (the xdist controller, or the only process) drops
     the run's template databases."""
