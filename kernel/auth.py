@@ -397,17 +397,17 @@ SCOPE_OPTIONS_KEPT = 4096
 
 
 def _scoped_tables(parents: dict[type, tuple[str, type]]) -> dict:
-    """Table → what limits its rows: ``BranchMixin`` (the row's own branch) or the classes
-    seen through their parent mapped to it."""
+    """Table → what limits its rows: ``BranchMixin`` (the row's own branch), or a class
+    seen through its parent mapped to it, as ``(class, foreign key column, parent)``."""
     scoped: dict = {}
     for mapper in Base.registry.mappers:
         if issubclass(mapper.class_, BranchMixin):
             for table in mapper.tables:
                 scoped.setdefault(table, []).append(BranchMixin)
-    for cls in parents:
+    for cls, (column, parent) in parents.items():
         if not issubclass(cls, BranchMixin):  # carries its parent's branch (kernel.branch_carry)
             for table in inspect(cls).tables:
-                scoped.setdefault(table, []).append(cls)
+                scoped.setdefault(table, []).append((cls, column, parent))
     return scoped
 
 
@@ -430,7 +430,6 @@ def _scope_options(info: dict, scope: frozenset, tables: frozenset) -> tuple:
         return options
     scoped = info.get(SCOPED_TABLES_KEY, {})
     limited = dict.fromkeys(what for table in tables for what in scoped.get(table, ()))
-    parents = info.get(PARENTS_KEY, {})
     options = []
     for what in limited:
         if what is BranchMixin:
@@ -438,9 +437,9 @@ def _scope_options(info: dict, scope: frozenset, tables: frozenset) -> tuple:
                                                 lambda cls: cls.branch_id.in_(scope),
                                                 include_aliases=True))
             continue
-        column, parent = parents[what]
+        cls, column, parent = what
         visible = select(parent.id).where(parent.branch_id.in_(scope)).scalar_subquery()
-        options.append(with_loader_criteria(what, getattr(what, column).in_(visible),
+        options.append(with_loader_criteria(cls, getattr(cls, column).in_(visible),
                                             include_aliases=True))
     # the branches too, even with no criteria: its records' relationships may need them
     options = (*options, _Branches(scope))

@@ -90,17 +90,10 @@ def extension_value(extension: ExtensionInfo, spec: FieldInfo, row) -> Any:
     return column_default(extension.model, spec.name)  # None for a link's field
 
 
-def record_dict(ctx, info: EntityInfo, record, rows: dict | None = None,
-                offered: list[ExtensionInfo] | None = None) -> dict:
+def record_dict(ctx, info: EntityInfo, record) -> dict:
     """A record as the API returns it: its fields, and each offered extension's fields
-    under the plugin's name. ``rows`` (:func:`extension_rows`) and ``offered``
-    (:func:`extensions_of`) spare the queries and checks for a page of records."""
-    data = to_dict(info, record)
-    if not info.extensions:
-        return data
-    offered = extensions_of(ctx, info) if offered is None else offered
-    rows = extension_rows(ctx, info, [record.id], offered) if rows is None else rows
-    return _with_extensions(data, record.id, rows, offered)
+    under the plugin's name."""
+    return _with_page_extensions(ctx, info, [to_dict(info, record)])[0]
 
 
 def _with_extensions(data: dict, record_id: int, rows: dict,

@@ -169,9 +169,9 @@ def pytest_collection_modifyitems(session, config, items):
     rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
 
     def first(item):
-        path = Path(str(item.path)).relative_to(TESTS).as_posix() \
-            if Path(str(item.path)).is_relative_to(TESTS) else ""
-        return rank.get(path, len(rank))
+        path = Path(item.path)
+        name = path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else ""
+        return rank.get(name, len(rank))
 
     items.sort(key=first)  # stable: a file's tests keep their order
 
