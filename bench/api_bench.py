@@ -300,12 +300,21 @@ def bare_app_from_env():
 
 
 def serve_bare(rows: str, port: int, workers: int) -> None:
+    """The bare app under uvicorn, its workers listening as ``fixdesk serve``'s do (a socket
+    each, :mod:`kernel.web.listeners`)."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from kernel.web.listeners import worker_sockets
 
     os.environ["FIXDESK_BENCH_ROWS"] = rows
-    uvicorn.run("api_bench:bare_app_from_env", factory=True, app_dir=str(HERE),
-                host="127.0.0.1", port=port, workers=workers, log_level="warning",
-                access_log=False)
+    options = dict(factory=True, host="127.0.0.1", port=port, workers=workers,
+                   log_level="warning", access_log=False)
+    if workers == 1:
+        uvicorn.run("api_bench:bare_app_from_env", app_dir=str(HERE), **options)
+        return
+    config = uvicorn.Config("api_bench:bare_app_from_env", **options)
+    Multiprocess(config, sockets=worker_sockets(config)).run()
 
 
 # ---------------------------------------------------------------------------
@@ -328,6 +337,10 @@ def bench(label: str, url: str | None, args) -> list[tuple[str, str, str, bool]]
         site, app, token = made
         print(f"{label}: {bench_sites.machine(app)}", flush=True)
         app.close()
+        if args.threads:  # the site's [web] threads (kernel.site), else its default
+            with (site.path / "site.toml").open("a", encoding="utf-8") as toml:
+                toml.write(f"\n[web]\nthreads = {args.threads}\n")
+            print(f"  [web] threads = {args.threads}", flush=True)
         for name, cpu in cpu_per_request(site, token, args.cpu_requests).items():
             call = "create" if name == "create" else f"list-50 {name}"
             rows.append((f"{label}: CPU per {call} (in-process)", ms(cpu), f"≤ {CPU_MS:g} ms",
@@ -390,6 +403,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="PostgreSQL's (SQLite: 1)")
     parser.add_argument("--cpu-requests", type=int, default=200)
+    parser.add_argument("--threads", type=int, help="the site's [web] threads (default: "
+                        "fixdesk's)")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the sites")

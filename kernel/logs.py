@@ -40,11 +40,13 @@ class ContextFilter(logging.Filter):
 
 class JsonLogFormatter(JsonFormatter):
     """One JSON object per line: ``ts`` (UTC, ISO 8601), ``level``, ``logger``,
-    ``message``, then the record's extra fields; non-ASCII text is kept as is."""
+    ``message``, ``pid`` (which of ``serve --workers`` wrote it), then the record's extra
+    fields; non-ASCII text is kept as is."""
 
     def __init__(self):
-        super().__init__("{levelname}{name}{message}", style="{", timestamp="ts",
-                         rename_fields={"levelname": "level", "name": "logger"},
+        super().__init__("{levelname}{name}{message}{process}", style="{", timestamp="ts",
+                         rename_fields={"levelname": "level", "name": "logger",
+                                        "process": "pid"},
                          json_ensure_ascii=False)
 
 

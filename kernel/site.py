@@ -27,7 +27,7 @@
     trusted_proxies = ["127.0.0.1"]   # reverse proxies whose X-Forwarded-For is believed
                                       # (addresses or CIDR networks; none by default)
     proxy_header = "x-forwarded-for"  # or "forwarded" (RFC 7239)
-    threads = 16              # requests one server process works on at once; each may
+    threads = 4               # requests one server process works on at once; each may
                               # hold two database connections (PostgreSQL: mind
                               # max_connections across --workers, the CLI and the worker)
 
@@ -70,8 +70,11 @@ SITE_DIR_MODE = 0o750
 SECRET_FILE_MODE = 0o600
 #: who may read ``/metrics`` unless ``[web] metrics_from`` says otherwise: this machine
 DEFAULT_METRICS_FROM = ["127.0.0.1", "::1"]
-#: requests a server process works on at once unless ``[web] threads`` says otherwise
-DEFAULT_WEB_THREADS, MAX_WEB_THREADS = 16, 256
+#: requests a server process works on at once unless ``[web] threads`` says otherwise:
+#: few, because Python runs one thread at a time, and more requests side by side only
+#: share the CPU worse (16 answered 5-20 % fewer list requests a second than 4, see
+#: docs/benchmarks.md); more than one, so that a slow report does not hold up the rest
+DEFAULT_WEB_THREADS, MAX_WEB_THREADS = 4, 256
 
 
 @dataclass

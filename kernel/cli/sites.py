@@ -278,7 +278,7 @@ def serve(state: CliState, host: str, port: int, workers: int, shutdown_timeout:
 
             with state.app() as app:
                 click.echo(demo_accounts_text(app))
-        uvicorn.run("kernel.web.app:create_app_from_env", factory=True, **options)
+        _serve_workers(options)
         return
 
     def web_app():
@@ -294,6 +294,24 @@ def serve(state: CliState, host: str, port: int, workers: int, shutdown_timeout:
         return web
 
     uvicorn.run(web_app, factory=True, **options)
+
+
+def _serve_workers(options: dict) -> None:
+    """Serve with ``options["workers"]`` processes, each listening on a socket of its own
+    where the system spreads connections over them (:mod:`kernel.web.listeners`)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from kernel.errors import SiteError
+    from kernel.web.listeners import worker_sockets
+
+    config = uvicorn.Config("kernel.web.app:create_app_from_env", factory=True, **options)
+    try:
+        sockets = worker_sockets(config)
+    except OSError as exc:
+        raise SiteError(_("cannot listen on {host}:{port}: {error}").format(
+            host=config.host, port=config.port, error=exc.strerror or exc)) from None
+    Multiprocess(config, sockets=sockets).run()
 
 
 def _share_metrics() -> None:

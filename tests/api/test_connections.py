@@ -95,9 +95,9 @@ def test_site_toml_sets_the_threads_and_refuses_nonsense():
     from kernel.errors import SiteError
     from kernel.site import SiteConfig
 
-    assert SiteConfig.from_toml({}).threads == 16
-    config = SiteConfig.from_toml({"web": {"threads": 4}})
-    assert config.to_toml()["web"] == {"threads": 4}
+    assert SiteConfig.from_toml({}).threads == 4
+    config = SiteConfig.from_toml({"web": {"threads": 16}})
+    assert config.to_toml()["web"] == {"threads": 16}
     for bad in (0, 257, "8", 2.5, True):
         with pytest.raises(SiteError, match=r"\[web\] threads must be a whole number"):
             SiteConfig.from_toml({"web": {"threads": bad}})
