@@ -27,6 +27,8 @@ cookie), after one warm-up run, p50 and p99 of ``--runs`` runs of:
   when the answer offers a ``next`` cursor, with ``after`` set to the cursor of that
   position), a search ``q=卡纸``, an order's status changes (``?order_id=``);
 * an order's form on the desk (``GET /desk/repair_work_order/{id}``) and in the API;
+* the desk's home page (its dashboard cards), the work orders' list on the desk (the
+  first page, and a search ``q=卡纸``) and the dispatch board;
 
 and, through the kernel's report runner as the system, each repair report. It prints a
 table ``figure | 10k | 1M | target | holds``: lists, search and forms want p99 ≤ 100 ms
@@ -345,6 +347,9 @@ def _deep_page(clients: Clients, info: dict):
         "after=cursor"
 
 
+DESK_LIST = "/desk/repair_work_order"
+
+
 def page_cases(clients: Clients, info: dict) -> list[tuple[str, object]]:
     """(label, call) for the lists, search and forms, as the SH supervisor."""
     url = "/api/v1/repair_work_order"
@@ -366,6 +371,11 @@ def page_cases(clients: Clients, info: dict) -> list[tuple[str, object]]:
         ("form: an order on the desk",
          lambda: _get(clients.desk, f"/desk/repair_work_order/{order}")),
         ("form: an order in the API", lambda: _get(clients.api, f"{url}/{order}")),
+        # what the supervisor opens on the desk many times a day
+        ("desk: home page (dashboard)", lambda: _get(clients.desk, "/")),
+        ("desk: work orders, default list", lambda: _get(clients.desk, DESK_LIST)),
+        ("desk: work orders, search 卡纸", lambda: _get(clients.desk, DESK_LIST, q="卡纸")),
+        ("desk: dispatch board", lambda: _get(clients.desk, f"{DESK_LIST}/board")),
     ]
 
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import socket
 import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from serving import free_port, json_workers
 
 from kernel.demo import DEMO_PASSWORD
 from kernel.logs import ContextFilter, JsonLogFormatter
@@ -161,12 +159,6 @@ def test_metrics_from_must_name_addresses(tmp_path, fixdesk):
     assert "Traceback" not in result.err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_up(url: str, server: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while True:
@@ -184,12 +176,9 @@ def test_serve_with_two_workers_logs_json_and_counts_every_request(make_site):
     """Two uvicorn processes share their figures: any of them answers /metrics for both."""
     site = make_site([])
     assert site.database_url.startswith("postgresql")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kernel", "--site", str(site.path), "serve", "--port",
-         str(port), "--workers", "2", "--log-format", "json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    server = json_workers(site, port)
     try:
         _wait_up(f"{base}/healthz", server)
         with httpx.Client(base_url=base, timeout=10) as client:

@@ -17,18 +17,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from serving import free_port, json_workers
 
 from kernel.web import listeners
 
 pytestmark = pytest.mark.skipif(not listeners.AVAILABLE, reason="SO_REUSEPORT spreads "
                                 "connections on Linux only")
 POSTGRES_ONLY = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listening(port: int) -> int:
@@ -105,12 +100,9 @@ def test_a_balanced_listener_reaches_a_worker_as_a_socket_of_its_own():
 @POSTGRES_ONLY
 def test_two_workers_each_listen_and_share_the_connections(make_site):
     site = make_site([])
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "kernel", "--site", str(site.path), "serve", "--port",
-         str(port), "--workers", "2", "--log-format", "json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    server = json_workers(site, port)
     try:
         _wait(lambda: _listening(port) == 2 and _up(base), "two workers listening", server)
         answered = []
