@@ -298,9 +298,10 @@ class Clients:
         from fastapi.testclient import TestClient
 
         from kernel.auth import create_token, get_user
-        from kernel.web.app import create_app
+        from kernel.web.app import create_app, freeze_startup_heap
 
         self.web = create_app(site)
+        freeze_startup_heap()  # as `fixdesk serve` does once it has started
         app = self.web.state.fixdesk
         with app.context() as ctx:
             _row, token = create_token(ctx, get_user(ctx.session, "supervisor"), "growth",
@@ -313,6 +314,9 @@ class Clients:
         assert answer.status_code == 303, answer.text
 
     def close(self) -> None:
+        import gc
+
+        gc.unfreeze()
         self.api.close()
         self.desk.close()
         self.web.state.fixdesk.close()
