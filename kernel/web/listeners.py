@@ -50,9 +50,9 @@ def worker_socket(family: int, address) -> socket.socket:
 
 def balanced_listener(host: str, port: int) -> BalancedListener:
     """The parent's socket on ``host``:``port``; :class:`OSError` when the address is in
-    use. It is first bound without ``SO_REUSEPORT``, which fails when any socket is bound
-    there: a second ``serve`` on the same port (its sockets would share the port with
-    ours) is refused as before."""
+    use. It is first bound without ``SO_REUSEPORT``, which fails when any socket listens
+    there: a second ``serve`` on the port of a running one (its sockets would share the
+    port with ours) is refused as before."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
