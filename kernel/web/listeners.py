@@ -39,7 +39,6 @@ def _bound(cls, family: int, address) -> socket.socket:
     except OSError:
         sock.close()
         raise
-    sock.set_inheritable(True)
     return sock
 
 
