@@ -6,6 +6,11 @@ dispatched without a time and visits booked earlier that were never kept; beside
 grid the orders waiting for dispatch, urgent first then the oldest (the morning queue,
 :func:`dispatching.dispatch_queue`).
 
+What the board shows stays the same size however long a branch's backlog grows: the queue
+shows its first :data:`QUEUE_SHOWN` orders and each engineer's "earlier or no time"
+column its oldest :data:`OTHER_SHOWN` jobs, each with the number left out and a link to
+the list that shows them all (as a kanban column of Odoo loads its first records).
+
 The supervisor dispatches an order by dragging it onto an engineer's day, or without a
 mouse by selecting it and pressing the day's button; moving an appointment to another
 cell reschedules it the same way. Either is one ``POST`` (with the session's CSRF token)
@@ -21,25 +26,33 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from kernel.errors import FixdeskError, NotFound, ValidationError
 from kernel.i18n import N_, _
+from kernel.list_links import labels, list_url
 from kernel.models import Branch, Employee
 from kernel.references import record_labels
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
 
 from .dispatching import BUSY, SKILL_WORDS, dispatch_queue
 from .models import Appointment, AppointmentStatus, WorkOrder
+from .rules import Status
 
 PAGE = "/desk/repair_work_order/board"
 TEMPLATE = "repair_board.html"
 DAYS = 7
 #: the time an appointment gets when the supervisor names none
 DEFAULT_TIME = dt.time(9, 0)
-#: at most this many cards are read for the grid (a branch's week is far fewer)
+#: at most this many appointments are read for the grid (a branch's week is far fewer)
 MAX_CARDS = 500
+#: the orders of the queue shown on the board (the rest: the list)
+QUEUE_SHOWN = 50
+#: each engineer's earlier or untimed jobs shown on the board, the oldest first
+OTHER_SHOWN = 5
+#: the busy statuses in the workflow's order (the list's filter)
+BUSY_STATUSES = tuple(s for s in Status if s in BUSY)
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 MAX_ID = 2**31 - 1
 
@@ -82,10 +95,53 @@ def _card(ctx, row, customers: dict, when: dt.datetime | None = None) -> dict:
             "late": when is not None and when < now}
 
 
+def _untimed(ctx, branch: Branch, ids: list[int]) -> list:
+    """Each engineer's oldest :data:`OTHER_SHOWN` jobs dispatched without a time, each row
+    with ``total``, the number of such jobs he has (one query: a window per engineer)."""
+    if not ids:
+        return []
+    rank = func.row_number().over(partition_by=WorkOrder.engineer_id,
+                                  order_by=(WorkOrder.reported_at, WorkOrder.id))
+    jobs = (select(WorkOrder.id, WorkOrder.number, WorkOrder.urgent, WorkOrder.status,
+                   WorkOrder.customer_id, WorkOrder.engineer_id, rank.label("rank"),
+                   func.count().over(partition_by=WorkOrder.engineer_id).label("total"))
+            .where(WorkOrder.branch_id == branch.id, WorkOrder.engineer_id.in_(ids),
+                   WorkOrder.status.in_(BUSY), WorkOrder.appointment_at.is_(None))
+            .subquery("jobs"))
+    return ctx.session.execute(select(jobs).where(jobs.c.rank <= OTHER_SHOWN)
+                               .order_by(jobs.c.engineer_id, jobs.c.rank)).all()
+
+
+def _queue(ctx, branch: Branch) -> tuple[list[WorkOrder], int]:
+    """The first :data:`QUEUE_SHOWN` orders waiting for dispatch and how many wait (counted
+    only when there are more)."""
+    queue = dispatch_queue(ctx, branch, limit=QUEUE_SHOWN + 1)
+    if len(queue) <= QUEUE_SHOWN:
+        return queue, len(queue)
+    waiting = ctx.session.scalar(select(func.count()).select_from(WorkOrder).where(
+        WorkOrder.branch_id == branch.id, WorkOrder.status == Status.PENDING,
+        WorkOrder.engineer_id.is_(None), WorkOrder.partner_outlet.is_(None)))
+    return queue[:QUEUE_SHOWN], waiting
+
+
+def engineer_jobs_url(person: Employee) -> str:
+    """The list of an engineer's jobs not repaired yet (the board's "more" link)."""
+    return list_url("repair_work_order", ("engineer_id", "eq", str(person.id)),
+                    ("status", "in", labels(BUSY_STATUSES)))
+
+
+def queue_url(branch: Branch) -> str:
+    """The list of the branch's orders waiting for dispatch (the queue's "all" link)."""
+    return list_url("repair_work_order", ("branch_id", "eq", str(branch.id)),
+                    ("status", "eq", _(Status.PENDING.value)), ("engineer_id", "empty", ""),
+                    ("partner_outlet", "empty", ""))
+
+
 def board(ctx, branch: Branch, start: dt.date) -> dict:
     """The board of ``branch`` for the seven days from ``start``: ``days``, ``rows`` (an
-    engineer, his earlier or untimed jobs, his cards per day), ``queue`` (orders waiting
-    for dispatch). Four queries whatever the number of cards."""
+    engineer, his earlier or untimed jobs — the oldest :data:`OTHER_SHOWN`, ``more`` left
+    out —, his cards per day), ``queue`` (the first orders waiting for dispatch) and
+    ``waiting`` (how many wait). At most six queries whatever the number of cards."""
     tz = ctx.settings.tz
     days = [start + dt.timedelta(days=i) for i in range(DAYS)]
     end = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time(), tzinfo=tz)
@@ -98,13 +154,8 @@ def board(ctx, branch: Branch, start: dt.date) -> dict:
         .where(Appointment.branch_id == branch.id, Appointment.engineer_id.in_(ids),
                Appointment.status == AppointmentStatus.BOOKED, Appointment.starts_at < end)
         .order_by(Appointment.starts_at).limit(MAX_CARDS)).all() if ids else []
-    untimed = ctx.session.execute(
-        select(WorkOrder.id, WorkOrder.number, WorkOrder.urgent, WorkOrder.status,
-               WorkOrder.customer_id, WorkOrder.engineer_id)
-        .where(WorkOrder.branch_id == branch.id, WorkOrder.engineer_id.in_(ids),
-               WorkOrder.status.in_(BUSY), WorkOrder.appointment_at.is_(None))
-        .order_by(WorkOrder.reported_at).limit(MAX_CARDS)).all() if ids else []
-    queue = dispatch_queue(ctx, branch)
+    untimed = _untimed(ctx, branch, ids)
+    queue, waiting = _queue(ctx, branch)
     customers = record_labels(ctx, ctx.app, "customer", {r.customer_id for r in booked}
                               | {r.customer_id for r in untimed}
                               | {o.customer_id for o in queue})
@@ -118,8 +169,14 @@ def board(ctx, branch: Branch, start: dt.date) -> dict:
         else:
             cells.setdefault((row.engineer_id, _local(ctx, row.starts_at).date()), []) \
                 .append(card)
+    more: dict[int, int] = {}
     for row in untimed:
         other.setdefault(row.engineer_id, []).append(_card(ctx, row, customers))
+        more[row.engineer_id] = row.total
+    for person, cards in other.items():  # earlier visits first, then the untimed jobs
+        more[person] = len(cards) - min(len(cards), OTHER_SHOWN) + \
+            more.get(person, 0) - sum(1 for c in cards if not c["time"])
+        del cards[OTHER_SHOWN:]
     today = ctx.now().astimezone(tz).date()
     return {
         "branch": branch, "start": start, "today": today,
@@ -127,7 +184,8 @@ def board(ctx, branch: Branch, start: dt.date) -> dict:
                   "label": d.strftime("%m-%d"), "today": d == today, "past": d < today}
                  for d in days],
         "rows": [{"id": p.id, "code": p.code, "name": p.name, "region": p.service_region,
-                  "other": other.get(p.id, []),
+                  "other": other.get(p.id, []), "more": more.get(p.id, 0),
+                  "more_url": engineer_jobs_url(p),
                   "cells": [cells.get((p.id, d), []) for d in days],
                   "load": sum(len(cells.get((p.id, d), [])) for d in days)}
                  for p in people],
@@ -137,6 +195,7 @@ def board(ctx, branch: Branch, start: dt.date) -> dict:
                    if o.deadline_at else "",
                    "overdue": o.deadline_at is not None and o.deadline_at < ctx.now()}
                   for o in queue],
+        "waiting": waiting, "queue_url": queue_url(branch),
     }
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,6 +34,7 @@ from kernel.models import Branch, Customer, CustomerEquipment, Employee
 
 from . import lists
 from .rules import (
+    OPEN,
     AuditResult,
     Basis,
     Category,
@@ -42,6 +44,10 @@ from .rules import (
     ServiceMode,
     Status,
 )
+
+#: the open orders (not closed, not cancelled), as the partial index of the list's default
+#: filter states them (the list's ``status in`` is written out the same way)
+OPEN_ORDERS = column("status").in_([s.value for s in Status if s in OPEN])
 
 
 @all_columns_readonly
@@ -86,7 +92,12 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
                       # and arrivals
                       Index("ix_repair_work_order_closed", "closed_at", "reported_at"),
                       Index("ix_repair_work_order_cancelled", "cancelled_at"),
-                      Index("ix_repair_work_order_arrived", "arrived_at"))
+                      Index("ix_repair_work_order_arrived", "arrived_at"),
+                      # the default filter (open orders of a branch) in its order, over
+                      # the open orders only (repair_0010)
+                      Index("ix_repair_work_order_open", "branch_id", "urgent",
+                            "reported_at", "id", postgresql_where=OPEN_ORDERS,
+                            sqlite_where=OPEN_ORDERS))
     __list_columns__ = ("number", "urgent", "status", "category", "customer_id",
                         "serial_no", "reported_at", "deadline_at", "engineer_id")
     __search__ = ("number", "contact_name", "phone", "serial_no", "model",

@@ -8,10 +8,10 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from kernel.models import Employee
-from plugins.repair import services
+from kernel.models import Branch, Employee
+from plugins.repair import board, services
 from plugins.repair.models import Appointment, StatusChange, WorkOrder
 from plugins.repair.rules import Status
 
@@ -182,3 +182,44 @@ def test_the_board_refuses_clearly_and_writes_nothing(web, login, orders):
     refused = post(supervisor, order=orders["b"], target=f"{e001}|{today}")
     assert refused.status_code == 409 and "data-problem" in refused.text
     assert _appointments(web, orders["b"]) == []
+
+
+def _waiting(web) -> int:
+    """SH's orders waiting for dispatch."""
+    with web.state.fixdesk.sessions() as session:
+        return session.scalar(select(func.count()).select_from(WorkOrder).join(WorkOrder.branch)
+                              .where(Branch.code == "SH", WorkOrder.status == Status.PENDING,
+                                     WorkOrder.engineer_id.is_(None),
+                                     WorkOrder.partner_outlet.is_(None)))
+
+
+def test_a_long_backlog_shows_the_first_cards_and_links_to_the_rest(web, login, orders,
+                                                                     monkeypatch):
+    """The queue and an engineer's untimed jobs show their first cards only, with the
+    number left out and a link to the list that shows them all."""
+    monkeypatch.setattr(board, "QUEUE_SHOWN", 2)
+    monkeypatch.setattr(board, "OTHER_SHOWN", 2)
+    more = [_register(web, "zhengli", "E335M820091", f"卡纸 {i}") for i in range(5)]
+    untimed = more[:3]
+    with web.state.fixdesk.context(user="wufang") as ctx:
+        for order_id in untimed:  # dispatched without a time: the "no time" column
+            ctx.run_action("repair_work_order", order_id, "dispatch", engineer="E002")
+    supervisor = login("wufang")
+    page = supervisor.get(BOARD).text
+    waiting = _waiting(web)
+    queue = _queue(page)
+    assert waiting >= 4 and f'<span class="count">{waiting}</span>' in queue
+    assert queue.count('<li class="card') == 2
+    link = re.search(r'<a href="([^"]+)" data-queue-more>([^<]+)</a>', queue)
+    assert link and f"{waiting - 2}" in link.group(2) and str(waiting) in link.group(2)
+    listed = supervisor.get(link.group(1).replace("&amp;", "&")).text
+    for order_id in more[3:]:
+        assert _order(web, order_id).number in listed
+
+    other = page.split('<tr data-engineer="E002">', 1)[1].split("</td>", 1)[0]
+    numbers = [_order(web, i).number for i in untimed]
+    assert [n for n in numbers if n in other] == numbers[:2]  # the oldest first
+    link = re.search(r'<a class="more" href="([^"]+)" data-more[^>]*>([^<]+)</a>', other)
+    assert link and link.group(2) == "还有 1 项"  # 3 untimed jobs, 2 shown
+    listed = supervisor.get(link.group(1).replace("&amp;", "&")).text
+    assert all(n in listed for n in numbers)
