@@ -16,6 +16,7 @@ _EXPORTS = {
     "ChartData": "kernel.contributions",
     "DashboardCard": "kernel.contributions",
     "DashboardChart": "kernel.contributions",
+    "PERIOD_CHART_KEEP": "kernel.contributions",
     "Document": "kernel.contributions",
     "Extension": "kernel.contributions",
     "FormSection": "kernel.contributions",

@@ -463,6 +463,13 @@ class ChartData:
         return not any(v for _name, values in self.series for v in values)
 
 
+#: the longest a dashboard chart may be kept (:attr:`DashboardChart.keep`): an hour
+MAX_KEEP = 3600
+#: how long to keep a chart over weeks or months (:attr:`DashboardChart.keep`): its query
+#: reads every record of the period, and five minutes change little in it
+PERIOD_CHART_KEEP = 300
+
+
 @dataclass(frozen=True)
 class DashboardCard:
     """A number on the home page (answer of ``fixdesk_dashboard``): ``count(ctx)`` — one
@@ -496,7 +503,13 @@ class DashboardChart:
     its :class:`ChartData` (None: nothing to show), aggregated in SQL as the user who
     looks. ``name``, ``title`` (an English msgid), ``permission``, ``roles`` and ``order``
     as for a :class:`DashboardCard`; ``url(ctx)`` (optional) links to the report or list
-    behind the chart."""
+    behind the chart.
+
+    ``keep`` (seconds; 0: built each time the home page is shown) keeps a chart once built
+    for the same user in the same language, in each server process (:mod:`kernel.kept`),
+    as ERPNext keeps its dashboard charts: for charts over weeks or months, whose query
+    grows with the business while a few minutes change little. The home page says when a
+    kept chart was built and offers to build it again."""
 
     name: str
     title: str
@@ -505,9 +518,14 @@ class DashboardChart:
     roles: tuple[str, ...] = ()
     order: int = 100
     url: Callable[[Any], str | None] | None = None
+    keep: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "roles", _check_roles(f"chart {self.name}", self.roles))
+        if isinstance(self.keep, bool) or not isinstance(self.keep, int) or \
+                not 0 <= self.keep <= MAX_KEEP:
+            raise ValueError(f"chart {self.name}: keep is whole seconds from 0 to {MAX_KEEP}, "
+                             f"not {self.keep!r}")
 
 
 #: the attribute :func:`titled` sets on a hook implementation

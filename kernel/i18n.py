@@ -131,9 +131,14 @@ def use_locale(locale: str | None):
         _current_locale.reset(token)
 
 
+def current_locale() -> str:
+    """The language :func:`_` speaks now: the desk user's, else the terminal's."""
+    return _current_locale.get() or terminal_locale()
+
+
 def _(message: str) -> str:
     """Translate ``message`` into the current desk user's language, else the terminal's."""
-    return translations(_current_locale.get() or terminal_locale()).gettext(message)
+    return translations(current_locale()).gettext(message)
 
 
 def N_(message: str) -> str:
@@ -147,6 +152,6 @@ def zone_name(tz) -> str:
     from babel.dates import get_timezone_location
 
     try:
-        return get_timezone_location(tz, locale=_current_locale.get() or terminal_locale())
+        return get_timezone_location(tz, locale=current_locale())
     except (LookupError, ValueError):
         return str(tz)

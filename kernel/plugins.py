@@ -507,7 +507,7 @@ def plugin_text(info: PluginInfo, text: str) -> tuple[str, bool]:
 
     if not text:
         return text, True
-    locale = i18n._current_locale.get() or i18n.terminal_locale()
+    locale = i18n.current_locale()
     if locale == "en":
         return text, True
     translated = _(text)

@@ -516,6 +516,16 @@ class App:
             cache = self.__dict__.setdefault("_auth_cache", AuthCache(self))
         return cache
 
+    @property
+    def kept(self):
+        """What this process keeps for a short while (:mod:`kernel.kept`)."""
+        kept = self.__dict__.get("_kept")
+        if kept is None:
+            from kernel.kept import Kept
+
+            kept = self.__dict__.setdefault("_kept", Kept())
+        return kept
+
     def template_override_dirs(self) -> list:
         """Folders searched before the kernel's templates: the site's, then each plugin's."""
         dirs = [self.site.path / "templates"]

@@ -21,7 +21,7 @@ import datetime as dt
 
 from sqlalchemy import case, func, select
 
-from kernel import ChartData, DashboardCard, DashboardChart
+from kernel import PERIOD_CHART_KEEP, ChartData, DashboardCard, DashboardChart
 from kernel.i18n import N_, _
 from kernel.lifecycle import DocStatus
 from kernel.list_links import labels, list_url
@@ -152,5 +152,5 @@ DASHBOARD = [
                           "yet")),
     DashboardChart("billing.revenue_by_month", N_("Net revenue by month"), revenue_by_month,
                    permission=INVOICE_READ, roles=ROLES, order=50,
-                   url=lambda ctx: "/desk/reports/billing.revenue?run=1"),
+                   url=lambda ctx: "/desk/reports/billing.revenue?run=1", keep=PERIOD_CHART_KEEP),
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, func, or_, select
 
-from kernel import DashboardCard, DashboardChart
+from kernel import PERIOD_CHART_KEEP, DashboardCard, DashboardChart
 from kernel.i18n import N_, _
 from kernel.list_links import labels, list_url
 
@@ -122,5 +122,5 @@ DASHBOARD = [
                           "approved yet")),
     DashboardChart("complaints.rate_by_month", N_("Complaint rate, last 12 months"),
                    rate_chart, permission=READ, roles=MANAGEMENT, order=60,
-                   url=lambda ctx: "/desk/reports/complaints.trend?run=1"),
+                   url=lambda ctx: "/desk/reports/complaints.trend?run=1", keep=PERIOD_CHART_KEEP),
 ]

@@ -3,7 +3,7 @@ runs): repair answers complaints' questions about jobs and work orders.
 
 - ``complaints_job_counts``: the work orders each branch registered in a period, not
   cancelled — the denominator of the complaint rate (R26), one grouped query over the
-  index ``ix_repair_work_order_branch_reported``;
+  index ``ix_repair_work_order_branch_period`` (read from the index alone);
 - ``complaints_describe_subject``: the customer and engineer of a work order a complaint
   is about.
 

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import and_, case, func, or_, select
 
-from kernel import ChartData, DashboardCard, DashboardChart
+from kernel import PERIOD_CHART_KEEP, ChartData, DashboardCard, DashboardChart
 from kernel.i18n import N_, _
 from kernel.list_links import labels, list_url
 from kernel.models import Branch, Employee
@@ -319,7 +319,7 @@ def engineer_load(ctx) -> ChartData:
 CHARTS = [
     DashboardChart("repair.compliance_weeks", N_("Deadline compliance by week"),
                    compliance_chart, permission=READ, roles=SUPERVISING, order=10,
-                   url=compliance_report_url),
+                   url=compliance_report_url, keep=PERIOD_CHART_KEEP),
     DashboardChart("repair.orders_by_status", N_("Open orders by status"), orders_by_status,
                    permission=READ, roles=DESK, order=20),
     DashboardChart("repair.orders_by_branch", N_("Open orders by branch"), orders_by_branch,

@@ -93,6 +93,10 @@ def test_contributions_check_their_values():
         ChartData("bar", "T", ("a", "b"), (("s", (1,)),))
     assert ChartData("bar", "T", ("a",), (("s", (0,)),)).empty
     assert not ChartData("pie", "T", ("a",), (("s", (2,)),)).empty
+    for keep in (-1, 3601, 1.5, True, "60"):
+        with pytest.raises(ValueError, match="keep is whole seconds from 0 to 3600"):
+            DashboardChart("x.c", "C", lambda ctx: None, keep=keep)
+    assert DashboardChart("x.c", "C", lambda ctx: None, keep=300).keep == 300
 
 
 # --------------------------------------------------------------------------
@@ -203,6 +207,77 @@ def test_a_failing_card_is_shown_unavailable_and_the_page_still_works(site, monk
         assert 'data-card="fdt_misfit.customers" data-count=' in page.text
     finally:
         web.state.fixdesk.close()
+
+
+# --------------------------------------------------------------------------
+# kept charts: drawn once per user and kept a while, drawn again when asked
+# --------------------------------------------------------------------------
+
+
+def _numbers(page: str, chart: str) -> list[str]:
+    """The numbers table of ``chart`` on a home page: its rows' cells."""
+    figure = page.split(f'data-chart="{chart}"', 1)[1].split("</figure>", 1)[0]
+    return re.findall(r"<td class=\"numeric\">([^<]*)</td>", figure)
+
+
+def _add_customer(site, app_of) -> None:
+    from kernel.masterdata import get_branch
+
+    app = app_of(site)
+    with app.context(user="admin") as ctx:
+        ctx.session.add(Customer(code="KEPT-1", name="新客户", tier="corporate",
+                                 branch_id=get_branch(ctx, "SH").id,
+                                 company_id=get_branch(ctx, "SH").company_id))
+
+
+def test_a_kept_chart_is_drawn_once_and_again_when_asked(site, app_of):
+    web = create_app(site)
+    try:
+        front = _login(web, "zhengli")
+        page = front.get("/").text
+        kept, live = _numbers(page, "fdt_misfit.tiers_kept"), _numbers(page, "fdt_misfit.tiers")
+        assert kept == live and kept
+        built = re.search(r'data-chart="fdt_misfit.tiers_kept".*?<span class="dash-built muted"'
+                          r' data-built>截至 (\d\d:\d\d) · <a href="([^"]+)" data-refresh>刷新</a>',
+                          page, re.S)
+        assert built, page
+        assert 'data-chart="fdt_misfit.tiers"' in page and \
+            "data-built" not in page.split('data-chart="fdt_misfit.tiers"', 1)[1].split(
+                "</figure>", 1)[0]  # a chart that is not kept says nothing of it
+
+        _add_customer(site, app_of)
+        page = front.get("/").text
+        assert _numbers(page, "fdt_misfit.tiers_kept") == kept  # kept: as it was drawn
+        assert _numbers(page, "fdt_misfit.tiers") != live  # drawn for this request
+        fresh = _numbers(page, "fdt_misfit.tiers")
+        # another user of the branch gets his own, drawn now; the link draws it again
+        assert _numbers(_login(web, "wufang").get("/").text, "fdt_misfit.tiers_kept") == fresh
+        again = front.get(html.unescape(built.group(2)))
+        assert again.status_code == 200
+        assert _numbers(again.text, "fdt_misfit.tiers_kept") == fresh
+        assert _numbers(front.get("/").text, "fdt_misfit.tiers_kept") == fresh  # kept anew
+        # an unknown name to refresh changes nothing
+        assert front.get("/?refresh=nothing%00here").status_code == 200
+    finally:
+        web.state.fixdesk.close()
+
+
+def test_kept_entries_last_their_own_seconds():
+    from kernel.kept import Kept
+
+    now = [100.0]
+    kept = Kept(size=2, clock=lambda: now[0])
+    kept.put("a", "first", 10, built="12:00")
+    kept.put("b", "second", 60)
+    kept.put("failed", "not kept", 0)
+    now[0] += 9
+    assert kept.get("a").value == "first" and kept.get("a").built == "12:00"
+    assert kept.get("failed") is None
+    now[0] += 2
+    assert kept.get("a") is None and kept.get("b").value == "second"
+    kept.put("c", "third", 60)
+    kept.put("d", "fourth", 60)  # two at most: the least recently used leaves
+    assert kept.get("b") is None and kept.get("d").value == "fourth"
 
 
 # --------------------------------------------------------------------------

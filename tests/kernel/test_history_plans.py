@@ -2,7 +2,8 @@
 statistics: the list of its status changes through ``(order_id, id)`` (it took the
 branch's ``(branch_id, id)``: 1.3 s at a million orders), its form's audit trail through
 ``(record_id, entity, at, id)`` (it took ``(entity, at)``: 2.9 s). The work order list
-opens through the partial index of the open orders (``ix_repair_work_order_open``)."""
+opens through the partial index of the open orders (``ix_repair_work_order_open``), and
+the home page's compliance chart reads a branch's weeks from one index."""
 
 from __future__ import annotations
 
@@ -90,3 +91,17 @@ def test_the_work_order_list_opens_through_the_open_orders_index(sent):
     assert "status IN ('pending', 'dispatched'" in statement, statement
     plan = _plan_of(site, statement, params)
     assert "USING INDEX ix_repair_work_order_open (branch_id=?)" in plan, plan
+
+
+def test_the_compliance_chart_reads_the_branch_s_orders_from_one_index(sent):
+    """The home page's twelve weeks of deadline compliance read the branch's orders of
+    the period from ``ix_repair_work_order_branch_period`` alone, never the table."""
+    site, web, statements, _order, _headers = sent
+    with demo_sessions(web) as open_session:
+        answer = open_session("wufang").get("/?refresh=repair.compliance_weeks")
+    assert answer.status_code == 200 and 'data-chart="repair.compliance_weeks"' in answer.text
+    statement, params = next((s, p) for s, p in statements if "FROM repair_work_order" in s
+                             and "CASE WHEN (repair_work_order.reported_at <" in s)
+    plan = _plan_of(site, statement, params)
+    assert "USING COVERING INDEX ix_repair_work_order_branch_period (branch_id=? AND " \
+           "reported_at>? AND reported_at<?)" in plan, plan

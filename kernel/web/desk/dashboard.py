@@ -14,7 +14,7 @@ import logging
 
 from kernel.charts import data_uri, render_svg, table_of
 from kernel.contributions import DashboardCard, DashboardChart
-from kernel.i18n import _
+from kernel.i18n import _, current_locale
 
 LOGGER = logging.getLogger("fixdesk.desk")
 #: what a count or chart that failed gives
@@ -58,31 +58,52 @@ def cards(ctx) -> list[dict]:
     return found
 
 
-def charts(ctx) -> list[dict]:
+def charts(ctx, refresh: str | None = None) -> list[dict]:
     """The user's charts: ``name``, ``title``, ``src`` (the SVG as a ``data:`` URI; None
     when unavailable or empty), ``table`` (the numbers, :func:`kernel.charts.table_of`),
-    ``url``, ``empty`` (nothing to draw), ``failed`` (unavailable)."""
+    ``url``, ``empty`` (nothing to draw), ``failed`` (unavailable), ``built`` (when a kept
+    chart was built, the site's time ``HH:MM``; None for the others).
+
+    A chart with :attr:`~kernel.contributions.DashboardChart.keep` is drawn once for the
+    user in his language and kept that long in this process (:mod:`kernel.kept`); the one
+    named ``refresh`` is drawn again. A chart that failed is not kept."""
     found = []
     for item in ctx.app.registry.dashboard:
         if not isinstance(item, DashboardChart) or not visible(ctx, item):
             continue
-        data = _guarded(ctx, item, lambda item=item: item.build(ctx))
-        url = _guarded(ctx, item, lambda item=item: item.url(ctx)) if item.url else None
-        failed, data = data is FAILED, None if data is FAILED else data
-        entry = {"name": item.name, "title": _(item.title), "url": None if url is FAILED else url,
-                 "src": None, "table": None, "empty": not failed and (data is None or data.empty),
-                 "failed": failed}
-        if data is not None and not data.empty:
-            try:
-                entry["src"] = data_uri(render_svg(data, title=False))
-                entry["table"] = table_of(data)
-            except Exception:  # a chart that cannot be drawn is left out, not the page
-                LOGGER.exception("dashboard chart %s could not be drawn", item.name)
-                entry["failed"] = True
-        found.append(entry)
+        if not item.keep:
+            found.append(_chart(ctx, item))
+            continue
+        key = ("dashboard", item.name, ctx.user.id, ctx.user.updated_at, current_locale())
+        kept = None if refresh == item.name else ctx.app.kept.get(key)
+        if kept is None:
+            built = ctx.now()
+            entry = _chart(ctx, item)
+            kept = ctx.app.kept.put(key, entry, 0 if entry["failed"] else item.keep, built)
+        found.append({**kept.value,
+                      "built": kept.built.astimezone(ctx.settings.tz).strftime("%H:%M")})
     return found
 
 
-def dashboard(ctx) -> dict:
-    """What the home page shows above the modules: ``{"cards": [...], "charts": [...]}``."""
-    return {"cards": cards(ctx), "charts": charts(ctx)}
+def _chart(ctx, item: DashboardChart) -> dict:
+    """One chart built and drawn for the user now (see :func:`charts`)."""
+    data = _guarded(ctx, item, lambda: item.build(ctx))
+    url = _guarded(ctx, item, lambda: item.url(ctx)) if item.url else None
+    failed, data = data is FAILED, None if data is FAILED else data
+    entry = {"name": item.name, "title": _(item.title), "url": None if url is FAILED else url,
+             "src": None, "table": None, "empty": not failed and (data is None or data.empty),
+             "failed": failed, "built": None}
+    if data is not None and not data.empty:
+        try:
+            entry["src"] = data_uri(render_svg(data, title=False))
+            entry["table"] = table_of(data)
+        except Exception:  # a chart that cannot be drawn is left out, not the page
+            LOGGER.exception("dashboard chart %s could not be drawn", item.name)
+            entry["failed"] = True
+    return entry
+
+
+def dashboard(ctx, refresh: str | None = None) -> dict:
+    """What the home page shows above the modules: ``{"cards": [...], "charts": [...]}``
+    (``refresh``: a kept chart to draw again)."""
+    return {"cards": cards(ctx), "charts": charts(ctx, refresh)}

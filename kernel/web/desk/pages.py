@@ -398,7 +398,7 @@ def router() -> APIRouter:
         raise NotFound(_("There is no such page."))
 
     @routes.get("/")
-    def home(request: Request):
+    def home(request: Request, refresh: str | None = None):
         with desk_context(request) as ctx:
             app = ctx.app
             user = ctx.user
@@ -406,7 +406,7 @@ def router() -> APIRouter:
             from kernel.web.desk.dashboard import dashboard
 
             return render(request, "home.html", ctx=ctx, title=_("Home"),
-                          modules=home_modules(ctx), user=user, dashboard=dashboard(ctx),
+                          modules=home_modules(ctx), user=user, dashboard=dashboard(ctx, refresh),
                           branch=user.home_branch,
                           roles=[role_title(app, r) for r in user.roles],
                           plugins=[(n, _(app.plugins[n].title or n), app.plugins[n].version)

@@ -108,7 +108,8 @@ def _tiers(ctx):
 def fixdesk_dashboard():
     """Well-behaved: a card for everyone who reads customers (linking to their list), one
     for the front desk only, one needing the plugin's own permission, a chart with
-    Chinese labels; ``FDT_MISFIT`` asks for a refused or failing one."""
+    Chinese labels and the same kept for a minute; ``FDT_MISFIT`` asks for a refused or
+    failing one."""
     from kernel import DashboardCard, DashboardChart
     from kernel.list_links import list_url
 
@@ -121,6 +122,8 @@ def fixdesk_dashboard():
                       permission="fdt_misfit_thing.read", order=5),
         DashboardChart("fdt_misfit.tiers", "Customer tiers", _tiers,
                        permission="customer.read"),
+        DashboardChart("fdt_misfit.tiers_kept", "Customer tiers, kept", _tiers,
+                       permission="customer.read", keep=60),
     ]
     if _mode() == "duplicate_card":
         found.append(DashboardCard("fdt_misfit.customers", "Again", lambda ctx: 1))
