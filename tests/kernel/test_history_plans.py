@@ -2,8 +2,9 @@
 statistics: the list of its status changes through ``(order_id, id)`` (it took the
 branch's ``(branch_id, id)``: 1.3 s at a million orders), its form's audit trail through
 ``(record_id, entity, at, id)`` (it took ``(entity, at)``: 2.9 s). The work order list
-opens through the partial index of the open orders (``ix_repair_work_order_open``), and
-the home page's compliance chart reads a branch's weeks from one index."""
+opens through the partial index of the open orders (``ix_repair_work_order_open``), the
+home page's compliance chart reads a branch's weeks from one index, and the supervisor's
+daily report reads each order's last change by the order."""
 
 from __future__ import annotations
 
@@ -105,3 +106,20 @@ def test_the_compliance_chart_reads_the_branch_s_orders_from_one_index(sent):
     plan = _plan_of(site, statement, params)
     assert "USING COVERING INDEX ix_repair_work_order_branch_period (branch_id=? AND " \
            "reported_at>? AND reported_at<?)" in plan, plan
+
+
+def test_the_supervisor_s_day_reads_each_order_s_last_change_by_the_order(sent):
+    """The supervisor's daily report finds each candidate order's status at the end of the
+    day as its last change before then, read by the order, newest first."""
+    site, web, statements, _order, _headers = sent
+    with demo_sessions(web) as open_session:
+        answer = open_session("wufang").get(
+            "/desk/reports/repair.supervisor_daily?day=2026-11-20&run=1")
+    assert answer.status_code == 200
+    statement, params = next((s, p) for s, p in statements if "FROM repair_work_order" in s
+                             and "ORDER BY repair_status_change.id DESC" in s)
+    plan = _plan_of(site, statement, params)
+    assert "CORRELATED SCALAR SUBQUERY" in plan and \
+        "SEARCH repair_status_change USING INDEX ix_repair_status_change_order " \
+        "(order_id=?)" in plan, plan
+    assert "SCAN repair_status_change" not in plan, plan
