@@ -4,9 +4,9 @@
 
 * a body larger than the site's limit (``site.toml`` ``[limits] body_mb``; a file
   upload, ``POST …/attachments``: ``upload_mb``; a route may declare its own with
-  FastAPI's ``max_body_size=``) is refused with 413 in the API's JSON error shape: at
-  once when ``Content-Length`` says so, else as soon as the streamed body passes the
-  limit, without reading the rest;
+  FastAPI's ``max_body_size=``) is refused with 413 — in the API's JSON error shape under
+  ``/api/``, as the desk's error page elsewhere: at once when ``Content-Length`` says so,
+  else as soon as the streamed body passes the limit, without reading the rest;
 * under ``/api/``, a query parameter (a filter, ``q``, ``sort``) holding a control
   character (a NUL, which PostgreSQL cannot even compare) is refused with 422 naming
   the parameter.
@@ -60,7 +60,7 @@ class RequestLimits:
         limit = self.limit_of(scope)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _too_large(limit)(scope, receive, send)  # not a byte of it is read
+            await (await _too_large(scope, limit))(scope, receive, send)  # not a byte read
             return
         received = 0
         refused_body = False
@@ -89,7 +89,7 @@ class RequestLimits:
         except BodyTooLarge:
             if started:
                 raise
-            await _too_large(limit)(scope, receive, send)
+            await (await _too_large(scope, limit))(scope, receive, send)
 
     def limit_of(self, scope) -> int:
         """The body limit of the request's route: an upload's, a route's own
@@ -130,13 +130,30 @@ def _content_length(scope) -> int | None:
     return None
 
 
-def _too_large(limit: int):
+async def _too_large(scope, limit: int):
+    """The 413 answer: JSON naming ``body`` under ``/api/``, else the desk's error page in
+    the user's language (a form posted from the desk is read by a person)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+
+    from kernel.i18n import use_locale
+    from kernel.web.desk.render import error_page, guess_locale
     from kernel.web.errors import error_response
 
-    message = too_large_message(limit)
     # the client may still be sending: tell it the connection will not take more
-    return error_response(413, "too_large", message, {"body": message},
-                          headers={"Connection": "close"})
+    if scope["path"].startswith("/api/"):
+        message = too_large_message(limit)
+        return error_response(413, "too_large", message, {"body": message},
+                              headers={"Connection": "close"})
+    request = Request(scope)
+
+    def desk_page():
+        with use_locale(guess_locale(request)):
+            return error_page(request, 413, too_large_message(limit))
+
+    page = await run_in_threadpool(desk_page)
+    page.headers["Connection"] = "close"
+    return page
 
 
 def _bad_parameter(query_string: bytes):

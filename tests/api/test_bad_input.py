@@ -177,6 +177,23 @@ def test_a_huge_body_is_refused_before_it_is_read(api):
     assert _counts(app) == before
 
 
+def test_a_huge_desk_form_gets_the_desk_s_error_page(api):
+    """A form posted from the desk is read by a person: the 413 is the desk's page in the
+    user's language, not the API's JSON, and nothing is written."""
+    from desk_sessions import demo_sessions
+
+    before = _counts(api.app_state)
+    with demo_sessions(api.web) as open_session:
+        front = open_session("zhengli")
+        answer = front.post("/desk/customer/new", data={
+            "csrf": front.csrf, "code": "C-BIG", "name": "大", "tier": "corporate",
+            "note": "x" * (3 * 1024 * 1024)})
+    assert answer.status_code == 413, answer.text[:300]
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "请求超过 2 MB" in answer.text and answer.headers["connection"] == "close"
+    assert _counts(api.app_state) == before
+
+
 def test_a_streamed_body_is_cut_off_at_the_limit(api):
     """A 100 MB body without a Content-Length, sent in 64 KB chunks: refused after about
     the site's 2 MB, the rest never asked for."""
