@@ -84,6 +84,14 @@ class Money(TypeDecorator):
             raise ValueError(f"money has at most two decimal places: {value!r}")
         return amount.quantize(cls.QUANT, rounding=ROUND_HALF_UP)
 
+    @classmethod
+    def of_sum(cls, total) -> Decimal:
+        """A SQL ``SUM`` of a Money column — integer units from the database, None over no
+        rows; a Decimal when the sum was already typed — as a Decimal amount."""
+        if isinstance(total, Decimal):
+            return total
+        return (Decimal(int(total or 0)) / cls.SCALE).quantize(cls.QUANT)
+
     def process_bind_param(self, value, dialect):
         if value is None:
             return None

@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from kernel import Money
 from kernel.months import add_months
 
 FEN = Decimal("0.01")
@@ -25,12 +26,8 @@ ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 
 
-def as_money(total) -> Decimal:
-    """A SQL ``SUM`` of a :class:`kernel.Money` column (integer fen in the database, or
-    None over no rows) as a Decimal amount."""
-    if isinstance(total, Decimal):
-        return total
-    return (Decimal(int(total or 0)) / 100).quantize(FEN)
+#: a SQL ``SUM`` of a Money column (integer fen, None over no rows) as a Decimal amount
+as_money = Money.of_sum
 
 
 def fen(value) -> Decimal:

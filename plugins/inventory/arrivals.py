@@ -16,9 +16,7 @@ pre-order, so that every movement is a line of a submitted document.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from kernel import RecordLink
+from kernel import Money, RecordLink
 from kernel.lifecycle import DocStatus, number_new_draft
 
 from . import ledger
@@ -114,8 +112,5 @@ def return_units(ctx, warehouse: Warehouse, job: RecordLink, reason: str,
     return entry
 
 
-def as_money(total) -> Decimal:
-    """A SQL sum of a Money column as a Decimal (the database adds fen)."""
-    if isinstance(total, Decimal):
-        return total
-    return (Decimal(int(total or 0)) / 100).quantize(Decimal("0.01"))
+#: a SQL sum of a Money column as a Decimal (the database adds fen)
+as_money = Money.of_sum
