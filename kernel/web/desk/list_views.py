@@ -76,12 +76,29 @@ def filter_texts(ctx, info: EntityInfo, rows: list[tuple[str, str, str]]) -> lis
             values = [_(v) for v in values]
         elif spec is not None and spec.kind == "boolean":
             values = [_("yes") if v in ("true", "1", _("yes")) else _("no") for v in values]
-        elif spec is not None and spec.foreign and all(v.isdigit() for v in values):
-            found = fields.reference_labels(ctx, ctx.app, spec, [int(v) for v in values])
-            values = [found.get(int(v), f"#{v}") for v in values]
+        else:
+            values = referenced(ctx, spec, values) or values
         label = fields.label(info, name) if spec is not None else name
         texts.append(f"{label} {_(OPERATORS.get(op, OPERATORS['eq'])[1])} {', '.join(values)}")
     return texts
+
+
+def referenced(ctx, spec, values: list[str]) -> list[str] | None:
+    """The labels of the records a reference filter names by id (``12`` → ``E002 王工``;
+    ``#12`` for one the user may not see), or None when the values are no ids."""
+    if spec is None or not spec.foreign or not values or \
+            not all(v.isdigit() and int(v) <= MAX_ID for v in values):
+        return None
+    found = fields.reference_labels(ctx, ctx.app, spec, [int(v) for v in values])
+    return [found.get(int(v), f"#{v}") for v in values]
+
+
+def reference_texts(ctx, info: EntityInfo, rows: list[tuple[str, str, str]]) -> list:
+    """For each filter row, what its ids stand for (``E002 王工``), else None: shown
+    beside the value a card's or the board's link put there (one query per such row)."""
+    return [", ".join(found) if (found := referenced(
+        ctx, info.field(name), [v.strip() for v in value.split(",")])) else None
+        for name, _op, value in rows]
 
 
 # --------------------------------------------------------------------------

@@ -223,3 +223,6 @@ def test_a_long_backlog_shows_the_first_cards_and_links_to_the_rest(web, login, 
     assert link and link.group(2) == "还有 1 项"  # 3 untimed jobs, 2 shown
     listed = supervisor.get(link.group(1).replace("&amp;", "&")).text
     assert all(n in listed for n in numbers)
+    with web.state.fixdesk.sessions() as session:  # the filter says who, not his id
+        name = session.scalar(select(Employee.name).where(Employee.code == "E002"))
+    assert name in re.search(r"data-filter-ref>([^<]+)<", listed).group(1)
