@@ -20,10 +20,11 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, func, or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from kernel.branch_carry import carries_branch
+from kernel.db import written_in
 from kernel.entities import EntityInfo, ExtensionInfo, FieldInfo, column_default
 from kernel.errors import Conflict, NotFound, ValidationError
 from kernel.i18n import N_, _
@@ -165,7 +166,7 @@ def _condition(ctx, info: EntityInfo, key: str, raw: str, joins: dict):
         if op == "in":
             values = [coerce(spec, _relative(ctx, spec, v), for_filter=True)
                       for v in str(raw).split(",") if v != ""]
-            return column.in_(_choices(values) if spec.kind == "enum" else values)
+            return written_in(column, values) if spec.kind == "enum" else column.in_(values)
         value = coerce(spec, raw, for_filter=True)
     except ValueError as exc:
         raise ValidationError(f"{key}: {exc}", field=key) from exc
@@ -180,13 +181,6 @@ def _condition(ctx, info: EntityInfo, key: str, raw: str, joins: dict):
     compare = {"": operator.eq, "ne": operator.ne, "gte": operator.ge, "lte": operator.le,
                "gt": operator.gt, "lt": operator.lt}[op]
     return compare(column, value)
-
-
-def _choices(values: list):
-    """Choices of an enum field written into the statement (quoted by SQLAlchemy) rather
-    than bound: a partial index over some choices (the open work orders) serves only a
-    query whose condition it can compare, and SQLite compares no bound value."""
-    return bindparam(None, values, expanding=True, literal_execute=True)
 
 
 def _emptiness(spec: FieldInfo, column, raw, key: str):

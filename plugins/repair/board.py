@@ -37,7 +37,7 @@ from kernel.references import record_labels
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
 
 from .dispatching import BUSY, SKILL_WORDS, dispatch_queue
-from .models import Appointment, AppointmentStatus, WorkOrder
+from .models import Appointment, AppointmentStatus, WorkOrder, open_status
 from .rules import Status
 
 PAGE = "/desk/repair_work_order/board"
@@ -106,7 +106,7 @@ def _untimed(ctx, branch: Branch, ids: list[int]) -> list:
                    WorkOrder.customer_id, WorkOrder.engineer_id, rank.label("rank"),
                    func.count().over(partition_by=WorkOrder.engineer_id).label("total"))
             .where(WorkOrder.branch_id == branch.id, WorkOrder.engineer_id.in_(ids),
-                   WorkOrder.status.in_(BUSY), WorkOrder.appointment_at.is_(None))
+                   *open_status(*BUSY_STATUSES), WorkOrder.appointment_at.is_(None))
             .subquery("jobs"))
     return ctx.session.execute(select(jobs).where(jobs.c.rank <= OTHER_SHOWN)
                                .order_by(jobs.c.engineer_id, jobs.c.rank)).all()
@@ -119,7 +119,7 @@ def _queue(ctx, branch: Branch) -> tuple[list[WorkOrder], int]:
     if len(queue) <= QUEUE_SHOWN:
         return queue, len(queue)
     waiting = ctx.session.scalar(select(func.count()).select_from(WorkOrder).where(
-        WorkOrder.branch_id == branch.id, WorkOrder.status == Status.PENDING,
+        WorkOrder.branch_id == branch.id, *open_status(Status.PENDING),
         WorkOrder.engineer_id.is_(None), WorkOrder.partner_outlet.is_(None)))
     return queue[:QUEUE_SHOWN], waiting
 

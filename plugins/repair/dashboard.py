@@ -33,14 +33,12 @@ from kernel.models import Branch, Employee
 from kernel.relative_dates import phrase
 
 from .jobs_today import TO_DO, day_bounds, today
-from .models import Callback, CallbackStatus, WorkOrder
-from .rules import OPEN, Status
+from .models import OPEN_STATUSES, Callback, CallbackStatus, WorkOrder, open_status
+from .rules import Status
 
 ORDERS = "repair_work_order"
 CALLBACKS = "repair_callback"
 READ = "repair_work_order.read"
-#: the open statuses in the workflow's order (for filters and the status chart)
-OPEN_STATUSES = tuple(s for s in Status if s in OPEN)
 DESK = ("admin", "branch_manager", "service_supervisor", "front_desk")
 SUPERVISING = ("admin", "branch_manager", "service_supervisor")
 #: on time green, late red (the desk's colours)
@@ -92,19 +90,19 @@ def _open_rows(statuses=OPEN_STATUSES) -> tuple:
 
 OPEN_ORDERS = Measure(
     ORDERS, WorkOrder,
-    lambda ctx: [WorkOrder.status.in_(OPEN_STATUSES)],
+    lambda ctx: open_status(),
     lambda ctx: [_open_rows()])
 
 UNDISPATCHED = Measure(
     ORDERS, WorkOrder,
-    lambda ctx: [WorkOrder.status == Status.PENDING, WorkOrder.engineer_id.is_(None),
+    lambda ctx: [*open_status(Status.PENDING), WorkOrder.engineer_id.is_(None),
                  or_(WorkOrder.partner_outlet.is_(None), WorkOrder.partner_outlet == "")],
     lambda ctx: [("status", "eq", _(Status.PENDING.value)), ("engineer_id", "empty", ""),
                  ("partner_outlet", "empty", "")])
 
 OVERDUE = Measure(
     ORDERS, WorkOrder,
-    lambda ctx: [WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.deadline_at < _now(ctx),
+    lambda ctx: [*open_status(), WorkOrder.deadline_at < _now(ctx),
                  WorkOrder.arrived_at.is_(None), WorkOrder.paused_at.is_(None)],
     lambda ctx: [_open_rows(), ("deadline_at", "lt", phrase("now")),
                  ("arrived_at", "empty", ""), ("paused_at", "empty", "")])
@@ -112,7 +110,7 @@ OVERDUE = Measure(
 
 def _due_today(ctx) -> list:
     start, end = _today_bounds(ctx)
-    return [WorkOrder.status.in_(OPEN_STATUSES), WorkOrder.deadline_at >= start,
+    return [*open_status(), WorkOrder.deadline_at >= start,
             WorkOrder.deadline_at < end, WorkOrder.arrived_at.is_(None)]
 
 
@@ -130,7 +128,7 @@ CALLBACKS_DUE = Measure(
 
 WAITING_PARTS = Measure(
     ORDERS, WorkOrder,
-    lambda ctx: [WorkOrder.status == Status.WAITING_PARTS],
+    lambda ctx: open_status(Status.WAITING_PARTS),
     lambda ctx: [("status", "eq", _(Status.WAITING_PARTS.value))])
 
 CLOSED_TODAY = Measure(
@@ -150,7 +148,7 @@ def _mine(ctx, booked: bool) -> list | None:
     me = _engineer(ctx)
     if me is None:
         return None
-    found = [WorkOrder.engineer_id == me, WorkOrder.status.in_(TO_DO)]
+    found = [WorkOrder.engineer_id == me, *open_status(*TO_DO)]
     if booked:
         found.append(WorkOrder.appointment_at < _today_bounds(ctx)[1])
     return found
@@ -272,7 +270,7 @@ def orders_by_status(ctx) -> ChartData:
     """Open orders per status, in the workflow's order (one ``GROUP BY``)."""
     counts = dict(ctx.session.execute(
         select(WorkOrder.status, func.count()).select_from(WorkOrder)
-        .where(WorkOrder.status.in_(OPEN_STATUSES))
+        .where(*open_status())
         .group_by(WorkOrder.status)).all())
     counts = {Status(k): v for k, v in counts.items()}
     return ChartData("bar", _("Open orders by status"),
@@ -288,7 +286,7 @@ def orders_by_branch(ctx) -> ChartData:
     rows = ctx.session.execute(
         select(Branch.code, Branch.name, func.count(), func.sum(overdue)).select_from(WorkOrder)
         .join(Branch, Branch.id == WorkOrder.branch_id)
-        .where(WorkOrder.status.in_(OPEN_STATUSES))
+        .where(*open_status())
         .group_by(Branch.code, Branch.name).order_by(Branch.code)).all()
     return ChartData("bar", _("Open orders by branch"),
                      tuple(name for _code, name, _n, _o in rows),
@@ -307,7 +305,7 @@ def engineer_load(ctx) -> ChartData:
     rows = ctx.session.execute(
         select(Employee.name, func.sum(booked), total).select_from(WorkOrder)
         .join(Employee, Employee.id == WorkOrder.engineer_id)
-        .where(WorkOrder.status.in_(TO_DO))
+        .where(*open_status(*TO_DO))
         .group_by(Employee.id, Employee.name).order_by(total.desc(), Employee.name)
         .limit(20)).all()
     return ChartData("stacked_bar", _("Engineers' load today"),

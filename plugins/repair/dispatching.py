@@ -11,7 +11,7 @@ from kernel.i18n import N_, _
 from kernel.models import Branch, Employee, Grade
 
 from .inputs import lookup, text
-from .models import WorkOrder
+from .models import WorkOrder, open_status
 from .rules import Status
 
 # ---------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def dispatch_queue(ctx, branch=None, limit: int = 200) -> list[WorkOrder]:
     urgent ones first (R9), then the oldest report first, so that yesterday's jobs come
     before today's in the morning (R7)."""
     ctx.require("repair_work_order.read")
-    query = select(WorkOrder).where(WorkOrder.status == Status.PENDING,
+    query = select(WorkOrder).where(*open_status(Status.PENDING),
                                     WorkOrder.engineer_id.is_(None),
                                     WorkOrder.partner_outlet.is_(None))
     if branch not in (None, ""):

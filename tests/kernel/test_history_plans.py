@@ -3,8 +3,9 @@ statistics: the list of its status changes through ``(order_id, id)`` (it took t
 branch's ``(branch_id, id)``: 1.3 s at a million orders), its form's audit trail through
 ``(record_id, entity, at, id)`` (it took ``(entity, at)``: 2.9 s). The work order list
 opens through the partial index of the open orders (``ix_repair_work_order_open``), the
-home page's compliance chart reads a branch's weeks from one index, and the supervisor's
-daily report reads each order's last change by the order."""
+home page counts them from the other (``ix_repair_work_order_open_state``), its
+compliance chart reads a branch's weeks from one index, and the supervisor's daily
+report reads each order's last change by the order."""
 
 from __future__ import annotations
 
@@ -123,3 +124,19 @@ def test_the_supervisor_s_day_reads_each_order_s_last_change_by_the_order(sent):
         "SEARCH repair_status_change USING INDEX ix_repair_status_change_order " \
         "(order_id=?)" in plan, plan
     assert "SCAN repair_status_change" not in plan, plan
+
+
+def test_the_home_page_counts_a_branch_s_open_orders_from_their_own_index(sent):
+    """Each card and chart of the branch's open orders reads the partial index of the open
+    orders (its conditions written into the statement), never the branch's history."""
+    site, web, statements, _order, _headers = sent
+    with demo_sessions(web) as open_session:
+        answer = open_session("wufang").get("/")
+    assert answer.status_code == 200
+    counts = [(s, p) for s, p in statements if "FROM repair_work_order" in s
+              and "repair_work_order.status IN ('pending', 'dispatched'" in s]
+    assert len(counts) >= 6, [s for s, _p in statements]  # 5 cards, 2 charts at least
+    for statement, params in counts:
+        plan = _plan_of(site, statement, params)
+        assert "USING COVERING INDEX ix_repair_work_order_open_state (branch_id=? AND " \
+               "status=?" in plan, (statement, plan)
