@@ -254,7 +254,7 @@ def test_cli_speaks_chinese(tmp_path, env_vars):
 
 def test_cli_help_pages_have_no_english_heading_in_chinese(tmp_path):
     """click's own parts of a help page (usage, the sections, --help and --version) speak
-    the terminal's language too; what stays is what the user types (options, metavars)."""
+    the terminal's language too; what stays is what the user types (options, choices)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("FIXDESK_LANG", "LANGUAGE", "LC_ALL", "LANG", "FIXDESK_SITE")}
     env.update(FIXDESK_LANG="zh_CN", PYTHONIOENCODING="utf-8")
@@ -270,6 +270,48 @@ def test_cli_help_pages_have_no_english_heading_in_chinese(tmp_path):
     assert top.startswith("用法：") and "选项:" in top and "命令:" in top
     assert "显示本帮助并退出。" in serve and "[环境变量：FIXDESK_LOG_FORMAT]" in serve
     assert run("--version").startswith("fixdesk，版本 ")
+
+
+def _cli_placeholders(command, path: str):
+    """``(command path, placeholder)`` of every metavar and usage line in ``command``'s tree."""
+    import click
+
+    ctx = click.Context(command, info_name=path)
+    yield path, " ".join(command.collect_usage_pieces(ctx))
+    for param in command.params:
+        if isinstance(param, click.Argument) or not param.is_flag:
+            yield path, param.make_metavar(ctx)
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _cli_placeholders(sub, f"{path} {name}")
+
+
+def test_cli_placeholders_read_chinese(fixdesk, tmp_path):
+    """An option's or argument's placeholder and the usage line speak Chinese too
+    (``--user 用户``, ``[选项] 名称``), the kernel's commands and the plugins'; what the user
+    types stays: choices, ``YYYY-MM-DD``, ``A,B``."""
+    from kernel.cli import _register_commands
+    from kernel.cli.base import CliState, cli
+    from kernel.cli.click_language import install
+
+    site = tmp_path / "site"
+    assert fixdesk("new-site", site, "--plugins", "repair,inventory,billing,complaints").code == 0
+    install()
+    _register_commands()
+    commands = [("fixdesk", cli)] + [(f"fixdesk {name}", command) for name, command
+                                      in CliState(str(site)).plugin_commands().items()]
+    typed = {"YYYY", "MM", "DD"}  # a date's pattern
+    with use_locale("zh_CN"):
+        found = [(path, text) for name, command in commands
+                 for path, text in _cli_placeholders(command, name)]
+    left = [(path, text) for path, text in found
+            if set(re.findall(r"(?<![A-Za-z_])[A-Z]{2,}", text)) - typed]
+    assert not left, left
+    usage = {}
+    for path, text in found:  # each command's usage line comes first
+        usage.setdefault(path, text)
+    assert usage["fixdesk report run"] == "[选项] 名称"
+    assert usage["fixdesk"] == "[选项] 命令 [参数]..."
+    assert any("名称=值" in text for _path, text in found)
 
 
 def test_zone_values_are_translated(fixdesk, tmp_path, monkeypatch):
