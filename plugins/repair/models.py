@@ -48,7 +48,7 @@ from .rules import (
 #: the open statuses in the workflow's order
 OPEN_STATUSES = tuple(s for s in Status if s in OPEN)
 #: the open orders (not closed, not cancelled), as the partial indexes over them state it
-#: (repair_0010, repair_0012)
+#: (repair_0010)
 OPEN_ORDERS = column("status").in_([s.value for s in OPEN_STATUSES])
 
 
@@ -118,7 +118,7 @@ class WorkOrder(IdMixin, TimestampMixin, CompanyMixin, BranchMixin, Base):
                             "reported_at", "id", postgresql_where=OPEN_ORDERS,
                             sqlite_where=OPEN_ORDERS),
                       # what the home page's cards and the dispatch board count of a
-                      # branch's open orders, read from this index alone (repair_0012)
+                      # branch's open orders, read from this index alone (repair_0010)
                       Index("ix_repair_work_order_open_state", "branch_id", "status",
                             "deadline_at", "arrived_at", "paused_at", "engineer_id",
                             "appointment_at", "partner_outlet",
