@@ -26,13 +26,12 @@ MAX_ENTRIES = 2048
 
 @dataclass(frozen=True)
 class Entry:
-    """A kept value, its lifetime in seconds and when it was built (``built``: the
-    caller's clock, for people; ``at``: the monotonic clock, for the lifetime)."""
+    """A kept value, its lifetime in seconds and when it was built (``built``: by the
+    caller's clock, for people to read)."""
 
     value: Any
     seconds: float
     built: Any
-    at: float
 
 
 def _expires(_key, entry: Entry, now: float) -> float:
@@ -43,7 +42,6 @@ class Kept:
     """Values kept per key for their own number of seconds; safe across threads."""
 
     def __init__(self, size: int = MAX_ENTRIES, clock: Callable[[], float] = time.monotonic):
-        self._clock = clock
         self._entries = TLRUCache(maxsize=size, ttu=_expires, timer=clock)
         self._lock = threading.Lock()
 
@@ -54,7 +52,7 @@ class Kept:
 
     def put(self, key: Hashable, value: Any, seconds: float, built: Any = None) -> Entry:
         """Keep ``value`` under ``key`` for ``seconds`` (``built``: when, for people)."""
-        entry = Entry(value, seconds, built, self._clock())
+        entry = Entry(value, seconds, built)
         if seconds > 0:
             with self._lock:
                 self._entries[key] = entry
