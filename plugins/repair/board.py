@@ -169,13 +169,14 @@ def board(ctx, branch: Branch, start: dt.date) -> dict:
         else:
             cells.setdefault((row.engineer_id, _local(ctx, row.starts_at).date()), []) \
                 .append(card)
-    more: dict[int, int] = {}
+    untimed_total: dict[int, int] = {}
     for row in untimed:
         other.setdefault(row.engineer_id, []).append(_card(ctx, row, customers))
-        more[row.engineer_id] = row.total
+        untimed_total[row.engineer_id] = row.total
+    more: dict[int, int] = {}
     for person, cards in other.items():  # earlier visits first, then the untimed jobs
-        more[person] = len(cards) - min(len(cards), OTHER_SHOWN) + \
-            more.get(person, 0) - sum(1 for c in cards if not c["time"])
+        earlier = sum(1 for card in cards if card["time"])
+        more[person] = earlier + untimed_total.get(person, 0) - min(len(cards), OTHER_SHOWN)
         del cards[OTHER_SHOWN:]
     today = ctx.now().astimezone(tz).date()
     return {
