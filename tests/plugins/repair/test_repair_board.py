@@ -226,3 +226,26 @@ def test_a_long_backlog_shows_the_first_cards_and_links_to_the_rest(web, login, 
     with web.state.fixdesk.sessions() as session:  # the filter says who, not his id
         name = session.scalar(select(Employee.name).where(Employee.code == "E002"))
     assert name in re.search(r"data-filter-ref>([^<]+)<", listed).group(1)
+
+
+def test_a_visit_never_kept_counts_among_the_cards_left_out(web, login, monkeypatch):
+    """An engineer's earlier visits that were never kept come first in his column; what
+    does not fit, visits or untimed jobs, is counted in "N more"."""
+    monkeypatch.setattr(board, "OTHER_SHOWN", 2)
+    two_days_ago = REPORTED - dt.timedelta(days=2)
+    with web.state.fixdesk.context(user="zhengli") as ctx:
+        missed = services.register(ctx, channel="phone", equipment="E335M820091",
+                                   fault_description="卡纸", reported_at=two_days_ago).id
+    yesterday = (two_days_ago + dt.timedelta(days=1)).replace(hour=10, minute=0)
+    with web.state.fixdesk.context(user="wufang") as ctx:
+        ctx.run_action("repair_work_order", missed, "dispatch", engineer="E002",
+                       appointment_at=yesterday.isoformat())
+        for fault in ("不进纸", "卡纸"):
+            order_id = services.register(ctx, channel="phone", equipment="E335M820091",
+                                         fault_description=fault, reported_at=REPORTED).id
+            ctx.run_action("repair_work_order", order_id, "dispatch", engineer="E002")
+    other = login("wufang").get(BOARD).text.split('<tr data-engineer="E002">', 1)[1] \
+        .split("</td>", 1)[0]
+    assert _order(web, missed).number in other  # the visit never kept, shown first
+    assert other.count('<li class="card visit') == 2
+    assert re.search(r'data-more[^>]*>还有 1 项</a>', other), other  # 1 visit + 2 untimed
