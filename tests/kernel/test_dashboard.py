@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from kernel import ChartData, DashboardCard, DashboardChart
 from kernel.charts import render_svg, table_of
 from kernel.demo import DEMO_PASSWORD
+from kernel.i18n import use_locale
 from kernel.models import Branch, Customer
 from kernel.web.app import create_app
 from kernel.web.desk.dashboard import cards, charts
@@ -260,6 +261,26 @@ def test_a_kept_chart_is_drawn_once_and_again_when_asked(site, app_of):
         assert front.get("/?refresh=nothing%00here").status_code == 200
     finally:
         web.state.fixdesk.close()
+
+
+def test_the_same_numbers_are_drawn_once_per_language():
+    from kernel.charts import _drawn, data_uri, drawn_uri
+
+    chart = ChartData("bar", "每周", ("11-24", "12-01"), (("准时", (3, 0)),))
+    other = ChartData("bar", "每周", ("11-24",), (("准时", (5,)),))
+    before = _drawn.cache_info()
+    first = drawn_uri(chart)
+    assert first.startswith("data:image/svg+xml;base64,") and first != data_uri(
+        render_svg(chart, title=False))  # a drawing has an id of its own: not drawn again
+    assert drawn_uri(ChartData("bar", "每周", ("11-24", "12-01"), (("准时", (3, 0)),))) == first
+    assert _drawn.cache_info().hits == before.hits + 1
+    with use_locale("zh_CN"):
+        chinese = drawn_uri(other)
+    with use_locale("en"):
+        english = drawn_uri(other)
+    with use_locale("zh_CN"):
+        assert drawn_uri(other) == chinese
+    assert chinese != english  # drawn once per language (its texts may be translated)
 
 
 def test_kept_entries_last_their_own_seconds():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from kernel.charts import data_uri, render_svg, table_of
+from kernel.charts import drawn_uri, table_of
 from kernel.contributions import DashboardCard, DashboardChart
 from kernel.i18n import _, current_locale
 
@@ -95,7 +95,7 @@ def _chart(ctx, item: DashboardChart) -> dict:
              "failed": failed, "built": None}
     if data is not None and not data.empty:
         try:
-            entry["src"] = data_uri(render_svg(data, title=False))
+            entry["src"] = drawn_uri(data)
             entry["table"] = table_of(data)
         except Exception:  # a chart that cannot be drawn is left out, not the page
             LOGGER.exception("dashboard chart %s could not be drawn", item.name)

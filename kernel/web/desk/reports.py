@@ -73,9 +73,9 @@ def controls(ctx, report, raw: dict, values: dict, errors: dict, fresh: bool) ->
 
 def _charts(ctx, outcome) -> list[dict]:
     """The run's charts (:meth:`kernel.Report.charts_of`) as images for the page."""
-    from kernel.charts import data_uri, render_svg
+    from kernel.charts import drawn_uri
 
-    return [{"title": chart.title, "src": data_uri(render_svg(chart, title=False))}
+    return [{"title": chart.title, "src": drawn_uri(chart)}
             for chart in outcome.report.charts_of(ctx, outcome.rows, outcome.params)]
 
 
