@@ -36,7 +36,8 @@ from kernel.models import Branch, Employee
 from kernel.references import record_labels
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
 
-from .dispatching import BUSY, SKILL_WORDS, dispatch_queue
+from .dispatching import SKILL_WORDS, dispatch_queue, waiting_for_dispatch
+from .jobs_today import TO_DO
 from .models import Appointment, AppointmentStatus, WorkOrder, open_status
 from .rules import Status
 
@@ -51,8 +52,6 @@ MAX_CARDS = 500
 QUEUE_SHOWN = 50
 #: each engineer's earlier or untimed jobs shown on the board, the oldest first
 OTHER_SHOWN = 5
-#: the busy statuses in the workflow's order (the list's filter)
-BUSY_STATUSES = tuple(s for s in Status if s in BUSY)
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 MAX_ID = 2**31 - 1
 
@@ -106,7 +105,7 @@ def _untimed(ctx, branch: Branch, ids: list[int]) -> list:
                    WorkOrder.customer_id, WorkOrder.engineer_id, rank.label("rank"),
                    func.count().over(partition_by=WorkOrder.engineer_id).label("total"))
             .where(WorkOrder.branch_id == branch.id, WorkOrder.engineer_id.in_(ids),
-                   *open_status(*BUSY_STATUSES), WorkOrder.appointment_at.is_(None))
+                   *open_status(*TO_DO), WorkOrder.appointment_at.is_(None))
             .subquery("jobs"))
     return ctx.session.execute(select(jobs).where(jobs.c.rank <= OTHER_SHOWN)
                                .order_by(jobs.c.engineer_id, jobs.c.rank)).all()
@@ -119,15 +118,14 @@ def _queue(ctx, branch: Branch) -> tuple[list[WorkOrder], int]:
     if len(queue) <= QUEUE_SHOWN:
         return queue, len(queue)
     waiting = ctx.session.scalar(select(func.count()).select_from(WorkOrder).where(
-        WorkOrder.branch_id == branch.id, *open_status(Status.PENDING),
-        WorkOrder.engineer_id.is_(None), WorkOrder.partner_outlet.is_(None)))
+        WorkOrder.branch_id == branch.id, *waiting_for_dispatch()))
     return queue[:QUEUE_SHOWN], waiting
 
 
 def engineer_jobs_url(person: Employee) -> str:
     """The list of an engineer's jobs not repaired yet (the board's "more" link)."""
     return list_url("repair_work_order", ("engineer_id", "eq", str(person.id)),
-                    ("status", "in", labels(BUSY_STATUSES)))
+                    ("status", "in", labels(TO_DO)))
 
 
 def queue_url(branch: Branch) -> str:

@@ -125,15 +125,20 @@ def _ranked_by_others(ctx, order: WorkOrder, rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda row: position.get(row["employee_id"], len(position)))
 
 
+def waiting_for_dispatch() -> list:
+    """The conditions of an order waiting to be dispatched: pending, no engineer, no
+    partner outlet (the queue, and the board's count of it)."""
+    return [*open_status(Status.PENDING), WorkOrder.engineer_id.is_(None),
+            WorkOrder.partner_outlet.is_(None)]
+
+
 def dispatch_queue(ctx, branch=None, limit: int = 200) -> list[WorkOrder]:
     """Orders waiting to be dispatched (pending, no engineer or outlet) at ``branch``
     (object, id or code; default the user's branch, else every branch the user sees):
     urgent ones first (R9), then the oldest report first, so that yesterday's jobs come
     before today's in the morning (R7)."""
     ctx.require("repair_work_order.read")
-    query = select(WorkOrder).where(*open_status(Status.PENDING),
-                                    WorkOrder.engineer_id.is_(None),
-                                    WorkOrder.partner_outlet.is_(None))
+    query = select(WorkOrder).where(*waiting_for_dispatch())
     if branch not in (None, ""):
         branch = lookup(ctx, Branch, branch, "branch", "code")
     else:
