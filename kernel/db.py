@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import os
 import threading
+import time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from sqlalchemy import (
@@ -26,7 +27,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, InvalidatePoolError
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -302,8 +303,55 @@ def make_engine(url: str | URL, **kwargs) -> Engine:
         event.listen(engine, "rollback", writers.end)
         event.listen(engine.pool, "checkin", writers.checkin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    if not kwargs.get("pool_pre_ping") and not isinstance(engine.pool, NullPool):
+        IdlePing(engine.dialect).listen(engine.pool)
+    return engine
+
+
+#: a pooled PostgreSQL connection that has waited longer than this in the pool is pinged
+#: before a request uses it (:class:`IdlePing`)
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+class IdlePing:
+    """Ping a pooled connection before use only when it has been idle a while.
+
+    A connection can die in the pool: the server restarted, a proxy or firewall dropped it
+    after minutes of silence. SQLAlchemy's ``pool_pre_ping`` asks the server before every
+    use, one round trip more per request; under load, when a connection comes back to the
+    pool and leaves again within milliseconds, that round trip is all it buys. So a
+    connection idle for less than :data:`PING_AFTER_IDLE_SECONDS` is used as it is: when
+    the server went away in those seconds, the request that meets the dead connection fails
+    (503, *the database is unavailable*) and the pool drops every connection older than
+    it, as SQLAlchemy does on any lost connection, so the next request connects afresh.
+    """
+
+    RETURNED = "fixdesk_returned_at"
+
+    def __init__(self, dialect):
+        self.dialect = dialect
+
+    def listen(self, pool) -> None:
+        event.listen(pool, "checkin", self.checkin)
+        event.listen(pool, "checkout", self.checkout)
+
+    def checkin(self, dbapi_connection, record) -> None:
+        if dbapi_connection is not None:  # None: it was dropped (invalidated)
+            record.info[self.RETURNED] = time.monotonic()
+
+    def checkout(self, dbapi_connection, record, _proxy) -> None:
+        """Ping a connection that waited too long; a dead one makes the pool connect again
+        (and drop the others connected before it)."""
+        returned = record.info.get(self.RETURNED)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return  # new, or used moments ago
+        try:
+            self.dialect.do_ping(dbapi_connection)
+        except self.dialect.loaded_dbapi.Error as exc:
+            if self.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise InvalidatePoolError(str(exc)) from exc
+            raise
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

@@ -373,13 +373,42 @@ def _terminate_backends(server: str, database: str) -> int:
 
 
 @POSTGRES_ONLY
+def test_a_connection_idle_a_while_is_pinged_and_replaced_when_dead(site, postgres_server,
+                                                                    monkeypatch):
+    import kernel.db
+
+    monkeypatch.setattr(kernel.db, "PING_AFTER_IDLE_SECONDS", 0.3)
+    headers, _branch = _token_and_branch(site)
+    database = make_url(site.database_url).database
+    with _client(site) as client:
+        assert client.get("/api/v1/customer", headers=headers).status_code == 200
+        assert _terminate_backends(postgres_server, database) >= 1
+        time.sleep(0.4)  # idle past the window: the pool pings, finds it dead, connects again
+        assert client.get("/api/v1/customer", headers=headers).status_code == 200
+
+
+@POSTGRES_ONLY
+def test_a_connection_used_moments_ago_is_not_pinged(site, postgres_server, monkeypatch):
+    """No round trip of its own before each request: a connection killed right after its
+    last use fails the one request that meets it, and the pool then connects afresh."""
+    import kernel.db
+
+    monkeypatch.setattr(kernel.db, "PING_AFTER_IDLE_SECONDS", 600)
+    headers, _branch = _token_and_branch(site)
+    database = make_url(site.database_url).database
+    with _client(site) as client:
+        assert client.get("/api/v1/customer", headers=headers).status_code == 200
+        assert _terminate_backends(postgres_server, database) >= 1
+        _assert_unavailable(client.get("/api/v1/customer", headers=headers),
+                            "database_unavailable", "database is unavailable")
+        assert client.get("/api/v1/customer", headers=headers).status_code == 200
+
+
+@POSTGRES_ONLY
 def test_lost_database_connections_answer_503_and_the_app_recovers(site, postgres_server):
     headers, branch = _token_and_branch(site)
     database = make_url(site.database_url).database
     with _client(site) as client:
-        assert client.get("/api/v1/customer", headers=headers).status_code == 200
-        # between requests: the pool notices (pre-ping) and connects again
-        assert _terminate_backends(postgres_server, database) >= 1
         assert client.get("/api/v1/customer", headers=headers).status_code == 200
 
         armed = []
