@@ -6,9 +6,10 @@ CPU. :func:`page_reader` selects an entity's columns instead, and turns each row
 into what :func:`kernel.records.to_dict` makes of a record: the same keys in the same
 order, the same JSON values.
 
-Instants (:class:`kernel.db.UTCDateTime`) are read as the database hands them over, past
-the type's own conversion: on SQLite the text SQLAlchemy stored, rewritten into the API's
-form without making a datetime of it; on PostgreSQL the driver's datetime.
+Instants (:class:`kernel.db.UTCDateTime`) are read as text, past the type's own
+conversion, and rewritten into the API's form without making a datetime of them: on
+SQLite the text SQLAlchemy stored, on PostgreSQL the same form written by ``to_char``
+(:class:`InstantText`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, Select, String, select, type_coerce
+from sqlalchemy import JSON, Boolean, Integer, Select, String, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from kernel.db import UTCDateTime
 from kernel.entities import EntityInfo
@@ -33,6 +36,26 @@ JSON_TYPES = (String, Integer, Boolean, JSON)
 AS_THEY_ARE = frozenset({"string", "text", "integer", "boolean", "json"})
 #: how SQLAlchemy stores an instant on SQLite: ``2026-05-04 03:02:01.000000``
 SQLITE_INSTANT_LENGTH = 26
+
+
+class InstantText(FunctionElement):
+    """An instant column as the text SQLAlchemy stores on SQLite (``2026-05-04
+    03:02:01.000000``, UTC), read as it is there and written so by PostgreSQL: no datetime
+    is made of it (with its zone) only to be written as text again."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(InstantText)
+def _stored_text(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(InstantText, "postgresql")
+def _utc_text(element, compiler, **kw):
+    return (f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD HH24:MI:SS.US')")
 
 
 def instant_text(value: Any) -> str:
@@ -92,8 +115,8 @@ def page_reader(info: EntityInfo) -> PageReader:
             continue
         places.append(len(columns))
         if isinstance(attribute.type, UTCDateTime):
-            # the stored value, past the type's conversion (instant_text reads it)
-            columns.append(type_coerce(attribute, String()))
+            # as text, past the type's conversion (instant_text reads it)
+            columns.append(InstantText(attribute))
             converted.append((at, instant_text))
             continue
         columns.append(attribute)

@@ -250,3 +250,27 @@ def test_history_rows_carry_their_orders_branch_and_are_scoped_by_it(quiet_site,
             StatusChange.order_id == order.id))) == {sh}
     with app.context(user="zhengli") as ctx:
         assert records.list_records(ctx, info, filters={"order_id": str(order.id)}).rows
+
+
+def test_a_page_read_as_rows_answers_what_the_records_would(site, app_of):
+    """A list read as plain rows (the API's, :mod:`kernel.page_rows`) writes every value
+    as the record's own answer does: instants in UTC with ``Z``, their microseconds only
+    when there are some, whatever zone they were written in."""
+    import datetime as dt
+
+    app = app_of(site)
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    with app.context() as ctx:
+        ids = sorted(ctx.session.scalars(select(Customer.id)))
+        ctx.session.execute(update(Customer).where(Customer.id == ids[0]).values(
+            created_at=dt.datetime(2026, 3, 1, 0, 30, 5, 120034, tzinfo=shanghai)))
+        ctx.session.execute(update(Customer).where(Customer.id == ids[1]).values(
+            created_at=dt.datetime(1999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)))
+    info = app.exposed["customer"]
+    with app.context(user="admin") as ctx:
+        rows = records.list_records(ctx, info, sort="id", limit=200, as_dicts=True).rows
+        loaded = records.list_records(ctx, info, sort="id", limit=200).rows
+        assert rows == records.page_dicts(ctx, info, loaded)
+        by_id = {row["id"]: row for row in rows}
+        assert by_id[ids[0]]["created_at"] == "2026-02-28T16:30:05.120034Z"
+        assert by_id[ids[1]]["created_at"] == "1999-12-31T23:59:59Z"
