@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+from kernel.db import let_others_read
 from kernel.documents import pdf
 
 #: below this many records, starting processes costs more than it saves
@@ -106,6 +107,7 @@ def render_many(jobs: Iterable, count: int, base_dir: Path, workers: int | None 
     ``progress(n)`` is called as papers are laid out (``n`` more each time); with worker
     processes it is called from the pool's thread, so it must be thread-safe.
     """
+    let_others_read()  # laying out papers runs no statement: SQLite's readers go on
     workers = workers or os.cpu_count() or 1
     if count < POOL_THRESHOLD or workers == 1:
         documents = []

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+from kernel.db import let_others_read
 from kernel.errors import FixdeskError
 from kernel.i18n import _
 from kernel.paths import template_dirs
@@ -216,6 +217,7 @@ def render(html: str, *, base_dir: Path, width: str, height: str, footer: str,
     """Lay out ``html`` as a WeasyPrint document (not yet written)."""
     from weasyprint import HTML
 
+    let_others_read()  # a layout takes a while and runs no statement
     faces = faces_stylesheet()
     sheets = [*([faces] if faces else []), stylesheet(kernel_stylesheet_path()),
               *(stylesheet(p) for p in extra_css), page_stylesheet(width, height, footer)]

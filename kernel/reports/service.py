@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.db import let_others_read
 from kernel.errors import ValidationError
 from kernel.i18n import _, use_locale
 
@@ -65,6 +66,7 @@ def run_with(ctx, report: Report, values: Mapping[str, Any]) -> Outcome:
     from kernel.params import canonical
 
     ctx.require(report.permission)
+    let_others_read()  # a report may read for a while: SQLite's other readers go on
     values = {k: v for k, v in values.items() if v is not None}
     rows = list(report.build(ctx, **values))
     return Outcome(report, values, canonical(report.params, values), rows,
