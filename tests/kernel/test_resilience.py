@@ -372,17 +372,25 @@ def _terminate_backends(server: str, database: str) -> int:
         admin.dispose()
 
 
+@contextmanager
+def _connection_killed_after_a_request(site, postgres_server, monkeypatch, window: float):
+    """A client whose pool pings connections idle more than ``window`` seconds, after a
+    request whose connection the server then killed: yields (client, headers)."""
+    import kernel.db
+
+    monkeypatch.setattr(kernel.db, "PING_AFTER_IDLE_SECONDS", window)
+    headers, _branch = _token_and_branch(site)
+    with _client(site) as client:
+        assert client.get("/api/v1/customer", headers=headers).status_code == 200
+        assert _terminate_backends(postgres_server, make_url(site.database_url).database) >= 1
+        yield client, headers
+
+
 @POSTGRES_ONLY
 def test_a_connection_idle_a_while_is_pinged_and_replaced_when_dead(site, postgres_server,
                                                                     monkeypatch):
-    import kernel.db
-
-    monkeypatch.setattr(kernel.db, "PING_AFTER_IDLE_SECONDS", 0.3)
-    headers, _branch = _token_and_branch(site)
-    database = make_url(site.database_url).database
-    with _client(site) as client:
-        assert client.get("/api/v1/customer", headers=headers).status_code == 200
-        assert _terminate_backends(postgres_server, database) >= 1
+    with _connection_killed_after_a_request(site, postgres_server, monkeypatch, 0.3) as (
+            client, headers):
         time.sleep(0.4)  # idle past the window: the pool pings, finds it dead, connects again
         assert client.get("/api/v1/customer", headers=headers).status_code == 200
 
@@ -391,14 +399,8 @@ def test_a_connection_idle_a_while_is_pinged_and_replaced_when_dead(site, postgr
 def test_a_connection_used_moments_ago_is_not_pinged(site, postgres_server, monkeypatch):
     """No round trip of its own before each request: a connection killed right after its
     last use fails the one request that meets it, and the pool then connects afresh."""
-    import kernel.db
-
-    monkeypatch.setattr(kernel.db, "PING_AFTER_IDLE_SECONDS", 600)
-    headers, _branch = _token_and_branch(site)
-    database = make_url(site.database_url).database
-    with _client(site) as client:
-        assert client.get("/api/v1/customer", headers=headers).status_code == 200
-        assert _terminate_backends(postgres_server, database) >= 1
+    with _connection_killed_after_a_request(site, postgres_server, monkeypatch, 600) as (
+            client, headers):
         _assert_unavailable(client.get("/api/v1/customer", headers=headers),
                             "database_unavailable", "database is unavailable")
         assert client.get("/api/v1/customer", headers=headers).status_code == 200
