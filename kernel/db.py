@@ -264,11 +264,12 @@ class SqliteWriters:
 
     def begin(self, conn) -> None:
         immediate = conn.get_execution_options().get("fixdesk_writes")
-        if immediate and not conn.info.get(self.HELD) \
-                and self.lock.acquire(timeout=SQLITE_BUSY_SECONDS):
-            conn.info[self.HELD] = True  # past the timeout: the busy handler decides
-        elif not immediate:
+        if not immediate:
             self.readers.begin(conn)
+        elif not conn.info.get(self.HELD):
+            let_others_read()  # a read of this thread that writes aside holds up no reader
+            if self.lock.acquire(timeout=SQLITE_BUSY_SECONDS):
+                conn.info[self.HELD] = True  # past the timeout: the busy handler decides
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     def end(self, conn) -> None:

@@ -115,3 +115,16 @@ def test_writers_do_not_wait_for_readers(factories):
         thread, out = _in_thread(write)
         thread.join(timeout=1.5)
         assert "done" in out
+
+
+def test_a_read_that_writes_aside_lets_the_next_read_in(factories):
+    """A read that opens a write of its own beside it (marking mentions seen) may wait
+    for the writers' turn: meanwhile other reads go on."""
+    reads, writes = factories
+    with reads.begin() as session:
+        session.execute(text("SELECT n FROM t")).all()
+        with writes.begin() as w:
+            w.execute(text("INSERT INTO t VALUES (3)"))
+        thread, out = _in_thread(lambda: _read(reads))
+        thread.join(timeout=1.5)
+        assert "done" in out
