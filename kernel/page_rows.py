@@ -20,7 +20,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, Select, String, select
+from sqlalchemy import JSON, Boolean, Enum, Integer, Select, String, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -56,6 +56,15 @@ def _stored_text(element, compiler, **kw):
 def _utc_text(element, compiler, **kw):
     return (f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', "
             "'YYYY-MM-DD HH24:MI:SS.US')")
+
+
+def stores_values(column_type) -> bool:
+    """Whether a column of ``column_type`` is a choice (:func:`kernel.db.choice_type`) that
+    stores its members' values: read as text, it needs no member made of it and taken
+    apart again."""
+    members = getattr(column_type, "enum_class", None)
+    return isinstance(column_type, Enum) and members is not None \
+        and list(column_type.enums) == [member.value for member in members]
 
 
 def instant_text(value: Any) -> str:
@@ -118,6 +127,10 @@ def page_reader(info: EntityInfo) -> PageReader:
             # as text, past the type's conversion (instant_text reads it)
             columns.append(InstantText(attribute))
             converted.append((at, instant_text))
+            continue
+        if stores_values(attribute.type):
+            # the stored text is the member's value, what the API answers
+            columns.append(type_coerce(attribute, String()))
             continue
         columns.append(attribute)
         if spec.kind not in AS_THEY_ARE or not isinstance(attribute.type, JSON_TYPES):
