@@ -54,6 +54,10 @@ def create_app(site: Site, *, serving: bool = False) -> FastAPI:
             restore()
             if serving:
                 gc.unfreeze()
+                # uvicorn ends a stopped server with the signal again, past the exit handlers
+                from kernel.documents.pdf import remove_font_copies
+
+                remove_font_copies()
             app_state.close()
 
     web = FastAPI(title="fixdesk", version="1", lifespan=lifespan, docs_url=None,

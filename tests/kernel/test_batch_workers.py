@@ -50,3 +50,50 @@ def test_workers_end_when_their_owner_is_killed(tmp_path):
     owner.wait()
     # and the workers' copies of the print faces went with them
     assert [p.name for p in temporary.iterdir() if p.name.startswith("weasyprint-")] == []
+
+
+def test_a_server_stopped_with_sigterm_leaves_no_copies_of_the_print_faces(make_site,
+                                                                           tmp_path):
+    """uvicorn ends a stopped server by raising the signal again, so its exit handlers never
+    run: the server removes WeasyPrint's copies of the faces as it shuts down."""
+    import signal
+
+    import httpx
+    from api_tokens import bearer_headers
+    from serving import free_port
+    from sqlalchemy import select
+
+    from kernel.models import CustomerEquipment
+
+    site = make_site([], demo=True)
+    app = site.start()
+    try:
+        with app.context() as ctx:
+            headers = bearer_headers(ctx, "admin")["admin"]
+            equipment = ctx.session.scalars(select(CustomerEquipment.id)).first()
+    finally:
+        app.close()
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kernel", "--site", str(site.path), "serve", "--port",
+         str(port)], env={**os.environ, "TMPDIR": str(temporary)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        paper = httpx.get(f"{base}/api/v1/customer_equipment/{equipment}/print/"
+                          "kernel.equipment_record", headers=headers, timeout=60)
+        assert paper.status_code == 200 and paper.content.startswith(b"%PDF")
+        assert [p.name for p in temporary.iterdir() if p.name.startswith("weasyprint-")]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert [p.name for p in temporary.iterdir() if p.name.startswith("weasyprint-")] == []
