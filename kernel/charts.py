@@ -116,19 +116,19 @@ def data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def drawn_uri(chart: ChartData, *, title: bool = False) -> str:
-    """:func:`render_svg` as a :func:`data_uri`, remembered for the same numbers in the same
-    language (the last :data:`DRAWINGS_KEPT`): a home page shows the same charts on every
-    visit, and drawing one takes ~7 ms."""
+def drawn_uri(chart: ChartData) -> str:
+    """:func:`render_svg` (without a title: the page shows it) as a :func:`data_uri`,
+    remembered for the same numbers in the same language (the last :data:`DRAWINGS_KEPT`):
+    a home page shows the same charts on every visit, and drawing one takes ~7 ms."""
     try:
-        return _drawn(chart, title, current_locale())
+        return _drawn(chart, current_locale())
     except TypeError:  # a value that cannot be a key (a plugin's own type): drawn anew
-        return data_uri(render_svg(chart, title=title))
+        return data_uri(render_svg(chart, title=False))
 
 
 @functools.lru_cache(maxsize=256)
-def _drawn(chart: ChartData, title: bool, _locale: str) -> str:
-    return data_uri(render_svg(chart, title=title))
+def _drawn(chart: ChartData, _locale: str) -> str:
+    return data_uri(render_svg(chart, title=False))
 
 
 #: drawings remembered by :func:`drawn_uri`

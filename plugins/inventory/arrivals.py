@@ -16,7 +16,7 @@ pre-order, so that every movement is a line of a submitted document.
 
 from __future__ import annotations
 
-from kernel import Money, RecordLink
+from kernel import RecordLink
 from kernel.lifecycle import DocStatus, number_new_draft
 
 from . import ledger
@@ -111,6 +111,3 @@ def return_units(ctx, warehouse: Warehouse, job: RecordLink, reason: str,
     stocks_arrived(ctx, [(part_id, warehouse.id) for part_id, _qty, _value in returned])
     return entry
 
-
-#: a SQL sum of a Money column as a Decimal (the database adds fen)
-as_money = Money.of_sum

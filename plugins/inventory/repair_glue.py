@@ -33,6 +33,7 @@ from kernel import (
     FormSection,
     JobHandler,
     ListColumn,
+    Money,
     RecordLink,
     SectionContent,
     hookimpl,
@@ -239,7 +240,7 @@ def _cost_out(ctx, order, held: Reservation, qty: int):
         LedgerEntry.job == _job(order), LedgerEntry.part_id == held.part_id,
         LedgerEntry.warehouse_id == held.warehouse_id,
         LedgerEntry.kind.in_((Movement.ISSUE, Movement.RETURN)))).one()
-    out_qty, out_value = -int(count), -arrivals.as_money(value)
+    out_qty, out_value = -int(count), -Money.of_sum(value)
     return ledger.share_of_value(out_value, max(out_qty, qty), qty)
 
 

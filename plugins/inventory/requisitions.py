@@ -41,6 +41,7 @@ from kernel import (
     Action,
     Conflict,
     FormSection,
+    Money,
     Param,
     RecordLink,
     SectionContent,
@@ -117,7 +118,7 @@ def quantities(ctx, requisition: Requisition) -> list[LineQuantities]:
         .group_by(RequisitionLine.id, RequisitionLine.part_id, RequisitionLine.qty, Part.code,
                   Part.name, Part.model)
         .order_by(RequisitionLine.id))
-    money = arrivals.as_money
+    money = Money.of_sum
     return [LineQuantities(line_id, part_id, " ".join(x for x in (code, name, model) if x),
                            qty or 0, int(issued), int(returned), money(out), money(came))
             for line_id, part_id, qty, code, name, model, issued, returned, out, came in rows]

@@ -36,10 +36,9 @@ from kernel.models import Branch, Employee
 from kernel.references import record_labels
 from kernel.web.desk.render import DeskRoute, desk_context, redirect, render
 
-from .dispatching import SKILL_WORDS, dispatch_queue, waiting_for_dispatch
+from .dispatching import SKILL_WORDS, dispatch_queue, waiting_filters, waiting_for_dispatch
 from .jobs_today import TO_DO
 from .models import Appointment, AppointmentStatus, WorkOrder, open_status
-from .rules import Status
 
 PAGE = "/desk/repair_work_order/board"
 TEMPLATE = "repair_board.html"
@@ -131,8 +130,7 @@ def engineer_jobs_url(person: Employee) -> str:
 def queue_url(branch: Branch) -> str:
     """The list of the branch's orders waiting for dispatch (the queue's "all" link)."""
     return list_url("repair_work_order", ("branch_id", "eq", str(branch.id)),
-                    ("status", "eq", _(Status.PENDING.value)), ("engineer_id", "empty", ""),
-                    ("partner_outlet", "empty", ""))
+                    *waiting_filters())
 
 
 def board(ctx, branch: Branch, start: dt.date) -> dict:

@@ -32,6 +32,7 @@ from kernel.list_links import labels, list_url
 from kernel.models import Branch, Employee
 from kernel.relative_dates import phrase
 
+from .dispatching import waiting_filters
 from .jobs_today import TO_DO, day_bounds, today
 from .models import OPEN_STATUSES, Callback, CallbackStatus, WorkOrder, open_status
 from .rules import Status
@@ -97,8 +98,7 @@ UNDISPATCHED = Measure(
     ORDERS, WorkOrder,
     lambda ctx: [*open_status(Status.PENDING), WorkOrder.engineer_id.is_(None),
                  or_(WorkOrder.partner_outlet.is_(None), WorkOrder.partner_outlet == "")],
-    lambda ctx: [("status", "eq", _(Status.PENDING.value)), ("engineer_id", "empty", ""),
-                 ("partner_outlet", "empty", "")])
+    lambda ctx: waiting_filters())
 
 OVERDUE = Measure(
     ORDERS, WorkOrder,

@@ -132,6 +132,13 @@ def waiting_for_dispatch() -> list:
             WorkOrder.partner_outlet.is_(None)]
 
 
+def waiting_filters() -> list[tuple[str, str, str]]:
+    """The desk list's filter rows (:func:`kernel.list_links.list_url`) of the orders
+    waiting for dispatch: the home page's card and the board's link to the whole queue."""
+    return [("status", "eq", _(Status.PENDING.value)), ("engineer_id", "empty", ""),
+            ("partner_outlet", "empty", "")]
+
+
 def dispatch_queue(ctx, branch=None, limit: int = 200) -> list[WorkOrder]:
     """Orders waiting to be dispatched (pending, no engineer or outlet) at ``branch``
     (object, id or code; default the user's branch, else every branch the user sees):
