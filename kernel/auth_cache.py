@@ -78,7 +78,7 @@ class AuthCache:
 
     def __init__(self, app):
         self.app = app
-        for sessions in (app.sessions, app.write_sessions):
+        for sessions in app.session_factories:
             event.listen(sessions, "after_flush", _forget_grants_read)
         self._users: dict[int, tuple[tuple, User]] = {}
         self._permissions: tuple[tuple, PermissionTable] | None = None

@@ -418,10 +418,16 @@ class App:
         #: sessions for units of work that write: on SQLite they take the write lock first
         self.write_sessions = make_sessionmaker(
             self.engine.execution_options(fixdesk_writes=True))
+        #: sessions for reads whose statements need no transaction around them (no
+        #: savepoint, no ``SET LOCAL``): on PostgreSQL each statement commits as it runs,
+        #: sparing a request BEGIN and COMMIT (at READ COMMITTED each statement sees a
+        #: snapshot of its own either way); on SQLite they are the read sessions
+        self.statement_reads = self.sessions if self.engine.dialect.name == "sqlite" else \
+            make_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
         parents = branch_parents(reg.classes)
         #: the entities' search indexes (:mod:`kernel.search_index`), kept by every session
         self.search_indexes = SearchIndexes(self.exposed)
-        for factory in (self.sessions, self.write_sessions):
+        for factory in self.session_factories:
             install_audit(factory)
             self.search_indexes.install(factory)
             install_branch_scope(factory, parents)
@@ -432,6 +438,11 @@ class App:
             info = self.plugins.get(name)
             if info is not None and info.path is not None:
                 add_catalogue(info.path / "locale", name)
+
+    @property
+    def session_factories(self) -> tuple:
+        """Each of the app's session factories once (reads, writes, statement reads)."""
+        return tuple(dict.fromkeys((self.sessions, self.write_sessions, self.statement_reads)))
 
     @property
     def inactive(self) -> list:

@@ -107,7 +107,7 @@ def entity_router(info: EntityInfo) -> APIRouter:
                        "also count every matching record (`total`; costs a scan)")),
                    offset: int = Query(0, ge=0, le=records.MAX_OFFSET, description=(
                        "rows to skip (slow for deep pages: page on with `after`)"))):
-        with request_context(request) as ctx:
+        with request_context(request, transaction=False) as ctx:
             info = _entity(ctx, name)
             page = records.list_records(ctx, info, filters=_filters(request, info), q=q,
                                         sort=sort, limit=limit, offset=offset, after=after,
@@ -148,7 +148,7 @@ def entity_router(info: EntityInfo) -> APIRouter:
                              status_code=201, summary=f"Create a {info.name}")
 
     def get_one(request: Request, record_id: int = Path(..., ge=1, le=2**31 - 1)):
-        with request_context(request) as ctx:
+        with request_context(request, transaction=False) as ctx:
             info = _entity(ctx, name)
             return record_answer(item_shape, records.record_dict(
                 ctx, info, records.get_record(ctx, info, record_id)))

@@ -1,0 +1,111 @@
+"""Reads that need no transaction around their statements.
+
+On PostgreSQL the API's list and record reads run their statements one by one
+(``App.statement_reads``: no BEGIN, no COMMIT, two round trips fewer a request); every
+other request keeps its transaction, and a connection such a read used goes back to the
+pool ready for one.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from psycopg.pq import TransactionStatus
+from sqlalchemy import event, select
+
+from kernel.auth import add_user, create_token
+from kernel.masterdata import add_branch
+from kernel.models import Branch, Customer, Tier
+from kernel.web.app import create_app
+
+POSTGRES_ONLY = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+
+class InTransaction:
+    """For each statement run on ``engine``: whether it ran inside a transaction block."""
+
+    def __init__(self, engine):
+        self.seen: list[tuple[str, bool]] = []
+        event.listen(engine, "after_cursor_execute", self.after)
+
+    def after(self, conn, _cursor, statement, *_args):
+        status = conn.connection.dbapi_connection.info.transaction_status
+        self.seen.append((statement.split()[0], status != TransactionStatus.IDLE))
+
+    def take(self) -> list[bool]:
+        """Whether each statement since the last call ran in a transaction."""
+        found, self.seen = [inside for _word, inside in self.seen], []
+        return found
+
+
+def _two_branches(site):
+    """A supervisor of branch SH with a token, and a customer in SH and one in JD."""
+    app = site.start()
+    try:
+        with app.context() as ctx:
+            home = ctx.session.scalars(select(Branch).order_by(Branch.id)).first()
+            other = add_branch(ctx, "JD", "嘉定服务站")
+            for code, branch in (("SH01", home), ("JD01", other)):
+                ctx.session.add(Customer(company_id=home.company_id, branch_id=branch.id,
+                                         code=code, name=f"客户 {code}", tier=Tier.CORPORATE))
+            user = add_user(ctx, "lists", "列表主管", None, home,
+                            roles=["service_supervisor"])
+            return create_token(ctx, user, "lists")[1]
+    finally:
+        app.close()
+
+
+@POSTGRES_ONLY
+def test_a_list_and_a_record_run_their_statements_outside_a_transaction(make_site):
+    site = make_site()
+    token = _two_branches(site)
+    web = create_app(site)
+    statements = InTransaction(web.state.fixdesk.engine)
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(web) as client:
+        client.get("/api/v1/customer?limit=1", headers=auth)  # the token's use noted
+        statements.take()
+        listed = client.get("/api/v1/customer?limit=50", headers=auth)
+        assert listed.status_code == 200, listed.text
+        # the branch scope holds without a transaction: JD's customer is not listed
+        assert [c["code"] for c in listed.json()["items"]] == ["SH01"]
+        assert statements.take() == [False, False]  # the token, the page
+        record = client.get(f"/api/v1/customer/{listed.json()['items'][0]['id']}",
+                            headers=auth)
+        assert record.status_code == 200 and record.json()["code"] == "SH01"
+        assert not any(statements.take())
+        hidden = site.start()
+        try:
+            with hidden.context() as ctx:
+                jd = ctx.session.scalar(select(Customer.id).where(Customer.code == "JD01"))
+        finally:
+            hidden.close()
+        assert client.get(f"/api/v1/customer/{jd}", headers=auth).status_code == 404
+
+
+@POSTGRES_ONLY
+def test_the_connection_such_a_read_used_serves_transactions_again(make_site):
+    site = make_site()
+    site.config.threads = 1
+    token = _two_branches(site)
+    web = create_app(site)
+    statements = InTransaction(web.state.fixdesk.engine)
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(web) as client:
+        assert client.get("/api/v1/customer?limit=5", headers=auth).status_code == 200
+        statements.take()
+        # a write and a read that keeps its transaction (a record's notes), on the pool's
+        # connections the list used
+        created = client.post("/api/v1/customer", headers=auth,
+                              json={"code": "SH02", "name": "新客户", "tier": "corporate"})
+        assert created.status_code == 201, created.text
+        written = statements.take()
+        assert written and all(written)
+        notes = client.get(f"/api/v1/customer/{created.json()['id']}/notes", headers=auth)
+        assert notes.status_code == 200, notes.text
+        read = statements.take()
+        assert read and all(read)
+        # and what the write committed is there for the next list
+        listed = client.get("/api/v1/customer?limit=50", headers=auth)
+        assert sorted(c["code"] for c in listed.json()["items"]) == ["SH01", "SH02"]
+        assert not any(statements.take())
