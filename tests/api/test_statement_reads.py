@@ -1,6 +1,7 @@
 """Reads that need no transaction around their statements.
 
-On PostgreSQL the API's list and record reads run their statements one by one
+On PostgreSQL the API's and the desk's list and record reads (and the desk's lookups) run
+their statements one by one
 (``App.statement_reads``: no BEGIN, no COMMIT, two round trips fewer a request); every
 other request keeps its transaction, and a connection such a read used goes back to the
 pool ready for one.
@@ -19,6 +20,7 @@ from kernel.models import Branch, Customer, Tier
 from kernel.web.app import create_app
 
 POSTGRES_ONLY = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+PASSWORD = "password-123"
 
 
 class InTransaction:
@@ -48,7 +50,7 @@ def _two_branches(site):
             for code, branch in (("SH01", home), ("JD01", other)):
                 ctx.session.add(Customer(company_id=home.company_id, branch_id=branch.id,
                                          code=code, name=f"客户 {code}", tier=Tier.CORPORATE))
-            user = add_user(ctx, "lists", "列表主管", None, home,
+            user = add_user(ctx, "lists", "列表主管", PASSWORD, home,
                             roles=["service_supervisor"])
             return create_token(ctx, user, "lists")[1]
     finally:
@@ -109,3 +111,32 @@ def test_the_connection_such_a_read_used_serves_transactions_again(make_site):
         listed = client.get("/api/v1/customer?limit=50", headers=auth)
         assert sorted(c["code"] for c in listed.json()["items"]) == ["SH01", "SH02"]
         assert not any(statements.take())
+
+
+@POSTGRES_ONLY
+def test_the_desk_lists_opens_and_looks_up_records_outside_a_transaction(make_site):
+    site = make_site()
+    _two_branches(site)
+    web = create_app(site)
+    statements = InTransaction(web.state.fixdesk.engine)
+    with TestClient(web, follow_redirects=False) as browser:
+        logged_in = browser.post("/login", data={"username": "lists", "password": PASSWORD})
+        assert logged_in.status_code == 303, logged_in.text
+        pages = ["/desk/customer", "/desk/customer/lookup?q=SH"]
+        for page in pages:  # the first time notes the session's use, reads the company
+            assert browser.get(page).status_code == 200
+        hidden = site.start()
+        try:
+            with hidden.context() as ctx:
+                sh = ctx.session.scalar(select(Customer.id).where(Customer.code == "SH01"))
+        finally:
+            hidden.close()
+        pages.append(f"/desk/customer/{sh}")
+        assert browser.get(pages[-1]).status_code == 200
+        statements.take()
+        for page in pages:
+            answer = browser.get(page)
+            assert answer.status_code == 200, (page, answer.text[:300])
+            assert "SH01" in answer.text and "JD01" not in answer.text
+            ran = statements.take()
+            assert ran and not any(ran), page

@@ -422,7 +422,7 @@ def router() -> APIRouter:
     @routes.get("/desk/{entity}")
     def list_view(request: Request, entity: str):
         info = entity_info(request, entity)
-        with desk_context(request) as ctx:
+        with desk_context(request, transaction=False) as ctx:
             return list_page(request, ctx, info)
 
     @routes.get("/desk/{entity}/export.{fmt}")
@@ -446,7 +446,7 @@ def router() -> APIRouter:
     @routes.get("/desk/{entity}/lookup")
     def lookup(request: Request, entity: str, q: str = ""):
         info = entity_info(request, entity)
-        with desk_context(request) as ctx:
+        with desk_context(request, transaction=False) as ctx:
             ctx.require(info.perm("read"))
             found = fields.lookup(ctx, ctx.app, info.cls, q.strip()[:100])
         return JSONResponse([{"id": i, "label": text} for i, text in found],
@@ -479,7 +479,7 @@ def router() -> APIRouter:
     @routes.get("/desk/{entity}/{record_id}")
     def form_view(request: Request, entity: str, record_id: str):
         info = entity_info(request, entity)
-        with desk_context(request) as ctx:
+        with desk_context(request, transaction=False) as ctx:
             record = records.get_record(ctx, info, record_id_of(record_id))
             return form_page(request, ctx, info, record)
 

@@ -113,15 +113,17 @@ def _company_name(app) -> str:
 
 
 @contextmanager
-def desk_context(request: Request, *, csrf: str | None = None, writes: bool | None = None):
+def desk_context(request: Request, *, csrf: str | None = None, writes: bool | None = None,
+                 transaction: bool = True):
     """One transaction as the logged-in user, speaking the user's language (a read for a
-    GET unless ``writes``: :func:`kernel.web.deps.request_context`).
+    GET unless ``writes``, statements one by one when not ``transaction``:
+    :func:`kernel.web.deps.request_context`).
 
     Not logged in: :class:`AuthenticationFailed`, which the desk's routes turn
     into a redirect to the login page.
     """
     with use_locale(guess_locale(request)), \
-            request_context(request, csrf=csrf, writes=writes) as ctx:
+            request_context(request, csrf=csrf, writes=writes, transaction=transaction) as ctx:
         locale = user_locale(request, ctx.user)
         request.state.desk_locale = locale
         request.state.desk_csrf = ctx.csrf or ""
