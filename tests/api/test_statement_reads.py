@@ -40,29 +40,39 @@ class InTransaction:
         return found
 
 
-def _two_branches(site):
-    """A supervisor of branch SH with a token, and a customer in SH and one in JD."""
+def _two_branches(site) -> tuple[str, dict[str, int]]:
+    """A supervisor of branch SH with a token, and a customer in SH and one in JD: the
+    token and the customers' ids by code."""
     app = site.start()
     try:
         with app.context() as ctx:
             home = ctx.session.scalars(select(Branch).order_by(Branch.id)).first()
             other = add_branch(ctx, "JD", "嘉定服务站")
-            for code, branch in (("SH01", home), ("JD01", other)):
-                ctx.session.add(Customer(company_id=home.company_id, branch_id=branch.id,
-                                         code=code, name=f"客户 {code}", tier=Tier.CORPORATE))
+            customers = {code: Customer(company_id=home.company_id, branch_id=branch.id,
+                                        code=code, name=f"客户 {code}", tier=Tier.CORPORATE)
+                         for code, branch in (("SH01", home), ("JD01", other))}
+            ctx.session.add_all(customers.values())
             user = add_user(ctx, "lists", "列表主管", PASSWORD, home,
                             roles=["service_supervisor"])
-            return create_token(ctx, user, "lists")[1]
+            token = create_token(ctx, user, "lists")[1]
+            return token, {code: customer.id for code, customer in customers.items()}
     finally:
         app.close()
 
 
-@POSTGRES_ONLY
-def test_a_list_and_a_record_run_their_statements_outside_a_transaction(make_site):
+@pytest.fixture
+def served(make_site):
+    """(the app of a site with :func:`_two_branches`, its statements watched, the token,
+    the customers' ids)."""
     site = make_site()
-    token = _two_branches(site)
+    token, ids = _two_branches(site)
     web = create_app(site)
-    statements = InTransaction(web.state.fixdesk.engine)
+    return web, InTransaction(web.state.fixdesk.engine), token, ids
+
+
+@POSTGRES_ONLY
+def test_a_list_and_a_record_run_their_statements_outside_a_transaction(served):
+    web, statements, token, ids = served
     auth = {"Authorization": f"Bearer {token}"}
     with TestClient(web) as client:
         client.get("/api/v1/customer?limit=1", headers=auth)  # the token's use noted
@@ -72,32 +82,21 @@ def test_a_list_and_a_record_run_their_statements_outside_a_transaction(make_sit
         # the branch scope holds without a transaction: JD's customer is not listed
         assert [c["code"] for c in listed.json()["items"]] == ["SH01"]
         assert statements.take() == [False, False]  # the token, the page
-        record = client.get(f"/api/v1/customer/{listed.json()['items'][0]['id']}",
-                            headers=auth)
+        record = client.get(f"/api/v1/customer/{ids['SH01']}", headers=auth)
         assert record.status_code == 200 and record.json()["code"] == "SH01"
         assert not any(statements.take())
-        hidden = site.start()
-        try:
-            with hidden.context() as ctx:
-                jd = ctx.session.scalar(select(Customer.id).where(Customer.code == "JD01"))
-        finally:
-            hidden.close()
-        assert client.get(f"/api/v1/customer/{jd}", headers=auth).status_code == 404
+        assert client.get(f"/api/v1/customer/{ids['JD01']}", headers=auth).status_code == 404
 
 
 @POSTGRES_ONLY
-def test_the_connection_such_a_read_used_serves_transactions_again(make_site):
-    site = make_site()
-    site.config.threads = 1
-    token = _two_branches(site)
-    web = create_app(site)
-    statements = InTransaction(web.state.fixdesk.engine)
+def test_the_connection_such_a_read_used_serves_transactions_again(served):
+    web, statements, token, _ids = served
     auth = {"Authorization": f"Bearer {token}"}
     with TestClient(web) as client:
         assert client.get("/api/v1/customer?limit=5", headers=auth).status_code == 200
         statements.take()
         # a write and a read that keeps its transaction (a record's notes), on the pool's
-        # connections the list used
+        # one connection, which the list used
         created = client.post("/api/v1/customer", headers=auth,
                               json={"code": "SH02", "name": "新客户", "tier": "corporate"})
         assert created.status_code == 201, created.text
@@ -111,28 +110,18 @@ def test_the_connection_such_a_read_used_serves_transactions_again(make_site):
         listed = client.get("/api/v1/customer?limit=50", headers=auth)
         assert sorted(c["code"] for c in listed.json()["items"]) == ["SH01", "SH02"]
         assert not any(statements.take())
+        assert web.state.fixdesk.engine.pool.checkedin() == 1  # one served them all
 
 
 @POSTGRES_ONLY
-def test_the_desk_lists_opens_and_looks_up_records_outside_a_transaction(make_site):
-    site = make_site()
-    _two_branches(site)
-    web = create_app(site)
-    statements = InTransaction(web.state.fixdesk.engine)
+def test_the_desk_lists_opens_and_looks_up_records_outside_a_transaction(served):
+    web, statements, _token, ids = served
     with TestClient(web, follow_redirects=False) as browser:
         logged_in = browser.post("/login", data={"username": "lists", "password": PASSWORD})
         assert logged_in.status_code == 303, logged_in.text
-        pages = ["/desk/customer", "/desk/customer/lookup?q=SH"]
+        pages = ["/desk/customer", "/desk/customer/lookup?q=SH", f"/desk/customer/{ids['SH01']}"]
         for page in pages:  # the first time notes the session's use, reads the company
             assert browser.get(page).status_code == 200
-        hidden = site.start()
-        try:
-            with hidden.context() as ctx:
-                sh = ctx.session.scalar(select(Customer.id).where(Customer.code == "SH01"))
-        finally:
-            hidden.close()
-        pages.append(f"/desk/customer/{sh}")
-        assert browser.get(pages[-1]).status_code == 200
         statements.take()
         for page in pages:
             answer = browser.get(page)
