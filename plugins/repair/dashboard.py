@@ -32,7 +32,7 @@ from kernel.list_links import labels, list_url
 from kernel.models import Branch, Employee
 from kernel.relative_dates import phrase
 
-from .dispatching import waiting_filters
+from .dispatching import waiting_filters, waiting_for_dispatch
 from .jobs_today import TO_DO, day_bounds, today
 from .models import OPEN_STATUSES, Callback, CallbackStatus, WorkOrder, open_status
 from .rules import Status
@@ -96,8 +96,7 @@ OPEN_ORDERS = Measure(
 
 UNDISPATCHED = Measure(
     ORDERS, WorkOrder,
-    lambda ctx: [*open_status(Status.PENDING), WorkOrder.engineer_id.is_(None),
-                 or_(WorkOrder.partner_outlet.is_(None), WorkOrder.partner_outlet == "")],
+    lambda ctx: waiting_for_dispatch(),
     lambda ctx: waiting_filters())
 
 OVERDUE = Measure(

@@ -127,7 +127,8 @@ def _ranked_by_others(ctx, order: WorkOrder, rows: list[dict]) -> list[dict]:
 
 def waiting_for_dispatch() -> list:
     """The conditions of an order waiting to be dispatched: pending, no engineer, no
-    partner outlet (the queue, and the board's count of it)."""
+    partner outlet (the queue, the board's count of it and the home page's card; the
+    services store no blank outlet)."""
     return [*open_status(Status.PENDING), WorkOrder.engineer_id.is_(None),
             WorkOrder.partner_outlet.is_(None)]
 
