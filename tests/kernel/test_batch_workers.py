@@ -60,7 +60,7 @@ def test_a_server_stopped_with_sigterm_leaves_no_copies_of_the_print_faces(make_
 
     import httpx
     from api_tokens import bearer_headers
-    from serving import free_port
+    from serving import free_port, wait_up
     from sqlalchemy import select
 
     from kernel.models import CustomerEquipment
@@ -82,13 +82,7 @@ def test_a_server_stopped_with_sigterm_leaves_no_copies_of_the_print_faces(make_
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{base}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_up(f"{base}/healthz", server)
         paper = httpx.get(f"{base}/api/v1/customer_equipment/{equipment}/print/"
                           "kernel.equipment_record", headers=headers, timeout=60)
         assert paper.status_code == 200 and paper.content.startswith(b"%PDF")

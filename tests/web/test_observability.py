@@ -6,14 +6,12 @@ from __future__ import annotations
 import io
 import json
 import logging
-import subprocess
-import time
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from serving import free_port, json_workers
+from serving import free_port, json_workers, wait_up
 
 from kernel.demo import DEMO_PASSWORD
 from kernel.logs import ContextFilter, JsonLogFormatter
@@ -159,18 +157,6 @@ def test_metrics_from_must_name_addresses(tmp_path, fixdesk):
     assert "Traceback" not in result.err
 
 
-def _wait_up(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.TransportError:
-            assert server.poll() is None, server.communicate()[1]
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-
-
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_serve_with_two_workers_logs_json_and_counts_every_request(make_site):
     """Two uvicorn processes share their figures: any of them answers /metrics for both."""
@@ -180,7 +166,7 @@ def test_serve_with_two_workers_logs_json_and_counts_every_request(make_site):
     base = f"http://127.0.0.1:{port}"
     server = json_workers(site, port)
     try:
-        _wait_up(f"{base}/healthz", server)
+        wait_up(f"{base}/healthz", server)
         with httpx.Client(base_url=base, timeout=10) as client:
             for _n in range(30):  # new connections: both processes get some
                 assert client.get("/healthz", headers={"Connection": "close"}).status_code == 200
