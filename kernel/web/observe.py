@@ -70,18 +70,24 @@ def request_id_of(scope) -> str:
 
 
 _request_count = itertools.count()
-_id_prefix: tuple[int, str] = (0, "")  # (process id, its random half of every id)
+
+
+def _draw_id_prefix() -> None:
+    """This process's random half of every request id."""
+    global _id_prefix
+    _id_prefix = os.urandom(8).hex()
+
+
+_draw_id_prefix()
+if hasattr(os, "register_at_fork"):  # a forked worker draws its own
+    os.register_at_fork(after_in_child=_draw_id_prefix)
 
 
 def new_request_id() -> str:
     """A new request id, 32 hex digits: a random half drawn once per process and a count.
     (``uuid4`` asks the system for randomness on every request, a call that hands the
     interpreter to the request threads and waits to get it back.)"""
-    global _id_prefix
-    pid = os.getpid()
-    if _id_prefix[0] != pid:  # a forked worker draws its own
-        _id_prefix = (pid, os.urandom(8).hex())
-    return f"{_id_prefix[1]}{next(_request_count):016x}"
+    return f"{_id_prefix}{next(_request_count):016x}"
 
 
 def route_template(scope) -> str:
